@@ -1,0 +1,135 @@
+"""The PyTorch backend: torch.nn.functional on CPU or GPU, bias always explicit.
+
+torch is imported here only, so runs on the other backends never pay for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from xopipe.errors import invalid
+from xopipe.geometry import Pads, Pair
+
+
+class TorchBackend:
+    name = "torch"
+
+    def __init__(self, device: str = "cpu", num_threads: int | None = None) -> None:
+        try:
+            self.device = torch.device(device)
+        except RuntimeError:
+            raise invalid("backend.device", device, "a torch device such as cpu or cuda") from None
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise invalid("backend.device", device, "cpu here (torch sees no CUDA device)")
+        if num_threads is not None:
+            torch.set_num_threads(num_threads)
+
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
+
+    @staticmethod
+    def _array(tensor: torch.Tensor) -> np.ndarray:
+        return tensor.detach().cpu().numpy()
+
+    def pad2d(self, x: np.ndarray, pads: Pads, mode: str, value: float) -> np.ndarray:
+        batch = self._tensor(x)[None]
+        if mode == "constant":
+            return self._array(F.pad(batch, pads, mode="constant", value=value)[0])
+        return self._array(F.pad(batch, pads, mode=mode)[0])
+
+    @torch.inference_mode()
+    def conv2d(
+        self,
+        x: np.ndarray,
+        weight: np.ndarray,
+        bias: np.ndarray,
+        *,
+        stride: Pair,
+        pads: Pads,
+        dilation: Pair,
+        groups: int,
+        padding_mode: str,
+        divisor: float | None,
+    ) -> np.ndarray:
+        batch = self._tensor(x)[None]
+        left, right, top, bottom = pads
+        if padding_mode == "zeros" and left == right and top == bottom:
+            padding: tuple[int, int] = (top, left)  # conv2d pads symmetrically itself
+        else:
+            # What nn.Conv2d does for non-zero modes: pad first, then convolve unpadded.
+            mode = "constant" if padding_mode == "zeros" else padding_mode
+            batch = F.pad(batch, pads, mode=mode)
+            padding = (0, 0)
+        weights, biases = self._tensor(weight), self._tensor(bias)
+        if divisor is None:
+            result = F.conv2d(batch, weights, biases, stride, padding, dilation, groups)
+        else:
+            result = F.conv2d(batch, weights, None, stride, padding, dilation, groups)
+            result = result / divisor + biases[:, None, None]
+        return self._array(result[0])
+
+    @torch.inference_mode()
+    def max_pool2d(
+        self,
+        x: np.ndarray,
+        *,
+        size: Pair,
+        stride: Pair,
+        padding: Pair,
+        dilation: Pair,
+        ceil_mode: bool,
+    ) -> np.ndarray:
+        result = F.max_pool2d(
+            self._tensor(x)[None], size, stride, padding, dilation, ceil_mode=ceil_mode
+        )
+        return self._array(result[0])
+
+    @torch.inference_mode()
+    def avg_pool2d(
+        self,
+        x: np.ndarray,
+        *,
+        size: Pair,
+        stride: Pair,
+        padding: Pair,
+        ceil_mode: bool,
+        count_include_pad: bool,
+    ) -> np.ndarray:
+        result = F.avg_pool2d(
+            self._tensor(x)[None],
+            size,
+            stride,
+            padding,
+            ceil_mode=ceil_mode,
+            count_include_pad=count_include_pad,
+        )
+        return self._array(result[0])
+
+    @torch.inference_mode()
+    def activation(
+        self, name: str, x: np.ndarray, params: Mapping[str, float | str]
+    ) -> np.ndarray:
+        t = self._tensor(x)
+        if name == "relu":
+            result = F.relu(t)
+        elif name == "leaky_relu":
+            result = F.leaky_relu(t, float(params["negative_slope"]))
+        elif name == "elu":
+            result = F.elu(t, float(params["alpha"]))
+        elif name == "gelu":
+            result = F.gelu(t, approximate=str(params["approximate"]))
+        elif name == "sigmoid":
+            result = torch.sigmoid(t)
+        elif name == "tanh":
+            result = torch.tanh(t)
+        elif name == "softplus":
+            result = F.softplus(t, float(params["beta"]), float(params["threshold"]))
+        elif name == "identity":
+            result = t.clone()
+        else:
+            raise ValueError(f"unknown activation {name!r}")
+        return self._array(result)
