@@ -1,0 +1,1 @@
+"""xopipe's Hydra configs, installed as the package xopipe.conf."""

@@ -1,0 +1,238 @@
+"""Typed schemas for every config node, registered with Hydra's ConfigStore.
+
+YAML in conf/ holds the values; these dataclasses hold the keys and types,
+so a misspelt key or a wrongly typed value fails when the config is
+composed, before any work. Each group option's YAML names its schema in
+its defaults list (`/schema/<group>/<name>@_here_`). Values that may be an
+int or a list (stride, padding, ...) are typed Any and checked by the op
+that reads them, with a one-line error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+class DType(Enum):
+    float64 = "float64"
+    float32 = "float32"
+
+
+# --- backend -----------------------------------------------------------------
+
+
+@dataclass
+class BackendConfig:
+    name: str = MISSING  # loop | numpy | torch
+
+
+@dataclass
+class LoopBackendConfig(BackendConfig):
+    name: str = "loop"
+
+
+@dataclass
+class NumpyBackendConfig(BackendConfig):
+    name: str = "numpy"
+
+
+@dataclass
+class TorchBackendConfig(BackendConfig):
+    name: str = "torch"
+    device: str = "cpu"  # cpu, cuda, cuda:1, ...
+    num_threads: int | None = None  # torch.set_num_threads; null keeps torch's default
+
+
+# --- input -------------------------------------------------------------------
+
+
+@dataclass
+class InputConfig:
+    kind: str = MISSING  # values | random | file
+    name: str = MISSING  # shown in titles and the manifest
+
+
+@dataclass
+class ValuesInputConfig(InputConfig):
+    kind: str = "values"
+    values: Any = MISSING  # [H][W] grey or [C][H][W] channels
+
+
+@dataclass
+class RandomInputConfig(InputConfig):
+    kind: str = "random"
+    name: str = "random"
+    shape: list[int] = field(default_factory=lambda: [9, 9])  # [H, W] or [C, H, W]
+    seed: int = 0  # numpy.random.default_rng(seed): same seed, same input
+    low: float = -1.0  # uniform in [low, high)
+    high: float = 1.0
+    pixels: bool = False  # true: each cell is low or high (like the X), not uniform
+
+
+# --- kernels -----------------------------------------------------------------
+
+
+@dataclass
+class KernelsConfig:
+    kind: str = MISSING  # values | random
+    name: str = MISSING
+
+
+@dataclass
+class ValuesKernelsConfig(KernelsConfig):
+    kind: str = "values"
+    values: Any = MISSING  # [K][kh][kw] (2-D kernels) or [K][C][kh][kw]
+    names: list[str] | None = None  # one label per kernel, for titles
+
+
+@dataclass
+class RandomKernelsConfig(KernelsConfig):
+    kind: str = "random"
+    name: str = "random"
+    shape: list[int] = field(default_factory=lambda: [3, 3, 3])  # [K, kh, kw] or [K, C, kh, kw]
+    seed: int = 0
+    low: float = -1.0
+    high: float = 1.0
+
+
+# --- stages ------------------------------------------------------------------
+
+
+@dataclass
+class ConvConfig:
+    stride: Any = 1  # int or [h, w]
+    padding: Any = 0  # int, [h, w], 'same' or 'valid'
+    dilation: Any = 1  # int or [h, w]
+    padding_mode: str = "zeros"  # zeros | reflect | replicate | circular
+    groups: int = 1
+    bias: Any = 0.0  # one number, or a list with one number per kernel
+    normalize: str = "mean"  # mean: sum / (kernel element count), as the seed; none: plain torch
+    flip: bool = False  # true: flip kernels (true convolution); false: cross-correlation
+
+
+@dataclass
+class PadConfig:
+    pads: Any = 1  # int or [left, right, top, bottom], as nn.ZeroPad2d
+    value: float = 0.0  # fill for mode=constant
+    mode: str = "constant"  # constant | reflect | replicate | circular
+
+
+@dataclass
+class PoolConfig:
+    name: str = MISSING  # max | avg
+    size: Any = 2  # int or [h, w]
+    stride: Any = None  # int or [h, w]; null = size
+    # Zero fill before pooling, [left, right, top, bottom] or an int; auto is
+    # the seed's rule (fill right and bottom until the windows tile the map).
+    pad: Any = "auto"
+    padding: Any = 0  # torch-style implicit padding on every side (-inf for max)
+    ceil_mode: bool = False
+
+
+@dataclass
+class MaxPoolConfig(PoolConfig):
+    name: str = "max"
+    dilation: Any = 1
+
+
+@dataclass
+class AvgPoolConfig(PoolConfig):
+    name: str = "avg"
+    count_include_pad: bool = True
+
+
+@dataclass
+class ActivationConfig:
+    name: str = MISSING  # relu | leaky_relu | elu | gelu | sigmoid | tanh | softplus | identity
+
+
+@dataclass
+class LeakyReluConfig(ActivationConfig):
+    name: str = "leaky_relu"
+    negative_slope: float = 0.01
+
+
+@dataclass
+class EluConfig(ActivationConfig):
+    name: str = "elu"
+    alpha: float = 1.0
+
+
+@dataclass
+class GeluConfig(ActivationConfig):
+    name: str = "gelu"
+    approximate: str = "none"  # none | tanh
+
+
+@dataclass
+class SoftplusConfig(ActivationConfig):
+    name: str = "softplus"
+    beta: float = 1.0
+    threshold: float = 20.0
+
+
+# --- pipeline ----------------------------------------------------------------
+
+
+@dataclass
+class PipelineConfig:
+    name: str = MISSING
+    # stage name -> {op, input, params}:
+    #   op: a registered op (conv | pad | pool | activation)
+    #   input: 'input' or another stage's name
+    #   params (optional): values that differ from the op's own node for this
+    #     stage only, e.g. {stride: 2}; conv stages may also set `kernels`.
+    # Untyped here so that `+pipeline.stages.NAME={op: ..., input: ...}` works
+    # on the command line; xopipe.experiment checks each entry.
+    stages: dict[str, Any] = field(default_factory=dict)
+
+
+# --- the whole experiment ----------------------------------------------------
+
+
+@dataclass
+class XopipeConfig:
+    backend: BackendConfig = MISSING
+    dtype: DType = DType.float64
+    input: InputConfig = MISSING
+    kernels: KernelsConfig = MISSING
+    pipeline: PipelineConfig = MISSING
+    conv: ConvConfig = field(default_factory=ConvConfig)
+    pad: PadConfig = field(default_factory=PadConfig)
+    pool: PoolConfig = MISSING
+    activation: ActivationConfig = MISSING
+    print_matrices: bool = True  # print every stage's matrices (rounded) to the console
+
+
+SCHEMAS: dict[str, dict[str, type]] = {
+    "backend": {
+        "loop": LoopBackendConfig,
+        "numpy": NumpyBackendConfig,
+        "torch": TorchBackendConfig,
+    },
+    "input": {"values": ValuesInputConfig, "random": RandomInputConfig},
+    "kernels": {"values": ValuesKernelsConfig, "random": RandomKernelsConfig},
+    "pool": {"max": MaxPoolConfig, "avg": AvgPoolConfig},
+    "activation": {
+        "plain": ActivationConfig,
+        "leaky_relu": LeakyReluConfig,
+        "elu": EluConfig,
+        "gelu": GeluConfig,
+        "softplus": SoftplusConfig,
+    },
+    "pipeline": {"pipeline": PipelineConfig},
+}
+
+
+def register_configs() -> None:
+    """Put the schemas where the YAML files' defaults lists look for them."""
+    store = ConfigStore.instance()
+    store.store(name="xopipe_schema", node=XopipeConfig)
+    for group, schemas in SCHEMAS.items():
+        for name, schema in schemas.items():
+            store.store(group=f"schema/{group}", name=name, node=schema)

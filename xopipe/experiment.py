@@ -1,0 +1,142 @@
+"""From a composed config to a checked experiment, and from there to results.
+
+`build_experiment` does every check a config can fail (values, files,
+shapes through the whole pipeline) before anything is computed;
+`execute` then runs the stages on a backend.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig
+
+from xopipe.backends import Backend
+from xopipe.errors import UserError, invalid
+from xopipe.inputs import load_input
+from xopipe.kernels import KernelSet, load_kernels
+from xopipe.ops import OPS, Shape, StageOp
+from xopipe.pipeline import SOURCE, Pipeline, StageSpec
+from xopipe.values import to_plain
+
+
+@dataclass(frozen=True)
+class Stage:
+    spec: StageSpec
+    op: StageOp
+    params: Any
+    shape: Shape  # of its output
+
+
+@dataclass(frozen=True)
+class Experiment:
+    source: np.ndarray  # [C, H, W]
+    source_name: str
+    kernels: KernelSet  # the top-level kernel set
+    pipeline: Pipeline
+    stages: dict[str, Stage]
+    dtype: np.dtype
+
+    @property
+    def shapes(self) -> dict[str, Shape]:
+        shapes: dict[str, Shape] = {SOURCE: self.source.shape}  # type: ignore[dict-item]
+        shapes.update({name: stage.shape for name, stage in self.stages.items()})
+        return shapes
+
+
+@dataclass
+class Results:
+    arrays: dict[str, np.ndarray]  # `input` first, then stages in run order
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def build_experiment(cfg: DictConfig) -> Experiment:
+    """Check the whole config against the input and resolve every stage's parameters."""
+    dtype = np.dtype(cfg.dtype.value)
+    source = load_input(to_plain(cfg.input), dtype)
+    kernels = load_kernels(to_plain(cfg.kernels), "kernels")
+    stage_nodes = {name: _stage_entry(name, node) for name, node in cfg.pipeline.stages.items()}
+    pipeline = Pipeline(
+        [StageSpec(name, node["op"], node["input"]) for name, node in stage_nodes.items()], OPS
+    )
+    shapes: dict[str, Shape] = {SOURCE: source.shape}  # type: ignore[dict-item]
+    stages: dict[str, Stage] = {}
+    for name in pipeline.order:
+        spec = pipeline.stages[name]
+        op = OPS[spec.op]
+        node, keyof = _stage_node(cfg, name, spec.op, stage_nodes[name]["params"])
+        if spec.op == "conv":
+            own = node.get("kernels")
+            node["kernels"] = kernels if own is None else load_kernels(own, keyof("kernels"))
+        params = op.prepare(node, keyof, dtype)
+        shapes[name] = op.output_shape(shapes[spec.input], params)
+        stages[name] = Stage(spec, op, params, shapes[name])
+    return Experiment(source, str(cfg.input.name), kernels, pipeline, stages, dtype)
+
+
+STAGE_KEYS = ("op", "input", "params")
+
+
+def _stage_entry(name: str, entry: Any) -> dict[str, Any]:
+    """One pipeline.stages entry, checked: {op: str, input: str, params: dict}."""
+    entry = to_plain(entry)
+    key = f"pipeline.stages.{name}"
+    if not isinstance(entry, dict):
+        raise invalid(key, entry, "a mapping {op: ..., input: ...}")
+    unknown = sorted(set(entry) - set(STAGE_KEYS))
+    if unknown:
+        raise UserError(f"{key} has an unknown key '{unknown[0]}' (allowed: {', '.join(STAGE_KEYS)})")
+    for field_name in ("op", "input"):
+        if not isinstance(entry.get(field_name), str):
+            raise invalid(f"{key}.{field_name}", entry.get(field_name), "a name")
+    params = entry.get("params") or {}
+    if not isinstance(params, dict):
+        raise invalid(f"{key}.params", params, "a mapping of settings, e.g. {stride: 2}")
+    return {"op": entry["op"], "input": entry["input"], "params": params}
+
+
+def _stage_node(
+    cfg: DictConfig, stage: str, op: str, overrides: Mapping[str, Any]
+) -> tuple[dict[str, Any], Callable[[str], str]]:
+    """The op's config node with this stage's own `params` on top, and a key namer."""
+    node: dict[str, Any] = dict(to_plain(cfg[op]))
+    allowed = set(node) | ({"kernels"} if op == "conv" else set())
+    for key in overrides:
+        if key not in allowed:
+            raise UserError(
+                f"pipeline.stages.{stage}.params.{key} is not a setting of {op} "
+                f"(allowed: {', '.join(sorted(allowed))})"
+            )
+    node.update(overrides)
+
+    def keyof(key: str) -> str:
+        return f"pipeline.stages.{stage}.params.{key}" if key in overrides else f"{op}.{key}"
+
+    return node, keyof
+
+
+def execute(
+    experiment: Experiment,
+    backend: Backend,
+    on_stage: Callable[[str, float], None] | None = None,
+) -> Results:
+    """Run every stage in order; `on_stage(name, seconds)` is told as each finishes."""
+    seconds: dict[str, float] = {}
+
+    def compute(spec: StageSpec, x: np.ndarray) -> np.ndarray:
+        stage = experiment.stages[spec.name]
+        start = time.perf_counter()
+        y = stage.op.run(backend, x, stage.params)
+        seconds[spec.name] = time.perf_counter() - start
+        assert y.shape == stage.shape, (spec.name, y.shape, stage.shape)
+        assert y.dtype == experiment.dtype, (spec.name, y.dtype)
+        if on_stage is not None:
+            on_stage(spec.name, seconds[spec.name])
+        return y
+
+    arrays = experiment.pipeline.run(experiment.source, compute)
+    return Results(arrays, seconds)

@@ -1,0 +1,54 @@
+"""Kernel sets: the weights a conv stage slides over its input."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from xopipe.errors import UserError, invalid
+from xopipe.values import parse_grid, to_plain
+
+LAYOUT = "a list of 2-D kernels [K][kh][kw] or [K][C][kh][kw]"
+
+
+@dataclass(frozen=True)
+class KernelSet:
+    weight: np.ndarray  # [K, C, kh, kw], float64
+    names: tuple[str, ...]  # one label per kernel
+
+
+def load_kernels(node: Mapping[str, Any], key: str) -> KernelSet:
+    """The kernels the config node at `key` describes."""
+    kind = node["kind"]
+    if kind == "values":
+        grid = parse_grid(f"{key}.values", node["values"], (2, 3, 4), LAYOUT)
+        weight = _as_4d(grid)
+    elif kind == "random":
+        shape = to_plain(node["shape"])
+        if not (isinstance(shape, list) and len(shape) in (3, 4) and all(s >= 1 for s in shape)):
+            raise invalid(f"{key}.shape", shape, "[K, kh, kw] or [K, C, kh, kw] of positive integers")
+        rng = np.random.default_rng(int(node["seed"]))
+        weight = _as_4d(rng.uniform(float(node["low"]), float(node["high"]), size=shape))
+    else:
+        raise invalid(f"{key}.kind", kind, "one of values, random")
+    return KernelSet(weight, _names(node, key, weight.shape[0]))
+
+
+def _as_4d(grid: np.ndarray) -> np.ndarray:
+    if grid.ndim == 2:  # one kernel
+        return grid[np.newaxis, np.newaxis]
+    if grid.ndim == 3:  # K single-channel kernels
+        return grid[:, np.newaxis]
+    return grid
+
+
+def _names(node: Mapping[str, Any], key: str, count: int) -> tuple[str, ...]:
+    names = to_plain(node.get("names"))
+    if names is None:
+        return tuple(f"kernel {k}" for k in range(count))
+    if len(names) != count:
+        raise UserError(f"{key}.names must have one name per kernel ({count}), got {names}")
+    return tuple(str(n) for n in names)

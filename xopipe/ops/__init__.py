@@ -1,0 +1,55 @@
+"""The stage registry: ops are plain functions registered by name.
+
+An op is three functions: `prepare` turns its config node into parameters
+(rejecting bad values), `output_shape` checks the parameters against the
+shape that reaches the stage, and `run` computes on a backend. A pipeline
+prepares and shape-checks every stage before it runs any, so a user's
+mistake stops the run before work starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from xopipe.backends.base import Backend
+
+Shape = tuple[int, int, int]  # channels, rows, cols
+
+Prepare = Callable[[Mapping[str, Any], str, np.dtype], Any]
+OutputShape = Callable[[Shape, Any], Shape]
+Run = Callable[[Backend, np.ndarray, Any], np.ndarray]
+
+
+@dataclass(frozen=True)
+class StageOp:
+    name: str
+    prepare: Prepare  # (config node, its key for messages, dtype) -> params
+    output_shape: OutputShape  # (input shape, params) -> output shape
+    run: Run  # (backend, input array, params) -> output array
+
+
+OPS: dict[str, StageOp] = {}
+
+
+def register(name: str, *, prepare: Prepare, output_shape: OutputShape) -> Callable[[Run], Run]:
+    """Decorator: register `run` as the op `name`."""
+
+    def decorator(run: Run) -> Run:
+        if name in OPS:
+            raise ValueError(f"op {name!r} is registered twice")
+        OPS[name] = StageOp(name, prepare, output_shape, run)
+        return run
+
+    return decorator
+
+
+def _register_builtin_ops() -> None:
+    # Importing the modules runs their @register decorators.
+    from xopipe.ops import activation, conv, pad, pool  # noqa: F401
+
+
+_register_builtin_ops()

@@ -1,0 +1,42 @@
+"""activation: an elementwise function with its parameters from config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from xopipe.backends.base import ACTIVATIONS, Backend
+from xopipe.errors import invalid
+from xopipe.ops import Shape, register
+
+
+@dataclass(frozen=True)
+class ActivationParams:
+    name: str
+    params: Mapping[str, float | str]  # negative_slope, alpha, beta, ... as the name needs
+
+
+def prepare(
+    node: Mapping[str, Any], keyof: Callable[[str], str], dtype: np.dtype
+) -> ActivationParams:
+    name = node["name"]
+    if name not in ACTIVATIONS:
+        raise invalid(keyof("name"), name, "one of " + ", ".join(ACTIVATIONS))
+    params = {key: value for key, value in node.items() if key != "name"}
+    if name == "gelu" and params["approximate"] not in ("none", "tanh"):
+        raise invalid(keyof("approximate"), params["approximate"], "none or tanh")
+    if name == "softplus" and not params["beta"] > 0:
+        raise invalid(keyof("beta"), params["beta"], "a number > 0")
+    return ActivationParams(name, params)
+
+
+def output_shape(shape: Shape, p: ActivationParams) -> Shape:
+    return shape
+
+
+@register("activation", prepare=prepare, output_shape=output_shape)
+def activation(backend: Backend, x: np.ndarray, p: ActivationParams) -> np.ndarray:
+    return backend.activation(p.name, x, p.params)

@@ -1,0 +1,142 @@
+"""conv: cross-correlation (or true convolution) with explicit bias, as nn.Conv2d."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from xopipe.backends.base import PADDING_MODES, Backend
+from xopipe.errors import UserError, invalid
+from xopipe.geometry import Pads, Pair, as_pair, conv_out, effective_size, same_pads
+from xopipe.kernels import KernelSet
+from xopipe.ops import Shape, register
+from xopipe.ops.pad import check_mode_fits
+from xopipe.values import to_plain
+
+NORMALIZE = ("mean", "none")
+
+
+@dataclass(frozen=True)
+class ConvParams:
+    keyof: Callable[[str], str]  # config field -> full key, for messages
+    weight: np.ndarray  # [K, C/groups, kh, kw], already flipped when flip is on
+    names: tuple[str, ...]
+    bias: np.ndarray  # [K]
+    stride: Pair
+    pads: Pads
+    dilation: Pair
+    groups: int
+    padding_mode: str
+    divisor: float | None  # the element count for normalize=mean
+
+
+def prepare(node: Mapping[str, Any], keyof: Callable[[str], str], dtype: np.dtype) -> ConvParams:
+    kernels: KernelSet = node["kernels"]
+    weight = kernels.weight
+    count, group_channels, kh, kw = weight.shape
+    stride = as_pair(keyof("stride"), to_plain(node["stride"]), minimum=1)
+    dilation = as_pair(keyof("dilation"), to_plain(node["dilation"]), minimum=1)
+    pads = _pads(keyof("padding"), to_plain(node["padding"]), (kh, kw), dilation, stride)
+
+    mode = node["padding_mode"]
+    if mode not in PADDING_MODES:
+        raise invalid(keyof("padding_mode"), mode, "one of " + ", ".join(PADDING_MODES))
+    groups = node["groups"]
+    if not (isinstance(groups, int) and groups >= 1):
+        raise invalid(keyof("groups"), groups, "a positive integer")
+    if count % groups:
+        raise invalid(keyof("groups"), groups, f"a divisor of the number of kernels ({count})")
+    normalize = node["normalize"]
+    if normalize not in NORMALIZE:
+        raise invalid(keyof("normalize"), normalize, "one of " + ", ".join(NORMALIZE))
+
+    if node["flip"]:
+        weight = weight[..., ::-1, ::-1]
+    return ConvParams(
+        keyof=keyof,
+        weight=np.ascontiguousarray(weight, dtype=dtype),
+        names=kernels.names,
+        bias=_bias(keyof("bias"), to_plain(node["bias"]), count).astype(dtype),
+        stride=stride,
+        pads=pads,
+        dilation=dilation,
+        groups=groups,
+        padding_mode=mode,
+        divisor=float(group_channels * kh * kw) if normalize == "mean" else None,
+    )
+
+
+def _pads(key: str, padding: Any, size: Pair, dilation: Pair, stride: Pair) -> Pads:
+    if padding == "valid":
+        return 0, 0, 0, 0
+    if padding == "same":
+        if stride != (1, 1):
+            raise UserError(
+                f"{key}='same' needs stride 1 (as in PyTorch), got stride {list(stride)}; "
+                "use an integer padding with strides"
+            )
+        top, bottom = same_pads(size[0], dilation[0])
+        left, right = same_pads(size[1], dilation[1])
+        return left, right, top, bottom
+    if isinstance(padding, str):
+        raise invalid(key, padding, "an integer >= 0, a pair [h, w], 'same' or 'valid'")
+    ph, pw = as_pair(key, padding, minimum=0)
+    return pw, pw, ph, ph
+
+
+def _bias(key: str, bias: Any, count: int) -> np.ndarray:
+    if isinstance(bias, (int, float)) and not isinstance(bias, bool):
+        return np.full(count, float(bias))
+    numbers = isinstance(bias, list) and all(
+        isinstance(b, (int, float)) and not isinstance(b, bool) for b in bias
+    )
+    if not numbers or len(bias) != count:
+        raise invalid(key, bias, f"a number or a list of {count} numbers (one per kernel)")
+    values = np.array(bias, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise invalid(key, bias, "finite numbers")
+    return values
+
+
+def output_shape(shape: Shape, p: ConvParams) -> Shape:
+    channels, height, width = shape
+    count, group_channels, kh, kw = p.weight.shape
+    if channels % p.groups:
+        raise invalid(p.keyof("groups"), p.groups, f"a divisor of the input's {channels} channels")
+    if group_channels != channels // p.groups:
+        raise UserError(
+            f"kernels have {group_channels} channel(s) each but this conv input has {channels} "
+            f"channel(s) in {p.groups} group(s), so {channels // p.groups} per kernel; give "
+            f"kernels [K][{channels // p.groups}][kh][kw]"
+            + (f" or set {p.keyof('groups')}={channels}" if group_channels == 1 else "")
+        )
+    left, right, top, bottom = p.pads
+    check_mode_fits(p.keyof("padding"), p.padding_mode, p.pads, height, width)
+    rows = conv_out(height, kh, p.stride[0], p.dilation[0], top, bottom)
+    cols = conv_out(width, kw, p.stride[1], p.dilation[1], left, right)
+    if rows < 1 or cols < 1:
+        span = f"{effective_size(kh, p.dilation[0])}x{effective_size(kw, p.dilation[1])}"
+        padded = f"{height + top + bottom}x{width + left + right}"
+        raise UserError(
+            f"kernels: the {span} kernel window does not fit the padded input {padded}; "
+            f"use smaller kernels or dilation, or raise {p.keyof('padding')}"
+        )
+    return count, rows, cols
+
+
+@register("conv", prepare=prepare, output_shape=output_shape)
+def conv(backend: Backend, x: np.ndarray, p: ConvParams) -> np.ndarray:
+    return backend.conv2d(
+        x,
+        p.weight,
+        p.bias,
+        stride=p.stride,
+        pads=p.pads,
+        dilation=p.dilation,
+        groups=p.groups,
+        padding_mode=p.padding_mode,
+        divisor=p.divisor,
+    )

@@ -1,0 +1,62 @@
+"""pad: a stage of its own, in nn.ZeroPad2d / F.pad order [left, right, top, bottom]."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from xopipe.backends.base import Backend
+from xopipe.errors import UserError, invalid
+from xopipe.geometry import Pads, as_pads
+from xopipe.ops import Shape, register
+from xopipe.values import to_plain
+
+MODES = ("constant", "reflect", "replicate", "circular")
+
+
+@dataclass(frozen=True)
+class PadParams:
+    keyof: Callable[[str], str]
+    pads: Pads
+    value: float
+    mode: str
+
+
+def check_mode_fits(key: str, mode: str, pads: Pads, height: int, width: int) -> None:
+    """PyTorch's limits: reflect pads less than the input, circular wraps at most once."""
+    left, right, top, bottom = pads
+    if mode == "reflect" and (max(top, bottom) >= height or max(left, right) >= width):
+        raise UserError(
+            f"{key} must be smaller than the input ({height}x{width}) with mode reflect, "
+            f"got [left, right, top, bottom] = {list(pads)}"
+        )
+    if mode == "circular" and (max(top, bottom) > height or max(left, right) > width):
+        raise UserError(
+            f"{key} must be at most the input size ({height}x{width}) with mode circular, "
+            f"got [left, right, top, bottom] = {list(pads)}"
+        )
+
+
+def prepare(node: Mapping[str, Any], keyof: Callable[[str], str], dtype: np.dtype) -> PadParams:
+    mode = node["mode"]
+    if mode not in MODES:
+        raise invalid(keyof("mode"), mode, "one of " + ", ".join(MODES))
+    value = float(node["value"])
+    if not np.isfinite(value):
+        raise invalid(keyof("value"), value, "a finite number")
+    return PadParams(keyof, as_pads(keyof("pads"), to_plain(node["pads"])), value, mode)
+
+
+def output_shape(shape: Shape, p: PadParams) -> Shape:
+    channels, height, width = shape
+    check_mode_fits(p.keyof("pads"), p.mode, p.pads, height, width)
+    left, right, top, bottom = p.pads
+    return channels, height + top + bottom, width + left + right
+
+
+@register("pad", prepare=prepare, output_shape=output_shape)
+def pad(backend: Backend, x: np.ndarray, p: PadParams) -> np.ndarray:
+    return backend.pad2d(x, p.pads, p.mode, p.value)
