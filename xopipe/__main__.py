@@ -1,0 +1,3 @@
+from xopipe.app import main
+
+main()

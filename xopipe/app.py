@@ -1,0 +1,51 @@
+"""The command line: `xopipe [overrides]` and `python -m xopipe [overrides]`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from xopipe.config import register_configs
+from xopipe.errors import UserError
+from xopipe.run import run_experiment
+
+log = logging.getLogger("xopipe")
+
+register_configs()
+
+
+def _log_to_file_only(message: str) -> None:
+    """Put an error in xopipe.log without repeating it on the console."""
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, None, None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
+@hydra.main(version_base="1.3", config_path="pkg://xopipe.conf", config_name="config")
+def _hydra_main(cfg: DictConfig) -> str:
+    hydra_cfg = HydraConfig.get()
+    out_dir = Path(hydra_cfg.runtime.output_dir)
+    overrides = list(hydra_cfg.overrides.task)
+    sweeping = hydra_cfg.mode == RunMode.MULTIRUN
+    try:
+        run_experiment(cfg, out_dir, overrides)
+    except UserError as error:
+        _log_to_file_only(f"error: {error}")
+        if sweeping:
+            # The manifest says failed; the other jobs of the sweep go on.
+            print(f"error: job {hydra_cfg.job.num}: {error}", file=sys.stderr)
+            return "failed"
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return "complete"
+
+
+def main() -> None:
+    _hydra_main()

@@ -1,0 +1,82 @@
+"""One experiment, start to finish: check, compute, print, write, manifest last."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from xopipe.backends import get_backend
+from xopipe.experiment import Experiment, Results, build_experiment, execute
+from xopipe.sinks.console import print_results
+from xopipe.sinks.manifest import Manifest
+from xopipe.sinks.tables import write_csv_grids, write_parquet
+from xopipe.values import to_plain
+
+log = logging.getLogger(__name__)
+
+
+def run_experiment(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = ()) -> Results:
+    """Run the experiment `cfg` describes and write its files into `out_dir`.
+
+    Raises UserError (before any work) for a mistake in the config or input;
+    whatever happens, `out_dir/manifest.json` says complete or failed.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    backend_options = to_plain(cfg.backend)
+    backend_name = backend_options.pop("name")
+    manifest = Manifest(
+        out_dir,
+        {
+            "backend": backend_name,
+            "backend_options": backend_options,
+            "dtype": cfg.dtype.value,
+            "pipeline": cfg.pipeline.name,
+            "overrides": list(overrides),
+        },
+    )
+    written: list[Path] = []
+    try:
+        experiment = build_experiment(cfg)
+        backend = get_backend(backend_name, **backend_options)
+        manifest.update(**_describe(experiment))
+        results = execute(experiment, backend)
+        manifest.update(stages=_stages(experiment, results))
+        if cfg.print_matrices:
+            print_results(results.arrays, results.seconds)
+        parquet = out_dir / "matrices.parquet"
+        write_parquet(parquet, results.arrays)
+        written.append(parquet)
+        written.extend(write_csv_grids(out_dir / "matrices", results.arrays))
+    except BaseException as error:
+        manifest.write("failed", written, error=f"{type(error).__name__}: {error}")
+        raise
+    manifest.write("complete", written)
+    log.info("wrote %d files to %s", len(written) + 1, out_dir)
+    return results
+
+
+def _describe(experiment: Experiment) -> dict:
+    return {
+        "input": {"name": experiment.source_name, "shape": list(experiment.source.shape)},
+        "kernels": {
+            "names": list(experiment.kernels.names),
+            "shape": list(experiment.kernels.weight.shape),
+        },
+        "order": experiment.pipeline.order,
+    }
+
+
+def _stages(experiment: Experiment, results: Results) -> dict:
+    stages: dict[str, dict] = {"input": {"shape": list(experiment.source.shape)}}
+    for name in experiment.pipeline.order:
+        stage = experiment.stages[name]
+        stages[name] = {
+            "op": stage.spec.op,
+            "input": stage.spec.input,
+            "shape": list(stage.shape),
+            "seconds": round(results.seconds[name], 6),
+        }
+    return stages

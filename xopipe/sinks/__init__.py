@@ -1,0 +1,1 @@
+"""Where results go: tables, console, manifest (and, when on, figures and report)."""

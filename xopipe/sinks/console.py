@@ -1,0 +1,46 @@
+"""Print each stage's matrices rounded to 2 decimals, as the seed does."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import TextIO
+
+import numpy as np
+
+# Beyond this many cells a grid is summarized (corners and "...") rather than dumped.
+FULL_PRINT_CELLS = 400
+# Beyond this many channels only the first ones are printed.
+MAX_CHANNELS = 8
+
+
+def format_grid(grid: np.ndarray) -> str:
+    rounded = np.round(grid, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return np.array2string(
+        rounded,
+        precision=2,
+        floatmode="fixed",
+        suppress_small=True,
+        threshold=FULL_PRINT_CELLS,
+        edgeitems=3,
+        max_line_width=120,
+    )
+
+
+def print_results(
+    arrays: Mapping[str, np.ndarray],
+    seconds: Mapping[str, float],
+    stream: TextIO | None = None,
+) -> None:
+    stream = stream or sys.stdout
+    for name, array in arrays.items():
+        shape = "x".join(str(n) for n in array.shape)
+        timing = f", {seconds[name] * 1e3:.2f} ms" if name in seconds else ""
+        print(f"{name} [{shape}]{timing}", file=stream)
+        for channel in range(min(array.shape[0], MAX_CHANNELS)):
+            if array.shape[0] > 1:
+                print(f"  channel {channel}:", file=stream)
+            print(format_grid(array[channel]), file=stream)
+        if array.shape[0] > MAX_CHANNELS:
+            print(f"  ... {array.shape[0] - MAX_CHANNELS} more channels in the tables", file=stream)
+        print(file=stream)

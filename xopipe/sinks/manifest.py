@@ -1,0 +1,83 @@
+"""manifest.json: what ran, how long it took, and a hash of every file written.
+
+Written last and atomically: a manifest with status `complete` means every
+file it lists is there and whole. A failed run gets status `failed` and the
+error, so a sweep summary can list it.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from xopipe.sinks.files import sha256_of, write_text
+
+MANIFEST = "manifest.json"
+
+_PACKAGES = ("xopipe", "numpy", "pyarrow", "hydra-core", "omegaconf")
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the packages the run used (torch only if it was loaded)."""
+    found = {"python": platform.python_version()}
+    packages = list(_PACKAGES)
+    if "torch" in sys.modules:
+        packages.append("torch")
+    if "matplotlib" in sys.modules:
+        packages.append("matplotlib")
+    for name in packages:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "unknown"
+    return found
+
+
+class Manifest:
+    """Collects a run's facts as they become known; `write` puts them on disk."""
+
+    def __init__(self, out_dir: Path, facts: Mapping[str, Any]) -> None:
+        self.out_dir = out_dir
+        self.started = time.time()
+        self.facts: dict[str, Any] = {"status": "running", "error": None, **facts}
+
+    def update(self, **facts: Any) -> None:
+        self.facts.update(facts)
+
+    def write(self, status: str, files: Iterable[Path] = (), error: str | None = None) -> Path:
+        finished = time.time()
+        document = {
+            **self.facts,
+            "status": status,
+            "error": error,
+            "versions": versions(),
+            "started": _iso(self.started),
+            "finished": _iso(finished),
+            "seconds": round(finished - self.started, 6),
+            "files": {
+                path.relative_to(self.out_dir).as_posix(): sha256_of(path) for path in sorted(files)
+            },
+        }
+        path = self.out_dir / MANIFEST
+        write_text(path, json.dumps(document, indent=2) + "\n")
+        return path
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any] | None:
+    """The run's manifest, or None if there is none (yet)."""
+    path = run_dir / MANIFEST
+    if not path.is_file():
+        return None
+    with open(path, encoding="utf-8") as stream:
+        return json.load(stream)
