@@ -1,0 +1,42 @@
+"""Shared fixtures: the seed's numbers and the real configs, composed as Hydra would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_module
+from omegaconf import DictConfig
+
+from xopipe.config import register_configs
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def seed_expected() -> dict[str, np.ndarray]:
+    """The seed's worked example as float64 arrays (integers over 9 in the file)."""
+    raw = json.loads((DATA / "xo_expected.json").read_text())
+    denominator = raw["denominator"]
+    return {
+        "input": np.array(raw["input"], dtype=np.float64)[np.newaxis],
+        "kernels": np.array(raw["kernels"], dtype=np.float64),
+        "conv": np.array(raw["conv"], dtype=np.float64) / denominator,
+        "pool": np.array(raw["pool"], dtype=np.float64) / denominator,
+        "activation": np.array(raw["relu"], dtype=np.float64) / denominator,
+    }
+
+
+def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
+    """The config `xopipe <overrides>` would run, without Hydra's runtime part."""
+    register_configs()
+    with initialize_config_module(config_module="xopipe.conf", version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+@pytest.fixture
+def make_config() -> Callable[..., DictConfig]:
+    return lambda *overrides: compose_config(overrides)
