@@ -31,7 +31,9 @@ CONV_CASES = [
 def _oracle_conv(x, w, b, stride, pads, dilation, groups, mode):
     batch = torch.from_numpy(x)[None]
     batch = F.pad(batch, pads, mode="constant" if mode == "zeros" else mode)
-    return F.conv2d(batch, torch.from_numpy(w), torch.from_numpy(b), stride, 0, dilation, groups)[0].numpy()
+    return F.conv2d(batch, torch.from_numpy(w), torch.from_numpy(b), stride, 0, dilation, groups)[
+        0
+    ].numpy()
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -46,8 +48,15 @@ def test_conv_matches_torch(backend, case, mode, dtype):
     bias = rng.uniform(-1, 1, k).astype(dtype)
     expected = _oracle_conv(x, weight, bias, stride, pads, dilation, groups, mode)
     got = get_backend(backend).conv2d(
-        x, weight, bias, stride=stride, pads=pads, dilation=dilation, groups=groups,
-        padding_mode=mode, divisor=None,
+        x,
+        weight,
+        bias,
+        stride=stride,
+        pads=pads,
+        dilation=dilation,
+        groups=groups,
+        padding_mode=mode,
+        divisor=None,
     )
     assert got.dtype == dtype
     assert got.shape == expected.shape
@@ -62,8 +71,15 @@ def test_conv_divides_before_adding_bias(backend):
     bias = np.array([0.5, -1.0, 2.0])
     plain = F.conv2d(torch.from_numpy(x)[None], torch.from_numpy(weight))[0].numpy()
     got = get_backend(backend).conv2d(
-        x, weight, bias, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1,
-        padding_mode="zeros", divisor=12.0,
+        x,
+        weight,
+        bias,
+        stride=(1, 1),
+        pads=(0, 0, 0, 0),
+        dilation=(1, 1),
+        groups=1,
+        padding_mode="zeros",
+        divisor=12.0,
     )
     np.testing.assert_allclose(got, plain / 12.0 + bias[:, None, None], rtol=1e-12, atol=1e-12)
 
@@ -74,8 +90,15 @@ def test_asymmetric_kernel_is_not_flipped():
     weight = np.array([[[[1.0, 0.0], [0.0, 0.0]]]])  # picks the window's top-left cell
     for backend in BACKENDS:
         got = get_backend(backend).conv2d(
-            x, weight, np.zeros(1), stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1),
-            groups=1, padding_mode="zeros", divisor=None,
+            x,
+            weight,
+            np.zeros(1),
+            stride=(1, 1),
+            pads=(0, 0, 0, 0),
+            dilation=(1, 1),
+            groups=1,
+            padding_mode="zeros",
+            divisor=None,
         )
         np.testing.assert_array_equal(got[0], [[0.0, 1.0], [3.0, 4.0]], err_msg=backend)
 
@@ -97,7 +120,9 @@ def test_max_pool_matches_torch(backend, case, dtype):
     shape, size, stride, padding, dilation, ceil_mode = case
     # All-negative input: where -inf padding and a zero fill would differ.
     x = -np.random.default_rng(5).uniform(0.1, 1, shape).astype(dtype)
-    expected = F.max_pool2d(torch.from_numpy(x)[None], size, stride, padding, dilation, ceil_mode=ceil_mode)[0].numpy()
+    expected = F.max_pool2d(
+        torch.from_numpy(x)[None], size, stride, padding, dilation, ceil_mode=ceil_mode
+    )[0].numpy()
     got = get_backend(backend).max_pool2d(
         x, size=size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
     )
@@ -112,11 +137,19 @@ def test_avg_pool_matches_torch(backend, case, count_include_pad):
     shape, size, stride, padding, _, ceil_mode = case
     x = np.random.default_rng(6).uniform(-1, 1, shape)
     expected = F.avg_pool2d(
-        torch.from_numpy(x)[None], size, stride, padding, ceil_mode=ceil_mode,
+        torch.from_numpy(x)[None],
+        size,
+        stride,
+        padding,
+        ceil_mode=ceil_mode,
         count_include_pad=count_include_pad,
     )[0].numpy()
     got = get_backend(backend).avg_pool2d(
-        x, size=size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+        x,
+        size=size,
+        stride=stride,
+        padding=padding,
+        ceil_mode=ceil_mode,
         count_include_pad=count_include_pad,
     )
     assert got.shape == expected.shape
@@ -137,7 +170,11 @@ ACTIVATIONS = [
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize(("name", "params", "oracle"), ACTIVATIONS, ids=[f"{a[0]}-{i}" for i, a in enumerate(ACTIVATIONS)])
+@pytest.mark.parametrize(
+    ("name", "params", "oracle"),
+    ACTIVATIONS,
+    ids=[f"{a[0]}-{i}" for i, a in enumerate(ACTIVATIONS)],
+)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_activation_matches_torch(backend, name, params, oracle, dtype):
     # Wide range: large |x| is where overflow-prone formulas break.

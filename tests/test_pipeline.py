@@ -22,7 +22,8 @@ def test_registry_has_the_four_ops():
 
 def test_dependency_order_ignores_declaration_order():
     pipeline = Pipeline(
-        specs(("act", "activation", "pool"), ("pool", "pool", "conv"), ("conv", "conv", "input")), OPS
+        specs(("act", "activation", "pool"), ("pool", "pool", "conv"), ("conv", "conv", "input")),
+        OPS,
     )
     assert pipeline.order == ["conv", "pool", "act"]
 
@@ -68,11 +69,17 @@ def test_run_feeds_each_stage_its_input():
 @pytest.mark.parametrize(
     ("stages", "message"),
     [
-        ([("a", "conv", "nothing")], "pipeline.stages.a.input must be one of input, a, got 'nothing'"),
+        (
+            [("a", "conv", "nothing")],
+            "pipeline.stages.a.input must be one of input, a, got 'nothing'",
+        ),
         ([("a", "pool", "b"), ("b", "pool", "a")], "pipeline.stages has a cycle"),
         ([("a", "pool", "a")], "pipeline.stages has a cycle: a -> a"),
         ([("a", "conv", "input"), ("a", "pool", "a")], "the name 'a' is used twice"),
-        ([("a", "blur", "input")], "pipeline.stages.a.op must be one of activation, conv, pad, pool, got 'blur'"),
+        (
+            [("a", "blur", "input")],
+            "pipeline.stages.a.op must be one of activation, conv, pad, pool, got 'blur'",
+        ),
         ([("input", "conv", "input")], "'input' is the source image"),
         ([], "pipeline.stages must name at least one stage"),
     ],
@@ -83,7 +90,9 @@ def test_invalid_pipelines_fail_when_built(stages, message):
 
 
 def test_pipeline_errors_reach_the_user_from_config(make_config):
-    cfg = make_config("pipeline.stages.activation.input=pool", "pipeline.stages.pool.input=activation")
+    cfg = make_config(
+        "pipeline.stages.activation.input=pool", "pipeline.stages.pool.input=activation"
+    )
     with pytest.raises(UserError, match="cycle"):
         build_experiment(cfg)
 
@@ -96,7 +105,9 @@ def test_stage_params_override_the_op_node(make_config):
 
 
 def test_pad_stage(make_config):
-    cfg = make_config("+pipeline.stages.padded={op: pad, input: input}", "pad.pads=[1,0,2,0]", "pad.value=5")
+    cfg = make_config(
+        "+pipeline.stages.padded={op: pad, input: input}", "pad.pads=[1,0,2,0]", "pad.value=5"
+    )
     results = execute(build_experiment(cfg), get_backend("numpy"))
     padded = results.arrays["padded"]
     assert padded.shape == (1, 11, 10)

@@ -23,7 +23,9 @@ def test_seed_numbers(make_config, seed_expected, backend, dtype):
         got = results.arrays[stage]
         assert got.dtype == np.dtype(dtype)
         assert got.shape == seed_expected[stage].shape, stage
-        np.testing.assert_allclose(got, seed_expected[stage], rtol=0, atol=TOLERANCE[dtype], err_msg=stage)
+        np.testing.assert_allclose(
+            got, seed_expected[stage], rtol=0, atol=TOLERANCE[dtype], err_msg=stage
+        )
 
 
 def test_seed_inputs_are_the_seeds(make_config, seed_expected):
@@ -53,4 +55,6 @@ def test_torch_pool_padding_differs_from_the_seeds_zero_fill(make_config):
     # conv - 2 is negative everywhere, so the zero fill wins in the last row and column.
     assert (zero_fill.arrays["pool"][:, -1, :] == 0).all()
     assert (torch_style.arrays["pool"][:, -1, :] < 0).all()
-    np.testing.assert_array_equal(zero_fill.arrays["pool"][:, :-1, :-1], torch_style.arrays["pool"][:, :-1, :-1])
+    np.testing.assert_array_equal(
+        zero_fill.arrays["pool"][:, :-1, :-1], torch_style.arrays["pool"][:, :-1, :-1]
+    )

@@ -22,7 +22,7 @@ register_configs()
 
 def _log_to_file_only(message: str) -> None:
     """Put an error in xopipe.log without repeating it on the console."""
-    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, None, None)
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, (), None)
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             handler.handle(record)

@@ -19,7 +19,10 @@ def _ensure_writable(key: str, folder: str) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
-        print(f"error: {key} must be a folder xopipe can write, got '{folder}' ({error.strerror})", file=sys.stderr)
+        print(
+            f"error: {key} must be a folder xopipe can write, got '{folder}' ({error.strerror})",
+            file=sys.stderr,
+        )
         raise SystemExit(2) from None
 
 

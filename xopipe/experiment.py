@@ -89,7 +89,9 @@ def _stage_entry(name: str, entry: Any) -> dict[str, Any]:
         raise invalid(key, entry, "a mapping {op: ..., input: ...}")
     unknown = sorted(set(entry) - set(STAGE_KEYS))
     if unknown:
-        raise UserError(f"{key} has an unknown key '{unknown[0]}' (allowed: {', '.join(STAGE_KEYS)})")
+        raise UserError(
+            f"{key} has an unknown key '{unknown[0]}' (allowed: {', '.join(STAGE_KEYS)})"
+        )
     for field_name in ("op", "input"):
         if not isinstance(entry.get(field_name), str):
             raise invalid(f"{key}.{field_name}", entry.get(field_name), "a name")

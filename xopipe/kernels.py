@@ -29,7 +29,9 @@ def load_kernels(node: Mapping[str, Any], key: str) -> KernelSet:
     elif kind == "random":
         shape = to_plain(node["shape"])
         if not (isinstance(shape, list) and len(shape) in (3, 4) and all(s >= 1 for s in shape)):
-            raise invalid(f"{key}.shape", shape, "[K, kh, kw] or [K, C, kh, kw] of positive integers")
+            raise invalid(
+                f"{key}.shape", shape, "[K, kh, kw] or [K, C, kh, kw] of positive integers"
+            )
         rng = np.random.default_rng(int(node["seed"]))
         weight = _as_4d(rng.uniform(float(node["low"]), float(node["high"]), size=shape))
     else:

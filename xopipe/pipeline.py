@@ -29,15 +29,18 @@ class Pipeline:
     """Stages in a valid dependency order; `order` lists them as they will run."""
 
     def __init__(self, stages: Sequence[StageSpec], ops: Collection[str]) -> None:
-        self.stages = {}
+        self.stages: dict[str, StageSpec] = {}
         for spec in stages:
             if spec.name == SOURCE:
-                raise UserError(f"pipeline.stages: '{SOURCE}' is the source image; name the stage otherwise")
+                raise UserError(
+                    f"pipeline.stages: '{SOURCE}' is the source image; name the stage otherwise"
+                )
             if spec.name in self.stages:
                 raise UserError(f"pipeline.stages: the name '{spec.name}' is used twice")
             if spec.op not in ops:
+                allowed = ", ".join(sorted(ops))
                 raise UserError(
-                    f"pipeline.stages.{spec.name}.op must be one of {', '.join(sorted(ops))}, got '{spec.op}'"
+                    f"pipeline.stages.{spec.name}.op must be one of {allowed}, got '{spec.op}'"
                 )
             self.stages[spec.name] = spec
         for spec in stages:
@@ -54,13 +57,18 @@ class Pipeline:
         """Dependency order; among stages ready together, the order they were declared."""
         rank = {name: i for i, name in enumerate(self.stages)}
         sorter = graphlib.TopologicalSorter(
-            {name: [spec.input] if spec.input != SOURCE else [] for name, spec in self.stages.items()}
+            {
+                name: [spec.input] if spec.input != SOURCE else []
+                for name, spec in self.stages.items()
+            }
         )
         try:
             sorter.prepare()
         except graphlib.CycleError as error:
             cycle = " -> ".join(error.args[1])
-            raise UserError(f"pipeline.stages has a cycle: {cycle}; every stage must lead back to '{SOURCE}'") from None
+            raise UserError(
+                f"pipeline.stages has a cycle: {cycle}; every stage must lead back to '{SOURCE}'"
+            ) from None
         order: list[str] = []
         while sorter.is_active():
             ready = sorted(sorter.get_ready(), key=rank.__getitem__)

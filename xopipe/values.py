@@ -36,14 +36,14 @@ def parse_grid(key: str, values: Any, ranks: tuple[int, ...], what: str) -> np.n
             f"{key} must be {what} with rows of equal length, all numbers; got {_preview(values)}"
         ) from None
     if array.ndim not in ranks:
-        raise UserError(f"{key} must be {what}; got {array.ndim} nesting levels, shape {list(array.shape)}")
+        raise UserError(
+            f"{key} must be {what}; got {array.ndim} nesting levels, shape {list(array.shape)}"
+        )
     if array.size == 0:
         raise UserError(f"{key} must be {what}, not empty; got shape {list(array.shape)}")
     if not np.isfinite(array).all():
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-        raise UserError(
-            f"{key} must hold finite numbers; got {array[bad]} at index {list(bad)}"
-        )
+        raise UserError(f"{key} must hold finite numbers; got {array[bad]} at index {list(bad)}")
     return array
 
 

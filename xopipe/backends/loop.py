@@ -138,9 +138,7 @@ class LoopBackend:
                     out[c, i, j] = np.sum(x[c, r0:r1, q0:q1]) / count
         return out
 
-    def activation(
-        self, name: str, x: np.ndarray, params: Mapping[str, float | str]
-    ) -> np.ndarray:
+    def activation(self, name: str, x: np.ndarray, params: Mapping[str, float | str]) -> np.ndarray:
         function = _scalar_activation(name, params)
         out = np.empty_like(x)
         for index, value in np.ndenumerate(x):

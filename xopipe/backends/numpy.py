@@ -16,7 +16,12 @@ from numpy.lib.stride_tricks import as_strided
 from xopipe.geometry import Pads, Pair, conv_out, pool_out
 
 # np.pad's names for PyTorch's padding modes.
-_NP_PAD_MODE = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+_NP_PAD_MODE = {
+    "constant": "constant",
+    "reflect": "reflect",
+    "replicate": "edge",
+    "circular": "wrap",
+}
 
 # Elements in one tile of im2col patches: big enough for an efficient matmul,
 # small enough to stay near the caches and to keep memory flat.
@@ -31,7 +36,7 @@ class NumpyBackend:
         width = ((0, 0), (top, bottom), (left, right))
         if mode == "constant":
             return np.pad(x, width, mode="constant", constant_values=value)
-        return np.pad(x, width, mode=_NP_PAD_MODE[mode])
+        return np.pad(x, width, mode=_NP_PAD_MODE[mode])  # type: ignore[call-overload]
 
     def conv2d(
         self,
@@ -119,9 +124,7 @@ class NumpyBackend:
         out /= np.multiply.outer(rows_count, cols_count).astype(x.dtype)
         return out
 
-    def activation(
-        self, name: str, x: np.ndarray, params: Mapping[str, float | str]
-    ) -> np.ndarray:
+    def activation(self, name: str, x: np.ndarray, params: Mapping[str, float | str]) -> np.ndarray:
         if name == "identity":
             return x.copy()
         if name == "relu":
@@ -173,7 +176,9 @@ def _pool_views(
     for a in range(kh):
         for b in range(kw):
             top, left = a * dh, b * dw
-            yield padded[:, top : top + (rows - 1) * sh + 1 : sh, left : left + (cols - 1) * sw + 1 : sw]
+            yield padded[
+                :, top : top + (rows - 1) * sh + 1 : sh, left : left + (cols - 1) * sw + 1 : sw
+            ]
 
 
 def _window_counts(n: int, outputs: int, size: int, stride: int, pad: int, include_pad: bool):
@@ -193,5 +198,5 @@ def _gelu(x: np.ndarray, approximate: str) -> np.ndarray:
         c = math.sqrt(2.0 / math.pi)
         return 0.5 * x * (1.0 + np.tanh(c * (x + 0.044715 * x**3)))
     # NumPy has no erf; math.erf per element is exact and still loop-free in Python code.
-    erf = _ERF(x / math.sqrt(2.0)).astype(x.dtype)
+    erf = np.asarray(_ERF(x / math.sqrt(2.0))).astype(x.dtype)
     return 0.5 * x * (1.0 + erf)

@@ -110,9 +110,7 @@ class TorchBackend:
         return self._array(result[0])
 
     @torch.inference_mode()
-    def activation(
-        self, name: str, x: np.ndarray, params: Mapping[str, float | str]
-    ) -> np.ndarray:
+    def activation(self, name: str, x: np.ndarray, params: Mapping[str, float | str]) -> np.ndarray:
         t = self._tensor(x)
         if name == "relu":
             result = F.relu(t)

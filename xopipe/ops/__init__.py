@@ -19,7 +19,8 @@ from xopipe.backends.base import Backend
 
 Shape = tuple[int, int, int]  # channels, rows, cols
 
-Prepare = Callable[[Mapping[str, Any], str, np.dtype], Any]
+KeyOf = Callable[[str], str]  # a config field -> its full key, for messages
+Prepare = Callable[[Mapping[str, Any], KeyOf, np.dtype], Any]
 OutputShape = Callable[[Shape, Any], Shape]
 Run = Callable[[Backend, np.ndarray, Any], np.ndarray]
 
@@ -27,7 +28,7 @@ Run = Callable[[Backend, np.ndarray, Any], np.ndarray]
 @dataclass(frozen=True)
 class StageOp:
     name: str
-    prepare: Prepare  # (config node, its key for messages, dtype) -> params
+    prepare: Prepare  # (config node, key namer, dtype) -> params
     output_shape: OutputShape  # (input shape, params) -> output shape
     run: Run  # (backend, input array, params) -> output array
 

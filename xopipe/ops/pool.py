@@ -49,7 +49,9 @@ def prepare(node: Mapping[str, Any], keyof: Callable[[str], str], dtype: np.dtyp
     fill = None if fill_value == "auto" else _fill(keyof("pad"), fill_value)
     padding = as_pair(keyof("padding"), to_plain(node["padding"]), minimum=0)
     if padding[0] > size[0] // 2 or padding[1] > size[1] // 2:
-        raise invalid(keyof("padding"), list(padding), f"at most half the window {list(size)} (as in PyTorch)")
+        raise invalid(
+            keyof("padding"), list(padding), f"at most half the window {list(size)} (as in PyTorch)"
+        )
     dilation = as_pair(keyof("dilation"), to_plain(node.get("dilation", 1)), minimum=1)
     return PoolParams(
         keyof=keyof,
@@ -82,7 +84,12 @@ def fill_for(p: PoolParams, height: int, width: int) -> Pads:
         return 0, 0, 0, 0
     span_h = effective_size(p.size[0], p.dilation[0])
     span_w = effective_size(p.size[1], p.dilation[1])
-    return 0, auto_pool_fill(width, span_w, p.stride[1]), 0, auto_pool_fill(height, span_h, p.stride[0])
+    return (
+        0,
+        auto_pool_fill(width, span_w, p.stride[1]),
+        0,
+        auto_pool_fill(height, span_h, p.stride[0]),
+    )
 
 
 def output_shape(shape: Shape, p: PoolParams) -> Shape:
@@ -92,7 +99,9 @@ def output_shape(shape: Shape, p: PoolParams) -> Shape:
     rows = pool_out(filled_h, p.size[0], p.stride[0], p.padding[0], p.dilation[0], p.ceil_mode)
     cols = pool_out(filled_w, p.size[1], p.stride[1], p.padding[1], p.dilation[1], p.ceil_mode)
     if rows < 1 or cols < 1:
-        span = f"{effective_size(p.size[0], p.dilation[0])}x{effective_size(p.size[1], p.dilation[1])}"
+        span = (
+            f"{effective_size(p.size[0], p.dilation[0])}x{effective_size(p.size[1], p.dilation[1])}"
+        )
         raise UserError(
             f"{p.keyof('size')}: the {span} pooling window does not fit the "
             f"{filled_h}x{filled_w} map it reads (after pad and padding); use a smaller "

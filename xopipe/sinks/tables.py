@@ -55,7 +55,9 @@ def _batches(arrays: Mapping[str, np.ndarray]) -> Iterator[pa.RecordBatch]:
                     [
                         _repeated_string(stage, n),
                         pa.array(np.full(n, channel, dtype=np.int32)),
-                        pa.array(np.repeat(np.arange(top, top + block.shape[0], dtype=np.int32), cols)),
+                        pa.array(
+                            np.repeat(np.arange(top, top + block.shape[0], dtype=np.int32), cols)
+                        ),
                         pa.array(np.tile(col_index, block.shape[0])),
                         pa.array(block.astype(np.float64).ravel()),
                     ],
@@ -67,7 +69,9 @@ def _repeated_string(text: str, n: int) -> pa.Array:
     """A string column of n copies of `text`, built from buffers (no Python loop)."""
     data = text.encode()
     offsets = np.arange(n + 1, dtype=np.int32) * len(data)
-    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data * n)])
+    return pa.Array.from_buffers(
+        pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data * n)]
+    )
 
 
 def write_csv_grids(folder: Path, arrays: Mapping[str, np.ndarray]) -> list[Path]:
@@ -81,7 +85,8 @@ def write_csv_grids(folder: Path, arrays: Mapping[str, np.ndarray]) -> list[Path
             # Columns of the table are columns of the grid; transpose once so each is contiguous.
             columns = np.ascontiguousarray(array[channel].T, dtype=np.float64)
             table = pa.Table.from_arrays(
-                [pa.array(column) for column in columns], names=[str(j) for j in range(len(columns))]
+                [pa.array(column) for column in columns],
+                names=[str(j) for j in range(len(columns))],
             )
             with atomic_path(path) as temporary:
                 pa_csv.write_csv(table, temporary, options)

@@ -1,0 +1,95 @@
+"""Every option of every config group composes, and the schemas reject typos."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pytest
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ConfigKeyError, ValidationError
+
+from xopipe.backends import get_backend
+from xopipe.experiment import build_experiment, execute
+
+GROUPS = ("backend", "input", "kernels", "pipeline", "pool", "activation")
+
+
+def group_options() -> list[tuple[str, str]]:
+    conf = resources.files("xopipe.conf")
+    return [
+        (group, entry.name.removesuffix(".yaml"))
+        for group in GROUPS
+        for entry in sorted(conf.joinpath(group).iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".yaml")
+    ]
+
+
+def test_every_group_has_options():
+    found = {group for group, _ in group_options()}
+    assert found == set(GROUPS)
+    assert ("backend", "torch") in group_options() and ("input", "o") in group_options()
+
+
+@pytest.mark.parametrize(("group", "option"), group_options())
+def test_option_composes_and_runs(make_config, group, option):
+    cfg = make_config(f"{group}={option}")
+    experiment = build_experiment(cfg)
+    results = execute(experiment, get_backend("numpy"))
+    assert results.arrays["input"].shape == experiment.source.shape
+    if group == "backend":
+        assert cfg.backend.name == option
+    if group == "activation":
+        assert cfg.activation.name == option
+
+
+def test_defaults_are_the_seed(make_config):
+    cfg = make_config()
+    assert cfg.backend.name == "numpy"
+    assert cfg.dtype.value == "float64"
+    assert cfg.input.name == "x" and cfg.kernels.name == "xo" and cfg.pipeline.name == "seed"
+    assert (cfg.conv.stride, cfg.conv.padding, cfg.conv.bias, cfg.conv.normalize) == (
+        1,
+        0,
+        0.0,
+        "mean",
+    )
+    assert (cfg.pool.name, cfg.pool.size, cfg.pool.stride, cfg.pool.pad) == ("max", 2, None, "auto")
+    assert cfg.activation.name == "relu"
+
+
+def test_o_is_a_ring_in_the_x_style(make_config):
+    o = build_experiment(make_config("input=o")).source[0]
+    assert o.shape == (9, 9)
+    assert set(o.ravel()) == {-1.0, 1.0}
+    assert (
+        (o[0] == -1).all()
+        and (o[-1] == -1).all()
+        and (o[:, 0] == -1).all()
+        and (o[:, -1] == -1).all()
+    )
+    assert (o == o[::-1]).all() and (o == o[:, ::-1]).all()  # symmetric like a ring
+    assert o[4, 4] == -1 and o[4, 1] == 1 and o[1, 4] == 1  # hollow centre, +1 on the ring
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "conv.strid=2",  # unknown key
+        ["pool.dilation=2", "pool.count_include_pad=false"][1],  # max pool has no such key
+        "backend.device=cuda",  # only the torch backend has a device
+        "activation.negative_slope=0.1",  # relu takes no slope
+        "dtype=float16",  # not an allowed dtype
+        "conv.groups=two",  # wrong type
+        "input.seed=1",  # the X has no seed
+    ],
+)
+def test_schema_rejects_at_composition(make_config, override):
+    with pytest.raises((ConfigCompositionException, ConfigKeyError, ValidationError)):
+        make_config(override)
+
+
+def test_unknown_option_fails(make_config):
+    from hydra.errors import MissingConfigException
+
+    with pytest.raises(MissingConfigException):
+        make_config("backend=cuda")
