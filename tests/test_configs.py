@@ -11,7 +11,7 @@ from omegaconf.errors import ConfigKeyError, ValidationError
 from xopipe.backends import get_backend
 from xopipe.experiment import build_experiment, execute
 
-GROUPS = ("backend", "input", "kernels", "pipeline", "pool", "activation")
+GROUPS = ("backend", "input", "kernels", "pipeline", "pool", "activation", "figures")
 
 
 def group_options() -> list[tuple[str, str]]:

@@ -44,6 +44,14 @@ def _hydra_main(cfg: DictConfig) -> str:
             return "failed"
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except Exception as error:
+        if not sweeping:
+            raise
+        # Hydra's basic sweeper would re-raise this after the batch and never
+        # call on_multirun_end: keep the sweep alive, the manifest says failed.
+        log.exception("job %s failed", hydra_cfg.job.num)
+        print(f"error: job {hydra_cfg.job.num}: {type(error).__name__}: {error}", file=sys.stderr)
+        return "failed"
     return "complete"
 
 

@@ -192,6 +192,23 @@ class PipelineConfig:
     stages: dict[str, Any] = field(default_factory=dict)
 
 
+# --- outputs ------------------------------------------------------------------
+
+
+@dataclass
+class FiguresConfig:
+    format: str = "png"  # png | svg | pdf | none (no figures, no matplotlib import)
+    lang: str = "en"  # en | zh (the seed's Chinese titles, with a CJK font)
+    cmap: str = "RdBu_r"  # diverging and centred on 0; gray matches the seed
+    animate: bool = False  # sliding-window GIFs for conv and pool
+
+
+@dataclass
+class DiffConfig:
+    atol: float | None = None  # null: 1e-9 for float64, 1e-5 for float32
+    rtol: float | None = None  # null: same defaults as atol
+
+
 # --- the whole experiment ----------------------------------------------------
 
 
@@ -206,6 +223,9 @@ class XopipeConfig:
     pad: PadConfig = field(default_factory=PadConfig)
     pool: PoolConfig = MISSING
     activation: ActivationConfig = MISSING
+    figures: FiguresConfig = field(default_factory=FiguresConfig)
+    explain: str | None = None  # stage:channel:row:col -> how that cell was computed
+    diff: DiffConfig = field(default_factory=DiffConfig)
     print_matrices: bool = True  # print every stage's matrices (rounded) to the console
 
 
@@ -226,6 +246,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "softplus": SoftplusConfig,
     },
     "pipeline": {"pipeline": PipelineConfig},
+    "figures": {"figures": FiguresConfig},
 }
 
 
