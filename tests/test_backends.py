@@ -156,7 +156,7 @@ def test_avg_pool_matches_torch(backend, case, count_include_pad):
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
-ACTIVATIONS = [
+TORCH_CASES = [
     ("relu", {}, F.relu),
     ("leaky_relu", {"negative_slope": 0.2}, lambda t: F.leaky_relu(t, 0.2)),
     ("elu", {"alpha": 1.5}, lambda t: F.elu(t, 1.5)),
@@ -172,8 +172,8 @@ ACTIVATIONS = [
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(
     ("name", "params", "oracle"),
-    ACTIVATIONS,
-    ids=[f"{a[0]}-{i}" for i, a in enumerate(ACTIVATIONS)],
+    TORCH_CASES,
+    ids=[f"{a[0]}-{i}" for i, a in enumerate(TORCH_CASES)],
 )
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_activation_matches_torch(backend, name, params, oracle, dtype):
@@ -194,3 +194,14 @@ def test_pad_matches_torch(backend, mode):
     kwargs = {"value": value} if mode == "constant" else {}
     expected = F.pad(torch.from_numpy(x)[None], pads, mode=mode, **kwargs)[0].numpy()
     np.testing.assert_array_equal(get_backend(backend).pad2d(x, pads, mode, value), expected)
+
+
+def test_every_backend_implements_every_activation():
+    from xopipe.backends.base import ACTIVATIONS
+    from xopipe.backends.loop import SCALAR_ACTIVATION
+    from xopipe.backends.numpy import ACTIVATION as NUMPY_ACTIVATION
+    from xopipe.backends.torch import ACTIVATION as TORCH_ACTIVATION
+
+    for table in (SCALAR_ACTIVATION, NUMPY_ACTIVATION, TORCH_ACTIVATION):
+        assert set(table) == set(ACTIVATIONS)
+    assert {case[0] for case in TORCH_CASES} == set(ACTIVATIONS)  # each one checked against torch

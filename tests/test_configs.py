@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from hydra.errors import ConfigCompositionException
@@ -30,9 +31,17 @@ def test_every_group_has_options():
     assert ("backend", "torch") in group_options() and ("input", "o") in group_options()
 
 
+DATA = Path(__file__).parent / "data"
+# Options that need a value of the user's to run at all.
+REQUIRED = {
+    ("input", "file"): [f"input.path={DATA / 'x.csv'}"],
+    ("kernels", "file"): [f"kernels.path={DATA / 'kernel.csv'}"],
+}
+
+
 @pytest.mark.parametrize(("group", "option"), group_options())
 def test_option_composes_and_runs(make_config, group, option):
-    cfg = make_config(f"{group}={option}")
+    cfg = make_config(f"{group}={option}", *REQUIRED.get((group, option), []))
     experiment = build_experiment(cfg)
     results = execute(experiment, get_backend("numpy"))
     assert results.arrays["input"].shape == experiment.source.shape
@@ -79,7 +88,7 @@ def test_o_is_a_ring_in_the_x_style(make_config):
         "backend.device=cuda",  # only the torch backend has a device
         "activation.negative_slope=0.1",  # relu takes no slope
         "dtype=float16",  # not an allowed dtype
-        "conv.groups=two",  # wrong type
+        "conv.flip=maybe",  # wrong type
         "input.seed=1",  # the X has no seed
     ],
 )

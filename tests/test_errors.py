@@ -26,7 +26,8 @@ CASES = [
         "conv.padding_mode must be one of zeros, reflect, replicate, circular, got 'mirror'",
     ),
     (["conv.normalize=sum"], "conv.normalize must be one of mean, none, got 'sum'"),
-    (["conv.groups=0"], "conv.groups must be a positive integer, got 0"),
+    (["conv.groups=0"], "conv.groups must be a positive integer or depthwise, got 0"),
+    (["conv.groups=two"], "conv.groups must be a positive integer or depthwise, got 'two'"),
     (["conv.groups=2"], "conv.groups must be a divisor of the number of kernels (3), got 2"),
     (
         ["conv.bias=[1,2]"],

@@ -74,6 +74,16 @@ class RandomInputConfig(InputConfig):
     pixels: bool = False  # true: each cell is low or high (like the X), not uniform
 
 
+@dataclass
+class FileInputConfig(InputConfig):
+    kind: str = "file"
+    name: str = "file"
+    path: str = MISSING  # .csv (a plain grid), .npy, .png, .jpg/.jpeg
+    color: str = "grey"  # images: grey (1 channel) | rgb (3 channels)
+    resize: list[int] | None = None  # images: [H, W] to resize to, null keeps the size
+    scale: str = "signed"  # images: signed maps 0..255 to -1..1, unit to 0..1
+
+
 # --- kernels -----------------------------------------------------------------
 
 
@@ -100,6 +110,13 @@ class RandomKernelsConfig(KernelsConfig):
     high: float = 1.0
 
 
+@dataclass
+class FileKernelsConfig(KernelsConfig):
+    kind: str = "file"
+    name: str = "file"
+    path: str = MISSING  # .csv (one 2-D kernel) or .npy ([kh, kw], [K, kh, kw] or [K, C, kh, kw])
+
+
 # --- stages ------------------------------------------------------------------
 
 
@@ -109,7 +126,7 @@ class ConvConfig:
     padding: Any = 0  # int, [h, w], 'same' or 'valid'
     dilation: Any = 1  # int or [h, w]
     padding_mode: str = "zeros"  # zeros | reflect | replicate | circular
-    groups: int = 1
+    groups: Any = 1  # a positive integer, or depthwise (= the input's channel count)
     bias: Any = 0.0  # one number, or a list with one number per kernel
     normalize: str = "mean"  # mean: sum / (kernel element count), as the seed; none: plain torch
     flip: bool = False  # true: flip kernels (true convolution); false: cross-correlation
@@ -204,6 +221,14 @@ class FiguresConfig:
 
 
 @dataclass
+class LimitsConfig:
+    # Refuse work that would exhaust memory, with a clear error instead.
+    max_file_bytes: int = 1 << 30  # input and kernel files
+    max_input_cells: int = 1 << 26  # channels x rows x cols of the input (64 Mi)
+    max_output_cells: int = 1 << 28  # all stages' outputs together (256 Mi, 2 GiB in float64)
+
+
+@dataclass
 class DiffConfig:
     atol: float | None = None  # null: 1e-9 for float64, 1e-5 for float32
     rtol: float | None = None  # null: same defaults as atol
@@ -226,6 +251,7 @@ class XopipeConfig:
     figures: FiguresConfig = field(default_factory=FiguresConfig)
     explain: str | None = None  # stage:channel:row:col -> how that cell was computed
     diff: DiffConfig = field(default_factory=DiffConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     print_matrices: bool = True  # print every stage's matrices (rounded) to the console
 
 
@@ -235,8 +261,12 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "numpy": NumpyBackendConfig,
         "torch": TorchBackendConfig,
     },
-    "input": {"values": ValuesInputConfig, "random": RandomInputConfig},
-    "kernels": {"values": ValuesKernelsConfig, "random": RandomKernelsConfig},
+    "input": {"values": ValuesInputConfig, "random": RandomInputConfig, "file": FileInputConfig},
+    "kernels": {
+        "values": ValuesKernelsConfig,
+        "random": RandomKernelsConfig,
+        "file": FileKernelsConfig,
+    },
     "pool": {"max": MaxPoolConfig, "avg": AvgPoolConfig},
     "activation": {
         "plain": ActivationConfig,

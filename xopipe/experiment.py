@@ -13,14 +13,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from xopipe.backends import Backend
+from xopipe.config import SCHEMAS
 from xopipe.errors import UserError, invalid
 from xopipe.inputs import load_input
 from xopipe.kernels import KernelSet, load_kernels
 from xopipe.ops import OPS, Shape, StageOp
 from xopipe.pipeline import SOURCE, Pipeline, StageSpec
+from xopipe.readers import Limits
 from xopipe.values import to_plain
 
 
@@ -57,8 +60,9 @@ class Results:
 def build_experiment(cfg: DictConfig) -> Experiment:
     """Check the whole config against the input and resolve every stage's parameters."""
     dtype = np.dtype(cfg.dtype.value)
-    source = load_input(to_plain(cfg.input), dtype)
-    kernels = load_kernels(to_plain(cfg.kernels), "kernels")
+    limits = Limits(max_bytes=cfg.limits.max_file_bytes, max_cells=cfg.limits.max_input_cells)
+    source = load_input(to_plain(cfg.input), dtype, limits)
+    kernels = load_kernels(to_plain(cfg.kernels), "kernels", limits)
     stage_nodes = {name: _stage_entry(name, node) for name, node in cfg.pipeline.stages.items()}
     pipeline = Pipeline(
         [StageSpec(name, node["op"], node["input"]) for name, node in stage_nodes.items()], OPS
@@ -71,14 +75,32 @@ def build_experiment(cfg: DictConfig) -> Experiment:
         node, keyof = _stage_node(cfg, name, spec.op, stage_nodes[name]["params"])
         if spec.op == "conv":
             own = node.get("kernels")
-            node["kernels"] = kernels if own is None else load_kernels(own, keyof("kernels"))
+            if own is not None:
+                own = _typed_kernels_node(keyof("kernels"), own)
+            node["kernels"] = (
+                kernels if own is None else load_kernels(own, keyof("kernels"), limits)
+            )
         params = op.prepare(node, keyof, dtype)
         shapes[name] = op.output_shape(shapes[spec.input], params)
         stages[name] = Stage(spec, op, params, shapes[name])
+    _check_output_cells(shapes, cfg.limits.max_output_cells)
     return Experiment(source, str(cfg.input.name), kernels, pipeline, stages, dtype)
 
 
 STAGE_KEYS = ("op", "input", "params")
+
+
+def _check_output_cells(shapes: Mapping[str, Shape], limit: int) -> None:
+    """Refuse a run whose outputs would not fit, before computing any of them."""
+    total = sum(int(np.prod(shape)) for name, shape in shapes.items() if name != SOURCE)
+    if total > limit:
+        sizes = ", ".join(
+            f"{name} {list(shape)}" for name, shape in shapes.items() if name != SOURCE
+        )
+        raise UserError(
+            f"the stages would produce {total:,} cells ({sizes}), more than "
+            f"limits.max_output_cells ({limit:,}); raise the limit or shrink the input"
+        )
 
 
 def _stage_entry(name: str, entry: Any) -> dict[str, Any]:
@@ -99,6 +121,21 @@ def _stage_entry(name: str, entry: Any) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise invalid(f"{key}.params", params, "a mapping of settings, e.g. {stride: 2}")
     return {"op": entry["op"], "input": entry["input"], "params": params}
+
+
+def _typed_kernels_node(key: str, node: Any) -> dict[str, Any]:
+    """A stage's own `kernels` mapping, checked against the schema of its kind."""
+    kinds = SCHEMAS["kernels"]
+    if not isinstance(node, dict) or node.get("kind") not in kinds:
+        kind = node.get("kind") if isinstance(node, dict) else node
+        raise invalid(f"{key}.kind", kind, "one of " + ", ".join(kinds))
+    try:
+        typed = OmegaConf.merge(OmegaConf.structured(kinds[node["kind"]]), node)
+        return OmegaConf.to_container(typed, throw_on_missing=True)  # type: ignore[return-value]
+    except OmegaConfBaseException as error:
+        field_name = getattr(error, "full_key", "") or "?"
+        reason = str(error).splitlines()[0]
+        raise UserError(f"{key}.{field_name}: {reason}") from None
 
 
 def _stage_node(

@@ -7,32 +7,55 @@ from typing import Any
 
 import numpy as np
 
-from xopipe.errors import invalid
+from xopipe.errors import UserError, invalid
+from xopipe.readers import (
+    CSV_SUFFIXES,
+    IMAGE_SUFFIXES,
+    NPY_SUFFIXES,
+    SUFFIXES,
+    ImageOptions,
+    Limits,
+    existing_file,
+    read_csv_grid,
+    read_image,
+    read_npy,
+)
 from xopipe.values import parse_grid, to_plain
 
 GRID = "a grid [H][W] or [C][H][W] of numbers"
 
 
-def load_input(node: Mapping[str, Any], dtype: np.dtype) -> np.ndarray:
+def load_input(node: Mapping[str, Any], dtype: np.dtype, limits: Limits) -> np.ndarray:
     """Build the input the `input` config node describes, cast to `dtype`."""
     kind = node["kind"]
     if kind == "values":
         array = parse_grid("input.values", node["values"], (2, 3), GRID)
     elif kind == "random":
-        array = random_input(node)
+        array = random_input(node, limits)
+    elif kind == "file":
+        array = file_input(node, limits)
     else:
-        raise invalid("input.kind", kind, "one of values, random")
+        raise invalid("input.kind", kind, "one of values, random, file")
     if array.ndim == 2:
         array = array[np.newaxis]
+    if array.size > limits.max_cells:
+        raise UserError(
+            f"input has {array.size:,} cells (shape {list(array.shape)}), more than "
+            f"limits.max_input_cells ({limits.max_cells:,})"
+        )
     return array.astype(dtype)
 
 
-def random_input(node: Mapping[str, Any]) -> np.ndarray:
+def random_input(node: Mapping[str, Any], limits: Limits) -> np.ndarray:
     """Uniform [low, high) from default_rng(seed), or low/high pixels; float64 first, so
     float32 runs see the same draws rounded."""
     shape = to_plain(node["shape"])
     if not (isinstance(shape, list) and len(shape) in (2, 3) and all(s >= 1 for s in shape)):
         raise invalid("input.shape", shape, "[H, W] or [C, H, W] of positive integers")
+    if int(np.prod(shape)) > limits.max_cells:
+        raise invalid(
+            "input.shape", shape, f"at most limits.max_input_cells ({limits.max_cells:,}) cells"
+        )
     low, high = float(node["low"]), float(node["high"])
     if not low < high:
         raise invalid("input.high", high, f"greater than input.low ({low})")
@@ -40,3 +63,38 @@ def random_input(node: Mapping[str, Any]) -> np.ndarray:
     if node["pixels"]:
         return np.where(rng.random(shape) < 0.5, low, high)
     return rng.uniform(low, high, size=shape)
+
+
+def file_input(node: Mapping[str, Any], limits: Limits) -> np.ndarray:
+    path = existing_file("input.path", str(node["path"]), SUFFIXES)
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        grid = read_csv_grid("input.path", path, limits)
+    elif suffix in NPY_SUFFIXES:
+        grid = read_npy("input.path", path, limits)
+        if grid.ndim not in (2, 3):
+            raise UserError(
+                f"input.path: '{path}' must hold a [H, W] or [C, H, W] array, "
+                f"got shape {list(grid.shape)}"
+            )
+    else:
+        assert suffix in IMAGE_SUFFIXES
+        grid = read_image("input.path", path, _image_options(node), limits)
+    if not np.isfinite(grid).all():
+        bad = [int(i) for i in np.argwhere(~np.isfinite(grid))[0]]
+        raise UserError(
+            f"input.path: '{path}' must hold finite numbers; got {grid[tuple(bad)]} at index {bad}"
+        )
+    return grid
+
+
+def _image_options(node: Mapping[str, Any]) -> ImageOptions:
+    color, scale = node["color"], node["scale"]
+    if color not in ("grey", "rgb"):
+        raise invalid("input.color", color, "grey or rgb")
+    if scale not in ("signed", "unit"):
+        raise invalid("input.scale", scale, "signed (-1..1) or unit (0..1)")
+    resize = to_plain(node["resize"])
+    if resize is not None and not (len(resize) == 2 and all(s >= 1 for s in resize)):
+        raise invalid("input.resize", resize, "null or [H, W] of positive integers")
+    return ImageOptions(color, None if resize is None else (resize[0], resize[1]), scale)

@@ -9,6 +9,14 @@ from typing import Any
 import numpy as np
 
 from xopipe.errors import UserError, invalid
+from xopipe.readers import (
+    CSV_SUFFIXES,
+    NPY_SUFFIXES,
+    Limits,
+    existing_file,
+    read_csv_grid,
+    read_npy,
+)
 from xopipe.values import parse_grid, to_plain
 
 LAYOUT = "a list of 2-D kernels [K][kh][kw] or [K][C][kh][kw]"
@@ -20,12 +28,11 @@ class KernelSet:
     names: tuple[str, ...]  # one label per kernel
 
 
-def load_kernels(node: Mapping[str, Any], key: str) -> KernelSet:
+def load_kernels(node: Mapping[str, Any], key: str, limits: Limits) -> KernelSet:
     """The kernels the config node at `key` describes."""
     kind = node["kind"]
     if kind == "values":
-        grid = parse_grid(f"{key}.values", node["values"], (2, 3, 4), LAYOUT)
-        weight = _as_4d(grid)
+        weight = _as_4d(parse_grid(f"{key}.values", node["values"], (2, 3, 4), LAYOUT))
     elif kind == "random":
         shape = to_plain(node["shape"])
         if not (isinstance(shape, list) and len(shape) in (3, 4) and all(s >= 1 for s in shape)):
@@ -34,9 +41,27 @@ def load_kernels(node: Mapping[str, Any], key: str) -> KernelSet:
             )
         rng = np.random.default_rng(int(node["seed"]))
         weight = _as_4d(rng.uniform(float(node["low"]), float(node["high"]), size=shape))
+    elif kind == "file":
+        weight = _as_4d(_read_file(f"{key}.path", str(node["path"]), limits))
     else:
-        raise invalid(f"{key}.kind", kind, "one of values, random")
+        raise invalid(f"{key}.kind", kind, "one of values, random, file")
     return KernelSet(weight, _names(node, key, weight.shape[0]))
+
+
+def _read_file(key: str, path_text: str, limits: Limits) -> np.ndarray:
+    path = existing_file(key, path_text, CSV_SUFFIXES + NPY_SUFFIXES)
+    if path.suffix.lower() in CSV_SUFFIXES:
+        grid = read_csv_grid(key, path, limits)
+    else:
+        grid = read_npy(key, path, limits)
+    if grid.ndim not in (2, 3, 4):
+        raise UserError(
+            f"{key}: '{path}' must hold [kh, kw], [K, kh, kw] or [K, C, kh, kw] kernels, "
+            f"got shape {list(grid.shape)} (rank {grid.ndim})"
+        )
+    if not np.isfinite(grid).all():
+        raise UserError(f"{key}: '{path}' must hold finite numbers")
+    return grid
 
 
 def _as_4d(grid: np.ndarray) -> np.ndarray:

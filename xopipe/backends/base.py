@@ -18,7 +18,18 @@ from xopipe.geometry import Pads, Pair
 # conv.padding_mode names, as in torch.nn.Conv2d.
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
-ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "identity")
+# Every activation by name, with the parameters it reads from the activation
+# config node. Each backend provides a function per name (its ACTIVATION table).
+ACTIVATIONS: dict[str, tuple[str, ...]] = {
+    "relu": (),
+    "leaky_relu": ("negative_slope",),
+    "elu": ("alpha",),
+    "gelu": ("approximate",),
+    "sigmoid": (),
+    "tanh": (),
+    "softplus": ("beta", "threshold"),
+    "identity": (),
+}
 
 
 class Backend(Protocol):

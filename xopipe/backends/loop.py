@@ -139,7 +139,7 @@ class LoopBackend:
         return out
 
     def activation(self, name: str, x: np.ndarray, params: Mapping[str, float | str]) -> np.ndarray:
-        function = _scalar_activation(name, params)
+        function = SCALAR_ACTIVATION[name](params)
         out = np.empty_like(x)
         for index, value in np.ndenumerate(x):
             out[index] = function(float(value))
@@ -153,35 +153,47 @@ def _sigmoid(v: float) -> float:
     return e / (1.0 + e)
 
 
-def _scalar_activation(name: str, params: Mapping[str, float | str]) -> Callable[[float], float]:
-    """One activation as a function of one number, written as in the textbooks."""
-    if name == "relu":
-        return lambda v: v if v > 0 else 0.0
-    if name == "leaky_relu":
-        slope = float(params["negative_slope"])
-        return lambda v: v if v > 0 else v * slope
-    if name == "elu":
-        alpha = float(params["alpha"])
-        return lambda v: v if v > 0 else alpha * math.expm1(v)
-    if name == "gelu":
-        if params["approximate"] == "tanh":
-            c = math.sqrt(2.0 / math.pi)
-            return lambda v: 0.5 * v * (1.0 + math.tanh(c * (v + 0.044715 * v**3)))
-        return lambda v: 0.5 * v * (1.0 + math.erf(v / math.sqrt(2.0)))
-    if name == "sigmoid":
-        return _sigmoid
-    if name == "tanh":
-        return math.tanh
-    if name == "softplus":
-        beta, threshold = float(params["beta"]), float(params["threshold"])
+Params = Mapping[str, float | str]
 
-        def softplus(v: float) -> float:
-            z = beta * v
-            if z > threshold:  # PyTorch returns the input itself above the threshold
-                return v
-            return (max(z, 0.0) + math.log1p(math.exp(-abs(z)))) / beta
 
-        return softplus
-    if name == "identity":
-        return lambda v: v
-    raise ValueError(f"unknown activation {name!r}")
+def _gelu(params: Params) -> Callable[[float], float]:
+    if params["approximate"] == "tanh":
+        c = math.sqrt(2.0 / math.pi)
+        return lambda v: 0.5 * v * (1.0 + math.tanh(c * (v + 0.044715 * v**3)))
+    return lambda v: 0.5 * v * (1.0 + math.erf(v / math.sqrt(2.0)))
+
+
+def _softplus(params: Params) -> Callable[[float], float]:
+    beta, threshold = float(params["beta"]), float(params["threshold"])
+
+    def softplus(v: float) -> float:
+        z = beta * v
+        if z > threshold:  # PyTorch returns the input itself above the threshold
+            return v
+        return (max(z, 0.0) + math.log1p(math.exp(-abs(z)))) / beta
+
+    return softplus
+
+
+def _leaky_relu(params: Params) -> Callable[[float], float]:
+    slope = float(params["negative_slope"])
+    return lambda v: v if v > 0 else v * slope
+
+
+def _elu(params: Params) -> Callable[[float], float]:
+    alpha = float(params["alpha"])
+    return lambda v: v if v > 0 else alpha * math.expm1(v)
+
+
+# Each activation as a function of one number, written as in the textbooks;
+# the entry builds it from the activation's parameters.
+SCALAR_ACTIVATION: dict[str, Callable[[Params], Callable[[float], float]]] = {
+    "relu": lambda params: lambda v: v if v > 0 else 0.0,
+    "leaky_relu": _leaky_relu,
+    "elu": _elu,
+    "gelu": _gelu,
+    "sigmoid": lambda params: _sigmoid,
+    "tanh": lambda params: math.tanh,
+    "softplus": _softplus,
+    "identity": lambda params: lambda v: v,
+}

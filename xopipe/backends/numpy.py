@@ -125,29 +125,7 @@ class NumpyBackend:
         return out
 
     def activation(self, name: str, x: np.ndarray, params: Mapping[str, float | str]) -> np.ndarray:
-        if name == "identity":
-            return x.copy()
-        if name == "relu":
-            return np.maximum(x, 0)
-        if name == "leaky_relu":
-            slope = float(params["negative_slope"])
-            return np.where(x > 0, x, x * x.dtype.type(slope))
-        if name == "elu":
-            alpha = x.dtype.type(float(params["alpha"]))
-            return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
-        if name == "gelu":
-            return _gelu(x, str(params["approximate"]))
-        if name == "sigmoid":
-            # exp(-log(1 + exp(-x))) never overflows, unlike 1 / (1 + exp(-x)).
-            return np.exp(-np.logaddexp(0, -x))
-        if name == "tanh":
-            return np.tanh(x)
-        if name == "softplus":
-            beta, threshold = float(params["beta"]), float(params["threshold"])
-            z = x * x.dtype.type(beta)
-            soft = np.logaddexp(0, z) / x.dtype.type(beta)
-            return np.where(z > threshold, x, soft)
-        raise ValueError(f"unknown activation {name!r}")
+        return ACTIVATION[name](x, params)
 
 
 def _pool_views(
@@ -192,11 +170,45 @@ def _window_counts(n: int, outputs: int, size: int, stride: int, pad: int, inclu
 
 _ERF = np.frompyfunc(math.erf, 1, 1)
 
+Params = Mapping[str, float | str]
 
-def _gelu(x: np.ndarray, approximate: str) -> np.ndarray:
-    if approximate == "tanh":
+
+def _leaky_relu(x: np.ndarray, params: Params) -> np.ndarray:
+    return np.where(x > 0, x, x * x.dtype.type(float(params["negative_slope"])))
+
+
+def _elu(x: np.ndarray, params: Params) -> np.ndarray:
+    alpha = x.dtype.type(float(params["alpha"]))
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def _gelu(x: np.ndarray, params: Params) -> np.ndarray:
+    if params["approximate"] == "tanh":
         c = math.sqrt(2.0 / math.pi)
         return 0.5 * x * (1.0 + np.tanh(c * (x + 0.044715 * x**3)))
     # NumPy has no erf; math.erf per element is exact and still loop-free in Python code.
     erf = np.asarray(_ERF(x / math.sqrt(2.0))).astype(x.dtype)
     return 0.5 * x * (1.0 + erf)
+
+
+def _sigmoid(x: np.ndarray, params: Params) -> np.ndarray:
+    # exp(-log(1 + exp(-x))) never overflows, unlike 1 / (1 + exp(-x)).
+    return np.exp(-np.logaddexp(0, -x))
+
+
+def _softplus(x: np.ndarray, params: Params) -> np.ndarray:
+    beta = x.dtype.type(float(params["beta"]))
+    z = x * beta
+    return np.where(z > float(params["threshold"]), x, np.logaddexp(0, z) / beta)
+
+
+ACTIVATION = {
+    "relu": lambda x, params: np.maximum(x, 0),
+    "leaky_relu": _leaky_relu,
+    "elu": _elu,
+    "gelu": _gelu,
+    "sigmoid": _sigmoid,
+    "tanh": lambda x, params: np.tanh(x),
+    "softplus": _softplus,
+    "identity": lambda x, params: x.copy(),
+}

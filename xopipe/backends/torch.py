@@ -111,23 +111,18 @@ class TorchBackend:
 
     @torch.inference_mode()
     def activation(self, name: str, x: np.ndarray, params: Mapping[str, float | str]) -> np.ndarray:
-        t = self._tensor(x)
-        if name == "relu":
-            result = F.relu(t)
-        elif name == "leaky_relu":
-            result = F.leaky_relu(t, float(params["negative_slope"]))
-        elif name == "elu":
-            result = F.elu(t, float(params["alpha"]))
-        elif name == "gelu":
-            result = F.gelu(t, approximate=str(params["approximate"]))
-        elif name == "sigmoid":
-            result = torch.sigmoid(t)
-        elif name == "tanh":
-            result = torch.tanh(t)
-        elif name == "softplus":
-            result = F.softplus(t, float(params["beta"]), float(params["threshold"]))
-        elif name == "identity":
-            result = t.clone()
-        else:
-            raise ValueError(f"unknown activation {name!r}")
-        return self._array(result)
+        return self._array(ACTIVATION[name](self._tensor(x), params))
+
+
+Params = Mapping[str, float | str]
+
+ACTIVATION = {
+    "relu": lambda t, p: F.relu(t),
+    "leaky_relu": lambda t, p: F.leaky_relu(t, float(p["negative_slope"])),
+    "elu": lambda t, p: F.elu(t, float(p["alpha"])),
+    "gelu": lambda t, p: F.gelu(t, approximate=str(p["approximate"])),
+    "sigmoid": lambda t, p: torch.sigmoid(t),
+    "tanh": lambda t, p: torch.tanh(t),
+    "softplus": lambda t, p: F.softplus(t, float(p["beta"]), float(p["threshold"])),
+    "identity": lambda t, p: t.clone(),
+}

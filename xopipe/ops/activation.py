@@ -25,7 +25,7 @@ def prepare(
     name = node["name"]
     if name not in ACTIVATIONS:
         raise invalid(keyof("name"), name, "one of " + ", ".join(ACTIVATIONS))
-    params = {key: value for key, value in node.items() if key != "name"}
+    params = {key: node[key] for key in ACTIVATIONS[name]}
     if name == "gelu" and params["approximate"] not in ("none", "tanh"):
         raise invalid(keyof("approximate"), params["approximate"], "none or tanh")
     if name == "softplus" and not params["beta"] > 0:

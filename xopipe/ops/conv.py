@@ -17,6 +17,7 @@ from xopipe.ops.pad import check_mode_fits
 from xopipe.values import to_plain
 
 NORMALIZE = ("mean", "none")
+DEPTHWISE = "depthwise"  # conv.groups: one group per input channel
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class ConvParams:
     stride: Pair
     pads: Pads
     dilation: Pair
-    groups: int
+    groups: int | str  # or DEPTHWISE, resolved against the input by groups_for()
     padding_mode: str
     divisor: float | None  # the element count for normalize=mean
 
@@ -45,10 +46,11 @@ def prepare(node: Mapping[str, Any], keyof: Callable[[str], str], dtype: np.dtyp
     if mode not in PADDING_MODES:
         raise invalid(keyof("padding_mode"), mode, "one of " + ", ".join(PADDING_MODES))
     groups = node["groups"]
-    if not (isinstance(groups, int) and groups >= 1):
-        raise invalid(keyof("groups"), groups, "a positive integer")
-    if count % groups:
-        raise invalid(keyof("groups"), groups, f"a divisor of the number of kernels ({count})")
+    if groups != DEPTHWISE:
+        if not (isinstance(groups, int) and not isinstance(groups, bool) and groups >= 1):
+            raise invalid(keyof("groups"), groups, f"a positive integer or {DEPTHWISE}")
+        if count % groups:
+            raise invalid(keyof("groups"), groups, f"a divisor of the number of kernels ({count})")
     normalize = node["normalize"]
     if normalize not in NORMALIZE:
         raise invalid(keyof("normalize"), normalize, "one of " + ", ".join(NORMALIZE))
@@ -101,17 +103,29 @@ def _bias(key: str, bias: Any, count: int) -> np.ndarray:
     return values
 
 
+def groups_for(p: ConvParams, channels: int) -> int:
+    """conv.groups as a number: depthwise means one group per input channel."""
+    return channels if p.groups == DEPTHWISE else int(p.groups)
+
+
 def output_shape(shape: Shape, p: ConvParams) -> Shape:
     channels, height, width = shape
     count, group_channels, kh, kw = p.weight.shape
-    if channels % p.groups:
+    groups = groups_for(p, channels)
+    if channels % groups:
         raise invalid(p.keyof("groups"), p.groups, f"a divisor of the input's {channels} channels")
-    if group_channels != channels // p.groups:
+    if count % groups:
+        raise invalid(
+            p.keyof("groups"),
+            p.groups,
+            f"a divisor of the number of kernels ({count}); the input has {channels} channels",
+        )
+    if group_channels != channels // groups:
         raise UserError(
             f"kernels have {group_channels} channel(s) each but this conv input has {channels} "
-            f"channel(s) in {p.groups} group(s), so {channels // p.groups} per kernel; give "
-            f"kernels [K][{channels // p.groups}][kh][kw]"
-            + (f" or set {p.keyof('groups')}={channels}" if group_channels == 1 else "")
+            f"channel(s) in {groups} group(s), so {channels // groups} per kernel; give "
+            f"kernels [K][{channels // groups}][kh][kw]"
+            + (f" or set {p.keyof('groups')}={DEPTHWISE}" if group_channels == 1 else "")
         )
     left, right, top, bottom = p.pads
     check_mode_fits(p.keyof("padding"), p.padding_mode, p.pads, height, width)
@@ -136,7 +150,7 @@ def conv(backend: Backend, x: np.ndarray, p: ConvParams) -> np.ndarray:
         stride=p.stride,
         pads=p.pads,
         dilation=p.dilation,
-        groups=p.groups,
+        groups=groups_for(p, x.shape[0]),
         padding_mode=p.padding_mode,
         divisor=p.divisor,
     )

@@ -1,0 +1,136 @@
+"""Read grids of numbers from a user's files: CSV, .npy and PNG/JPEG images.
+
+Everything a file can get wrong (missing, empty, ragged, text among the
+numbers, NaN/Inf, pickled objects, too large) becomes a one-line UserError
+naming the config key and the file.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from xopipe.errors import UserError
+
+CSV_SUFFIXES = (".csv", ".txt")
+NPY_SUFFIXES = (".npy",)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+SUFFIXES = CSV_SUFFIXES + NPY_SUFFIXES + IMAGE_SUFFIXES
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a file may hold before it is refused rather than read."""
+
+    max_bytes: int
+    max_cells: int
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    color: str  # grey | rgb
+    resize: tuple[int, int] | None  # (H, W)
+    scale: str  # signed: 0..255 -> -1..1 | unit: 0..255 -> 0..1
+
+
+def existing_file(key: str, path_text: str, suffixes: tuple[str, ...]) -> Path:
+    """The file at `path_text`, checked to exist and to have a known suffix."""
+    path = Path(path_text).expanduser()
+    if path_text in ("", "???"):  # ??? is Hydra's "not set"
+        raise UserError(f"{key} is required here: {key}=FILE ({', '.join(suffixes)})")
+    if not path.is_file():
+        what = "a folder" if path.is_dir() else "no such file"
+        raise UserError(f"{key} must name a readable file, got '{path_text}' ({what})")
+    if path.suffix.lower() not in suffixes:
+        raise UserError(
+            f"{key} must be a {', '.join(suffixes)} file, got '{path_text}' "
+            f"(unknown suffix '{path.suffix}')"
+        )
+    return path
+
+
+def check_size(key: str, path: Path, limits: Limits) -> None:
+    size = path.stat().st_size
+    if size == 0:
+        raise UserError(f"{key}: '{path}' is empty")
+    if size > limits.max_bytes:
+        raise UserError(
+            f"{key}: '{path}' is {size:,} bytes, more than limits.max_file_bytes "
+            f"({limits.max_bytes:,}); raise the limit to read it"
+        )
+
+
+def check_cells(key: str, path: Path, shape: tuple[int, ...], limits: Limits) -> None:
+    cells = int(np.prod(shape))
+    if cells > limits.max_cells:
+        raise UserError(
+            f"{key}: '{path}' holds {cells:,} cells (shape {list(shape)}), more than "
+            f"limits.max_input_cells ({limits.max_cells:,}); raise the limit to read it"
+        )
+
+
+def read_csv_grid(key: str, path: Path, limits: Limits) -> np.ndarray:
+    """A plain comma-separated grid, no header: one row per line."""
+    check_size(key, path, limits)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
+            grid = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2, encoding="utf-8")
+    except (ValueError, UnicodeDecodeError) as error:
+        reason = str(error).split(";")[0].rstrip(".")
+        raise UserError(
+            f"{key}: '{path}' must be a CSV grid of numbers, rows of equal length ({reason})"
+        ) from None
+    if grid.size == 0:
+        raise UserError(f"{key}: '{path}' holds no numbers")
+    check_cells(key, path, grid.shape, limits)
+    return grid
+
+
+def read_npy(key: str, path: Path, limits: Limits) -> np.ndarray:
+    """A .npy array of numbers; pickled objects are refused, never loaded."""
+    check_size(key, path, limits)
+    try:
+        # Memory-map first: the shape and dtype are checked before any data is read.
+        mapped = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as error:
+        if "pickle" in str(error).lower():
+            raise UserError(
+                f"{key}: '{path}' holds Python objects (pickled); xopipe reads only "
+                "numeric .npy arrays, for safety"
+            ) from None
+        raise UserError(f"{key}: '{path}' is not a valid .npy file ({error})") from None
+    except (OSError, EOFError) as error:
+        raise UserError(f"{key}: '{path}' is not a valid .npy file ({error})") from None
+    if not isinstance(mapped, np.ndarray):
+        raise UserError(f"{key}: '{path}' is not a .npy array")
+    if mapped.dtype.kind not in "biuf":
+        raise UserError(f"{key}: '{path}' must hold numbers, got an array of dtype {mapped.dtype}")
+    check_cells(key, path, mapped.shape, limits)
+    return np.array(mapped, dtype=np.float64)
+
+
+def read_image(key: str, path: Path, options: ImageOptions, limits: Limits) -> np.ndarray:
+    """PNG/JPEG as [1, H, W] (grey) or [3, H, W] (rgb), scaled from 0..255."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    check_size(key, path, limits)
+    try:
+        with Image.open(path) as image:
+            # The header gives the size: refuse huge images before decoding them.
+            check_cells(key, path, (3 if options.color == "rgb" else 1, *image.size[::-1]), limits)
+            upright = ImageOps.exif_transpose(image)  # phone photos store their rotation
+            converted = upright.convert("RGB" if options.color == "rgb" else "L")
+            if options.resize is not None:
+                height, width = options.resize
+                converted = converted.resize((width, height), Image.Resampling.BILINEAR)
+            pixels = np.asarray(converted, dtype=np.float64)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise UserError(f"{key}: '{path}' is not a readable PNG/JPEG image ({error})") from None
+    grid = pixels[np.newaxis] if pixels.ndim == 2 else np.moveaxis(pixels, -1, 0)
+    if options.scale == "unit":
+        return grid / 255.0
+    return grid / 127.5 - 1.0
