@@ -67,15 +67,15 @@ def same_pads(size: int, dilation: int) -> Pair:
 
 
 def pool_out(n: int, size: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
-    """Output length of torch's max/avg pooling, ceil_mode rule included."""
-    span = n + 2 * padding - effective_size(size, dilation)
-    if span < 0:
-        return 0
-    if not ceil_mode:
-        return span // stride + 1
-    out = -(-span // stride) + 1
+    """Output length of torch's max/avg pooling (its pooling_output_shape), ceil_mode included.
+
+    <= 0 when no window fits. With ceil_mode a window may hang over the end,
+    even one larger than the input, as long as it starts inside it.
+    """
+    span = n + 2 * padding - effective_size(size, dilation) + (stride - 1 if ceil_mode else 0)
+    out = span // stride + 1  # floor division, as PyTorch's div_rtn
     # PyTorch drops a last window that would start in the right-hand padding.
-    if (out - 1) * stride >= n + padding:
+    if ceil_mode and (out - 1) * stride >= n + padding:
         out -= 1
     return out
 

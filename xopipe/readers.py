@@ -97,7 +97,7 @@ def read_npy(key: str, path: Path, limits: Limits) -> np.ndarray:
         # Memory-map first: the shape and dtype are checked before any data is read.
         mapped = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as error:
-        if "pickle" in str(error).lower():
+        if "pickle" in str(error).lower() or "python objects" in str(error).lower():
             raise UserError(
                 f"{key}: '{path}' holds Python objects (pickled); xopipe reads only "
                 "numeric .npy arrays, for safety"

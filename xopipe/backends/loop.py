@@ -105,7 +105,8 @@ class LoopBackend:
                         for q in range(j * sw - pw, j * sw - pw + kw * dw, dw)
                         if 0 <= r < height and 0 <= q < width
                     ]
-                    out[c, i, j] = max(cells)
+                    # A dilated window can fall wholly in the padding: -inf, as in PyTorch.
+                    out[c, i, j] = max(cells, default=-math.inf)
         return out
 
     def avg_pool2d(

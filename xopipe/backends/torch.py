@@ -29,6 +29,10 @@ class TorchBackend:
             torch.set_num_threads(num_threads)
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        # torch.from_numpy refuses negative strides, which numpy keeps on a
+        # reversed view even when it counts as contiguous (a 1x1 flip).
+        if any(step < 0 for step in array.strides):
+            array = array.copy()
         return torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
 
     @staticmethod

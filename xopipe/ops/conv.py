@@ -56,7 +56,7 @@ def prepare(node: Mapping[str, Any], keyof: Callable[[str], str], dtype: np.dtyp
         raise invalid(keyof("normalize"), normalize, "one of " + ", ".join(NORMALIZE))
 
     if node["flip"]:
-        weight = weight[..., ::-1, ::-1]
+        weight = weight[..., ::-1, ::-1].copy()
     return ConvParams(
         keyof=keyof,
         weight=np.ascontiguousarray(weight, dtype=dtype),
