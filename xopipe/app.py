@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 
 from xopipe.config import register_configs
 from xopipe.errors import UserError
+from xopipe.interrupt import Interrupted, describe
 from xopipe.run import run_experiment
 
 log = logging.getLogger("xopipe")
@@ -56,4 +57,9 @@ def _hydra_main(cfg: DictConfig) -> str:
 
 
 def main() -> None:
-    _hydra_main()
+    try:
+        _hydra_main()
+    except (KeyboardInterrupt, Interrupted) as error:
+        # The run's manifest already says failed; say so once, without a traceback.
+        print(f"error: {describe(error)}; the run folder is marked failed", file=sys.stderr)
+        raise SystemExit(130 if isinstance(error, KeyboardInterrupt) else 143) from None

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from omegaconf import DictConfig
 
 from xopipe.backends import get_backend
+from xopipe.errors import UserError
 from xopipe.experiment import Experiment, Results, build_experiment, execute
+from xopipe.interrupt import describe, signals_as_exceptions
 from xopipe.sinks.console import print_results
 from xopipe.sinks.manifest import Manifest
+from xopipe.sinks.progress import TerminalProgress
 from xopipe.sinks.tables import write_csv_grids, write_parquet
 from xopipe.values import to_plain
 
@@ -39,23 +43,39 @@ def run_experiment(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = ()
     )
     written: list[Path] = []
     try:
-        experiment = build_experiment(cfg)
-        backend = get_backend(backend_name, **backend_options)
-        manifest.update(**_describe(experiment))
-        results = execute(experiment, backend)
-        manifest.update(stages=_stages(experiment, results))
-        if cfg.print_matrices:
-            print_results(results.arrays, results.seconds)
-        parquet = out_dir / "matrices.parquet"
-        write_parquet(parquet, results.arrays)
-        written.append(parquet)
-        written.extend(write_csv_grids(out_dir / "matrices", results.arrays))
+        with signals_as_exceptions():
+            experiment = build_experiment(cfg)
+            if backend_name == "loop" and sys.stderr.isatty():
+                backend_options["progress"] = TerminalProgress(sys.stderr)
+            backend = get_backend(backend_name, **backend_options)
+            manifest.update(**_describe(experiment))
+            results = execute(experiment, backend)
+            manifest.update(stages=_stages(experiment, results))
+            if cfg.print_matrices:
+                print_results(results.arrays, results.seconds)
+            try:
+                parquet = out_dir / "matrices.parquet"
+                write_parquet(parquet, results.arrays)
+                written.append(parquet)
+                written.extend(write_csv_grids(out_dir / "matrices", results.arrays))
+                manifest.write("complete", written)
+            except OSError as error:  # a full disk, a folder gone read-only
+                where = error.filename or out_dir
+                raise UserError(
+                    f"could not write the results to {where}: {error.strerror or error}"
+                ) from None
     except BaseException as error:
-        manifest.write("failed", written, error=f"{type(error).__name__}: {error}")
+        _write_failed(manifest, written, error)
         raise
-    manifest.write("complete", written)
     log.info("wrote %d files to %s", len(written) + 1, out_dir)
     return results
+
+
+def _write_failed(manifest: Manifest, written: list[Path], error: BaseException) -> None:
+    try:
+        manifest.write("failed", written, error=describe(error))
+    except OSError as failure:  # no manifest at all still says "not complete"
+        log.warning("could not write a failed manifest: %s", failure)
 
 
 def _describe(experiment: Experiment) -> dict:

@@ -33,6 +33,14 @@ def _source_index(i: int, n: int, mode: str) -> int | None:
 class LoopBackend:
     name = "loop"
 
+    def __init__(self, progress: Callable[[str, float], None] | None = None) -> None:
+        # progress(what, fraction done) after each output row, for long runs.
+        self.progress = progress
+
+    def _row_done(self, what: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(what, done / total)
+
     def pad2d(self, x: np.ndarray, pads: Pads, mode: str, value: float) -> np.ndarray:
         left, right, top, bottom = pads
         channels, rows, cols = x.shape
@@ -78,6 +86,7 @@ class LoopBackend:
                     if divisor is not None:
                         total = total / divisor
                     out[k, i, j] = total + bias[k]
+                self._row_done("conv", k * rows + i + 1, kernels * rows)
         return out
 
     def max_pool2d(
@@ -107,6 +116,7 @@ class LoopBackend:
                     ]
                     # A dilated window can fall wholly in the padding: -inf, as in PyTorch.
                     out[c, i, j] = max(cells, default=-math.inf)
+                self._row_done("max pool", c * rows + i + 1, channels * rows)
         return out
 
     def avg_pool2d(
@@ -137,6 +147,7 @@ class LoopBackend:
                     else:
                         count = (r1 - r0) * (q1 - q0)
                     out[c, i, j] = np.sum(x[c, r0:r1, q0:q1]) / count
+                self._row_done("avg pool", c * rows + i + 1, channels * rows)
         return out
 
     def activation(self, name: str, x: np.ndarray, params: Mapping[str, float | str]) -> np.ndarray:

@@ -1,0 +1,45 @@
+"""Turn SIGTERM into an exception during a run, so the run can say it failed.
+
+Without this, a `kill` (or a cluster's time limit) ends the process at once
+and leaves a run folder with no manifest and maybe temporary files; with it,
+the run writes a `failed` manifest on the way out. Ctrl-C already raises
+KeyboardInterrupt, which takes the same path.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+
+class Interrupted(BaseException):
+    """A termination signal arrived; like KeyboardInterrupt, not an Exception."""
+
+
+def _raise(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+@contextmanager
+def signals_as_exceptions() -> Iterator[None]:
+    """Within the block, SIGTERM raises Interrupted (main thread only, as Python allows)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise)
+    except ValueError:  # not the main thread: leave signals to whoever owns them
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def describe(error: BaseException) -> str:
+    """How an interrupt reads in a manifest and on the console."""
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted (SIGINT)"
+    if isinstance(error, Interrupted):
+        return f"interrupted ({error})"
+    return f"{type(error).__name__}: {error}"
