@@ -45,9 +45,10 @@ def run_experiment(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = ()
     try:
         with signals_as_exceptions():
             experiment = build_experiment(cfg)
+            options: dict = dict(backend_options)  # the manifest keeps the configured ones
             if backend_name == "loop" and sys.stderr.isatty():
-                backend_options["progress"] = TerminalProgress(sys.stderr)
-            backend = get_backend(backend_name, **backend_options)
+                options["progress"] = TerminalProgress(sys.stderr)
+            backend = get_backend(backend_name, **options)
             manifest.update(**_describe(experiment))
             results = execute(experiment, backend)
             manifest.update(stages=_stages(experiment, results))
