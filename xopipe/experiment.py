@@ -24,6 +24,7 @@ from xopipe.kernels import KernelSet, load_kernels
 from xopipe.ops import OPS, Shape, StageOp
 from xopipe.pipeline import SOURCE, Pipeline, StageSpec
 from xopipe.readers import Limits
+from xopipe.strict import check_no_unknown_keys
 from xopipe.values import to_plain
 
 
@@ -59,6 +60,7 @@ class Results:
 
 def build_experiment(cfg: DictConfig) -> Experiment:
     """Check the whole config against the input and resolve every stage's parameters."""
+    check_no_unknown_keys(cfg)
     dtype = np.dtype(cfg.dtype.value)
     limits = Limits(max_bytes=cfg.limits.max_file_bytes, max_cells=cfg.limits.max_input_cells)
     source = load_input(to_plain(cfg.input), dtype, limits)
@@ -83,11 +85,24 @@ def build_experiment(cfg: DictConfig) -> Experiment:
         params = op.prepare(node, keyof, dtype)
         shapes[name] = op.output_shape(shapes[spec.input], params)
         stages[name] = Stage(spec, op, params, shapes[name])
+    _check_unused_op_nodes(cfg, pipeline, kernels, dtype)
     _check_output_cells(shapes, cfg.limits.max_output_cells)
     return Experiment(source, str(cfg.input.name), kernels, pipeline, stages, dtype)
 
 
 STAGE_KEYS = ("op", "input", "params")
+
+
+def _check_unused_op_nodes(
+    cfg: DictConfig, pipeline: Pipeline, kernels: KernelSet, dtype: np.dtype
+) -> None:
+    """A bad value stays a mistake even where no stage of this pipeline reads it."""
+    used = {spec.op for spec in pipeline.stages.values()}
+    for op in sorted(set(OPS) - used):
+        node = dict(to_plain(cfg[op]))
+        if op == "conv":
+            node["kernels"] = kernels
+        OPS[op].prepare(node, lambda key, op=op: f"{op}.{key}", dtype)
 
 
 def _check_output_cells(shapes: Mapping[str, Shape], limit: int) -> None:

@@ -57,12 +57,21 @@ def random_input(node: Mapping[str, Any], limits: Limits) -> np.ndarray:
             "input.shape", shape, f"at most limits.max_input_cells ({limits.max_cells:,}) cells"
         )
     low, high = float(node["low"]), float(node["high"])
+    for key, value in (("input.low", low), ("input.high", high)):
+        if not np.isfinite(value):
+            raise invalid(key, value, "a finite number")
     if not low < high:
         raise invalid("input.high", high, f"greater than input.low ({low})")
-    rng = np.random.default_rng(int(node["seed"]))
+    rng = np.random.default_rng(check_seed("input.seed", node["seed"]))
     if node["pixels"]:
         return np.where(rng.random(shape) < 0.5, low, high)
     return rng.uniform(low, high, size=shape)
+
+
+def check_seed(key: str, seed: int) -> int:
+    if seed < 0:  # numpy's generators take non-negative seeds only
+        raise invalid(key, seed, "an integer >= 0")
+    return int(seed)
 
 
 def file_input(node: Mapping[str, Any], limits: Limits) -> np.ndarray:

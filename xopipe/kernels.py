@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from xopipe.errors import UserError, invalid
+from xopipe.inputs import check_seed
 from xopipe.readers import (
     CSV_SUFFIXES,
     NPY_SUFFIXES,
@@ -39,8 +40,11 @@ def load_kernels(node: Mapping[str, Any], key: str, limits: Limits) -> KernelSet
             raise invalid(
                 f"{key}.shape", shape, "[K, kh, kw] or [K, C, kh, kw] of positive integers"
             )
-        rng = np.random.default_rng(int(node["seed"]))
-        weight = _as_4d(rng.uniform(float(node["low"]), float(node["high"]), size=shape))
+        low, high = float(node["low"]), float(node["high"])
+        if not (np.isfinite(low) and np.isfinite(high) and low < high):
+            raise invalid(f"{key}.high", high, f"a finite number above {key}.low ({low})")
+        rng = np.random.default_rng(check_seed(f"{key}.seed", node["seed"]))
+        weight = _as_4d(rng.uniform(low, high, size=shape))
     elif kind == "file":
         weight = _as_4d(_read_file(f"{key}.path", str(node["path"]), limits))
     else:

@@ -26,6 +26,8 @@ class TorchBackend:
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise invalid("backend.device", device, "cpu here (torch sees no CUDA device)")
         if num_threads is not None:
+            if not num_threads >= 1:
+                raise invalid("backend.num_threads", num_threads, "a positive integer or null")
             torch.set_num_threads(num_threads)
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
