@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -96,17 +97,47 @@ def write_csv_grids(folder: Path, arrays: Mapping[str, np.ndarray]) -> list[Path
 
 def read_parquet_arrays(path: Path) -> dict[str, np.ndarray]:
     """Rebuild {stage: [C, H, W] float64} from a matrices.parquet file."""
-    table = pq.read_table(path)
-    stages = table.column("stage").to_numpy(zero_copy_only=False)
+    return arrays_from_table(pq.read_table(path, read_dictionary=["stage"]))
+
+
+def arrays_from_table(table: pa.Table) -> dict[str, np.ndarray]:
+    """{stage: [C, H, W] float64} from rows of the tidy schema, stages in first-seen order.
+
+    Cells absent from the table are NaN. Vectorized: the stage column is read
+    as dictionary codes, so a table of 100M rows never becomes Python strings.
+    """
+    names, codes = stage_codes(table.column("stage"))
+    if codes.size == 0:
+        return {}
     channel = table.column("channel").to_numpy()
     row = table.column("row").to_numpy()
     col = table.column("col").to_numpy()
     value = table.column("value").to_numpy()
+    # First-seen order; one comparison per stage is far cheaper than sorting the codes.
+    first_rows = {code: int(np.argmax(codes == code)) for code in range(len(names))}
+    present = [code for code in first_rows if codes[first_rows[code]] == code]
     arrays: dict[str, np.ndarray] = {}
-    for stage in dict.fromkeys(stages):  # first-seen order
-        mask = stages == stage
+    for code in sorted(present, key=first_rows.__getitem__):
+        mask = codes == code
         c, r, q = channel[mask], row[mask], col[mask]
         grid = np.full((c.max() + 1, r.max() + 1, q.max() + 1), np.nan)
         grid[c, r, q] = value[mask]
-        arrays[str(stage)] = grid
+        arrays[names[code]] = grid
     return arrays
+
+
+def stage_codes(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
+    """The distinct stage names, and for each row the index of its name in them."""
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    index: dict[str, int] = {}
+    pieces = []
+    for chunk in column.chunks:
+        local = [index.setdefault(name, len(index)) for name in chunk.dictionary.to_pylist()]
+        indices = chunk.indices.to_numpy()
+        if local == list(range(len(local))):  # the usual case: one dictionary for all chunks
+            pieces.append(indices)
+        else:
+            pieces.append(np.asarray(local, dtype=np.int32)[indices])
+    codes = np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int32)
+    return list(index), codes
