@@ -243,63 +243,7 @@ def test_rgb_input_with_multichannel_kernels(tmp_path, make_config):
 # --- refusing bad files ----------------------------------------------------------------
 
 
-def write(path, content: bytes | str):
-    (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
-    return path
-
-
-@pytest.mark.parametrize(
-    ("name", "content", "message"),
-    [
-        ("empty.csv", "", "is empty"),
-        ("blank.csv", "\n\n", "holds no numbers"),
-        ("ragged.csv", "1,2,3\n4,5\n", "must be a CSV grid of numbers, rows of equal length"),
-        ("text.csv", "1,2\n3,x\n", "could not convert string 'x'"),
-        ("nan.csv", "1,2\n3,nan\n", "must hold finite numbers; got nan at index [1, 1]"),
-        ("inf.csv", "1,inf\n3,4\n", "must hold finite numbers; got inf at index [0, 1]"),
-        ("binary.csv", b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "must be a CSV grid of numbers"),
-        ("notes.md", "1,2\n", "unknown suffix '.md'"),
-        ("broken.png", b"not really a png", "is not a readable PNG/JPEG image"),
-        ("broken.npy", b"\x93NUMPY garbage", "is not a valid .npy file"),
-    ],
-)
-def test_bad_input_files(tmp_path, make_config, name, content, message):
-    path = write(tmp_path / name, content)
-    text = user_error(make_config, "input=file", f"input.path={path}")
-    assert text.startswith("input.path")
-    assert message in text, text
-
-
-def test_missing_file_and_folder(tmp_path, make_config):
-    assert "(no such file)" in user_error(
-        make_config, "input=file", f"input.path={tmp_path / 'nope.csv'}"
-    )
-    assert "(a folder)" in user_error(make_config, "input=file", f"input.path={tmp_path}")
-    assert user_error(make_config, "input=file").startswith("input.path is required here")
-
-
-def test_pickled_npy_is_refused_not_loaded(tmp_path, make_config):
-    np.save(tmp_path / "obj.npy", np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
-    text = user_error(make_config, "input=file", f"input.path={tmp_path / 'obj.npy'}")
-    assert "holds Python objects (pickled)" in text
-
-
-def test_npy_of_text_and_wrong_rank(tmp_path, make_config):
-    np.save(tmp_path / "s.npy", np.array([["a", "b"]]))
-    assert "must hold numbers, got an array of dtype <U1" in user_error(
-        make_config, "input=file", f"input.path={tmp_path / 's.npy'}"
-    )
-    np.save(tmp_path / "v.npy", np.arange(5.0))
-    assert "must hold a [H, W] or [C, H, W] array, got shape [5]" in user_error(
-        make_config, "input=file", f"input.path={tmp_path / 'v.npy'}"
-    )
-
-
-def test_kernel_file_of_wrong_rank(tmp_path, make_config):
-    np.save(tmp_path / "k.npy", np.zeros((1, 1, 1, 2, 2)))
-    text = user_error(make_config, "kernels=file", f"kernels.path={tmp_path / 'k.npy'}")
-    assert text.startswith("kernels.path")
-    assert "got shape [1, 1, 1, 2, 2] (rank 5)" in text
+# Bad files of every kind are in tests/corpus (test_corpus.py); these need large data.
 
 
 def test_huge_files_are_refused_before_reading(tmp_path, make_config):
@@ -319,7 +263,7 @@ def test_huge_files_are_refused_before_reading(tmp_path, make_config):
         "limits.max_input_cells=5000",
     )
     assert "holds 10,000 cells" in text
-    write(tmp_path / "big.csv", "1,2\n" * 1000)
+    (tmp_path / "big.csv").write_text("1,2\n" * 1000)
     text = user_error(
         make_config, "input=file", f"input.path={tmp_path / 'big.csv'}", "limits.max_file_bytes=100"
     )

@@ -75,6 +75,7 @@ def check_seed(key: str, seed: int) -> int:
 
 
 def file_input(node: Mapping[str, Any], limits: Limits) -> np.ndarray:
+    options = _image_options(node)  # checked for every file: a typo is a typo
     path = existing_file("input.path", str(node["path"]), SUFFIXES)
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
@@ -88,7 +89,7 @@ def file_input(node: Mapping[str, Any], limits: Limits) -> np.ndarray:
             )
     else:
         assert suffix in IMAGE_SUFFIXES
-        grid = read_image("input.path", path, _image_options(node), limits)
+        grid = read_image("input.path", path, options, limits)
     if not np.isfinite(grid).all():
         bad = [int(i) for i in np.argwhere(~np.isfinite(grid))[0]]
         raise UserError(

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from xopipe.errors import UserError
+
 
 class Interrupted(BaseException):
     """A termination signal arrived; like KeyboardInterrupt, not an Exception."""
@@ -42,4 +44,6 @@ def describe(error: BaseException) -> str:
         return "interrupted (SIGINT)"
     if isinstance(error, Interrupted):
         return f"interrupted ({error})"
+    if isinstance(error, UserError):  # the user's own line, as the console showed it
+        return str(error)
     return f"{type(error).__name__}: {error}"

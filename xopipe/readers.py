@@ -80,7 +80,7 @@ def read_csv_grid(key: str, path: Path, limits: Limits) -> np.ndarray:
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
             grid = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2, encoding="utf-8")
     except (ValueError, UnicodeDecodeError) as error:
-        reason = str(error).split(";")[0].rstrip(".")
+        reason = str(error).split("; use ")[0].rstrip(".")  # drop numpy's usecols hint
         raise UserError(
             f"{key}: '{path}' must be a CSV grid of numbers, rows of equal length ({reason})"
         ) from None
