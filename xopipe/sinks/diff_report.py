@@ -1,0 +1,260 @@
+"""diff_report.md and diff_report.html: the verdict first, then only what differs.
+
+Both are rendered from one list of blocks (heading, paragraph, table,
+heatmaps), so they always say the same thing. The HTML adds a heatmap of
+|a - b| beyond tolerance for each mismatching grid, grouped by stage, as
+inline PNGs: the page is self-contained. Long lists are cut with a note;
+every pair, stage and channel is in diff.csv.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xopipe.sinks.diff_table import DIFF_CSV, shape_text, write_diff_csv
+from xopipe.sinks.files import write_text
+from xopipe.sweep.jobs import Job
+from xopipe.sweep.pairs import Comparison, GridRow, Pair
+
+REPORT = "diff_report"
+
+MAX_PAIRS = 30  # differing pairs shown in full
+MAX_GRIDS = 24  # differing grids listed per pair
+MAX_LISTED = 50  # failed or unmatched runs listed
+
+
+@dataclass
+class Block:
+    kind: str  # h1 | h2 | h3 | verdict | p | table | heatmaps
+    text: str = ""
+    good: bool = True  # verdict only: everything agrees
+    header: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    images: list[tuple[str, bytes]] = field(default_factory=list)  # (caption, PNG)
+
+
+def write_reports(folder: Path, comparison: Comparison, detail: str = "") -> list[Path]:
+    """Write diff.csv, diff_report.md and diff_report.html into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    blocks = report_blocks(comparison, detail)
+    paths = [folder / DIFF_CSV, folder / f"{REPORT}.md", folder / f"{REPORT}.html"]
+    write_diff_csv(paths[0], comparison)
+    write_text(paths[1], render_markdown(blocks))
+    write_text(paths[2], render_html(blocks, title=f"xopipe diff: {comparison.verdict()}"))
+    return paths
+
+
+def report_blocks(comparison: Comparison, detail: str = "") -> list[Block]:
+    if any(row.heatmap is not None for row in comparison.rows):
+        detail += f" Heatmaps of the grids that differ: {REPORT}.html."
+    blocks = [
+        Block("h1", "xopipe diff report"),
+        Block("verdict", comparison.verdict(), good=comparison.agrees),
+        Block("p", _scope(comparison)),
+        Block("p", f"Every pair, stage and channel: {DIFF_CSV}. {detail.strip()}".strip()),
+    ]
+    if comparison.skipped:
+        blocks.append(Block("h2", "Failed jobs (skipped)"))
+        blocks.append(_jobs_table(comparison.skipped, with_error=True))
+    if comparison.unmatched:
+        blocks.append(Block("h2", "Runs without a match"))
+        rows = [[source, job.name, job.label()] for source, job in comparison.unmatched]
+        blocks.append(Block("table", header=["in", "run", "overrides"], rows=_cut(rows)))
+    differing = [pair for pair in comparison.pairs if not pair.ok]
+    if differing:
+        blocks.append(Block("h2", "Differences"))
+        for pair in differing[:MAX_PAIRS]:
+            blocks.extend(_pair_blocks(pair))
+        if len(differing) > MAX_PAIRS:
+            blocks.append(Block("p", f"... and {len(differing) - MAX_PAIRS} more pairs."))
+    agreeing = [pair for pair in comparison.pairs if pair.ok]
+    if agreeing and differing:
+        names = ", ".join(_pair_name(pair) for pair in agreeing[:MAX_LISTED])
+        more = f" and {len(agreeing) - MAX_LISTED} more" if len(agreeing) > MAX_LISTED else ""
+        blocks.append(Block("p", f"Within tolerance: {names}{more}."))
+    return blocks
+
+
+def _scope(comparison: Comparison) -> str:
+    where = " and ".join(comparison.sources)
+    tolerances = sorted({(p.tolerance.atol, p.tolerance.rtol) for p in comparison.pairs})
+    rule = "; ".join(f"atol {atol!r}, rtol {rtol!r}" for atol, rtol in tolerances)
+    pairs = len(comparison.pairs)
+    text = (
+        f"Compared: {where} ({comparison.jobs} runs, {pairs} {'pair' if pairs == 1 else 'pairs'})."
+    )
+    if rule:
+        text += f" A cell agrees when |a - b| <= atol + rtol * |b|, with {rule}."
+    return text
+
+
+def _pair_name(pair: Pair) -> str:
+    def side(job: Job) -> str:
+        return f"{job.name} ({job.backend})" if job.backend else job.name
+
+    name = f"{side(pair.a)} vs {side(pair.b)}"
+    return f"{pair.group}: {name}" if pair.group else name
+
+
+def _pair_blocks(pair: Pair) -> list[Block]:
+    blocks = [Block("h3", _pair_name(pair))]
+    if not pair.compared:
+        blocks.append(Block("p", f"Not compared: {pair.failure}."))
+        return blocks
+    bad = pair.bad_rows
+    blocks.append(
+        Block(
+            "p",
+            f"{len(bad)} of {len(pair.rows)} grids beyond tolerance "
+            f"(atol {pair.tolerance.atol!r}, rtol {pair.tolerance.rtol!r}).",
+        )
+    )
+    header = ["stage", "channel", "shape a", "shape b", "max abs diff", "max rel diff"]
+    header.append("cells beyond tolerance")
+    rows = [
+        [
+            row.stage,
+            str(row.channel),
+            shape_text(row.diff.shape_a) or "missing",
+            shape_text(row.diff.shape_b) or "missing",
+            _number(row.diff.max_abs_diff),
+            _number(row.diff.max_rel_diff),
+            _count(row),
+        ]
+        for row in bad[:MAX_GRIDS]
+    ]
+    blocks.append(Block("table", header=header, rows=rows))
+    if len(bad) > MAX_GRIDS:
+        blocks.append(Block("p", f"... and {len(bad) - MAX_GRIDS} more grids."))
+    worst = [
+        [
+            row.stage,
+            str(row.channel),
+            str(c.row),
+            str(c.col),
+            repr(c.a),
+            repr(c.b),
+            repr(c.abs_diff),
+        ]
+        for row in bad[:MAX_GRIDS]
+        for c in row.diff.worst
+    ]
+    if worst:
+        blocks.append(Block("p", "Worst cells (largest |a - b| first):"))
+        a_name, b_name = f"a ({_short(pair, pair.a)})", f"b ({_short(pair, pair.b)})"
+        header = ["stage", "channel", "row", "col", a_name, b_name, "|a - b|"]
+        blocks.append(Block("table", header=header, rows=worst))
+    for stage in dict.fromkeys(row.stage for row in bad):
+        images = [
+            (f"{stage} channel {row.channel}, max |a - b| {_number(row.diff.max_abs_diff)}", png)
+            for row in bad
+            if row.stage == stage and (png := row.heatmap) is not None
+        ]
+        if images:
+            blocks.append(Block("heatmaps", f"{stage}: |a - b| beyond tolerance", images=images))
+    return blocks
+
+
+def _short(pair: Pair, job: Job) -> str:
+    """The backend when it tells the two runs apart, else the run's name."""
+    return job.backend if job.backend and pair.a.backend != pair.b.backend else job.name
+
+
+def _count(row: GridRow) -> str:
+    if row.diff.mismatched_cells is None:
+        return "shapes differ"
+    return f"{row.diff.mismatched_cells} of {row.diff.cells}"
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def _jobs_table(jobs: list[Job], with_error: bool) -> Block:
+    rows = [[str(job.num), job.name, job.label(), job.error or ""] for job in jobs]
+    return Block("table", header=["job", "run", "overrides", "error"], rows=_cut(rows))
+
+
+def _cut(rows: list[list[str]]) -> list[list[str]]:
+    if len(rows) <= MAX_LISTED:
+        return rows
+    return [*rows[:MAX_LISTED], ["...", f"{len(rows) - MAX_LISTED} more", "", ""][: len(rows[0])]]
+
+
+# --- rendering ---------------------------------------------------------------
+
+
+def render_markdown(blocks: list[Block]) -> str:
+    out: list[str] = []
+    for block in blocks:
+        if block.kind in ("h1", "h2", "h3"):
+            out.append(f"{'#' * int(block.kind[1])} {block.text}")
+        elif block.kind == "verdict":
+            out.append(f"**{block.text}**")
+        elif block.kind == "p":
+            out.append(block.text)
+        elif block.kind == "table":
+            lines = [_md_row(block.header), "|" + "---|" * len(block.header)]
+            lines.extend(_md_row(row) for row in block.rows)
+            out.append("\n".join(lines))
+    return "\n\n".join(out) + "\n"
+
+
+def _md(text: str) -> str:
+    """A table cell: a | would end it."""
+    return text.replace("|", "\\|")
+
+
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(_md(cell) for cell in cells) + " |"
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; max-width: 72em; color: #222; }
+.verdict { font-size: 1.2em; font-weight: bold; padding: .6em 1em; border-radius: 4px; }
+.agree { background: #e6f4ea; } .differ { background: #fde8e4; }
+table { border-collapse: collapse; margin: .5em 0 1em; }
+td, th { border: 1px solid #ccc; padding: .2em .6em; text-align: right; font-size: .9em; }
+th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+figure { display: inline-block; margin: .5em 1em .5em 0; }
+figure img { width: 256px; image-rendering: pixelated; border: 1px solid #999; }
+figcaption { font-size: .85em; }
+"""
+
+
+def render_html(blocks: list[Block], title: str) -> str:
+    body: list[str] = []
+    for block in blocks:
+        text = html.escape(block.text)
+        if block.kind in ("h1", "h2", "h3"):
+            body.append(f"<{block.kind}>{text}</{block.kind}>")
+        elif block.kind == "verdict":
+            tone = "agree" if block.good else "differ"
+            body.append(f'<p class="verdict {tone}">{text}</p>')
+        elif block.kind == "p":
+            body.append(f"<p>{text}</p>")
+        elif block.kind == "table":
+            head = "".join(f"<th>{html.escape(cell)}</th>" for cell in block.header)
+            rows = "".join(
+                "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+                for row in block.rows
+            )
+            body.append(f"<table><tr>{head}</tr>{rows}</table>")
+        elif block.kind == "heatmaps":
+            figures = "".join(
+                f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,'
+                f'{base64.b64encode(png).decode()}"><figcaption>{html.escape(caption)}'
+                "</figcaption></figure>"
+                for caption, png in block.images
+            )
+            legend = "white: within tolerance; pale yellow to dark red: |a - b| up to the max"
+            body.append(f"<h4>{text}</h4><p><small>{legend}</small></p>{figures}")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )

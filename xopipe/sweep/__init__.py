@@ -1,0 +1,1 @@
+"""Sweeps after the fact: summary, backend comparison and reports, read from the sweep folder."""

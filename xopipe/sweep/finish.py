@@ -1,0 +1,25 @@
+"""The end of a sweep: summary.parquet, diff.csv and the diff reports in the sweep folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xopipe.sinks.diff_report import write_reports
+from xopipe.sweep.jobs import find_jobs
+from xopipe.sweep.pairs import Comparison, compare_backends
+from xopipe.sweep.summary import SUMMARY, write_summary
+
+
+def finish_sweep(
+    sweep_dir: Path, atol: float | None = None, rtol: float | None = None
+) -> Comparison:
+    """Summarize every job under `sweep_dir` and compare the runs that differ only in backend.
+
+    Reads only what the jobs left in the folder, so it works for any launcher
+    (and again later, on a finished sweep).
+    """
+    jobs = find_jobs(sweep_dir)
+    write_summary(sweep_dir / SUMMARY, jobs)
+    comparison = compare_backends(jobs, str(sweep_dir), atol, rtol)
+    write_reports(sweep_dir, comparison, detail=f"Every cell of every job: {SUMMARY}.")
+    return comparison

@@ -1,0 +1,112 @@
+"""summary.parquet: every job's matrices in one table, with the job and its swept keys.
+
+Columns, in order: `job` (int32, Hydra's job number), `run` (the job's folder
+relative to the sweep), `status` (complete | failed), `error` (null unless
+failed), one column per swept key (an override whose value is not the same
+in every job; typed int64, float64 or bool when every value is one, else
+string, null where a job lacks it), then the cells as in matrices.parquet:
+`stage`, `channel`, `row`, `col`, `value`.
+
+A complete job contributes one row per cell. A failed job contributes one
+row with its error and null cell columns, so `status == "failed"` finds it.
+The table is written job by job, batch by batch: a sweep of 4096x4096 runs
+never holds more than one batch of one job in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from xopipe.sinks.files import atomic_path
+from xopipe.sinks.tables import BATCH_ROWS, SCHEMA
+from xopipe.sweep.jobs import Job
+
+SUMMARY = "summary.parquet"
+
+JOB_FIELDS = [
+    pa.field("job", pa.int32()),
+    pa.field("run", pa.string()),
+    pa.field("status", pa.string()),
+    pa.field("error", pa.string()),
+]
+RESERVED = {f.name for f in JOB_FIELDS} | set(SCHEMA.names)
+
+
+def swept_keys(jobs: Sequence[Job]) -> list[str]:
+    """Override keys whose value differs between jobs, in the order they first appear."""
+    values = [job.values() for job in jobs]
+    keys = dict.fromkeys(key for job_values in values for key in job_values)
+    return [key for key in keys if len({v.get(key) for v in values}) > 1]
+
+
+def column_name(key: str) -> str:
+    """A swept key's column: the key itself, unless a fixed column has that name."""
+    return f"{key}_override" if key in RESERVED else key
+
+
+def write_summary(path: Path, jobs: Sequence[Job]) -> None:
+    keys = swept_keys(jobs)
+    key_columns = {key: _typed_values(jobs, key) for key in keys}
+    fields = [*JOB_FIELDS]
+    for key, column in key_columns.items():
+        fields.append(pa.field(column_name(key), column.type))
+    schema = pa.schema([*fields, *SCHEMA])
+    with atomic_path(path) as temporary, pq.ParquetWriter(temporary, schema) as writer:
+        for index, job in enumerate(jobs):
+            constants = [column[index] for column in key_columns.values()]
+            if job.complete:
+                for batch in pq.ParquetFile(job.parquet).iter_batches(batch_size=BATCH_ROWS):
+                    writer.write_batch(_with_job(batch, job, constants, schema))
+            else:
+                writer.write_batch(_failed_row(job, constants, schema))
+
+
+def _with_job(
+    batch: pa.RecordBatch, job: Job, constants: list[pa.Scalar], schema: pa.Schema
+) -> pa.RecordBatch:
+    n = batch.num_rows
+    job_columns = [
+        pa.repeat(pa.scalar(job.num, pa.int32()), n),
+        pa.repeat(pa.scalar(job.name, pa.string()), n),
+        pa.repeat(pa.scalar(job.status, pa.string()), n),
+        pa.nulls(n, pa.string()),
+        *(pa.repeat(constant, n) for constant in constants),
+    ]
+    cells = [batch.column(name).cast(SCHEMA.field(name).type) for name in SCHEMA.names]
+    return pa.RecordBatch.from_arrays([*job_columns, *cells], schema=schema)
+
+
+def _failed_row(job: Job, constants: list[pa.Scalar], schema: pa.Schema) -> pa.RecordBatch:
+    job_columns = [
+        pa.array([job.num], pa.int32()),
+        pa.array([job.name]),
+        pa.array([job.status]),
+        pa.array([job.error], pa.string()),
+        *(pa.array([constant.as_py()], constant.type) for constant in constants),
+    ]
+    cells = [pa.nulls(1, field.type) for field in SCHEMA]
+    return pa.RecordBatch.from_arrays([*job_columns, *cells], schema=schema)
+
+
+def _typed_values(jobs: Sequence[Job], key: str) -> pa.Array:
+    """The key's value in each job: int64, float64 or bool if all values are, else strings."""
+    texts = [job.values().get(key) for job in jobs]
+    present = [text for text in texts if text is not None and text != "null"]
+    for convert, arrow_type in ((_to_bool, pa.bool_()), (int, pa.int64()), (float, pa.float64())):
+        try:
+            converted = {text: convert(text) for text in present}
+        except ValueError:
+            continue
+        return pa.array([converted.get(text) for text in texts], arrow_type)  # type: ignore[arg-type]
+    return pa.array(texts, pa.string())
+
+
+def _to_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered not in ("true", "false"):
+        raise ValueError(text)
+    return lowered == "true"
