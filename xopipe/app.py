@@ -11,6 +11,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from xopipe.callbacks import sweep_exit_status
 from xopipe.config import register_configs
 from xopipe.errors import UserError
 from xopipe.interrupt import Interrupted, describe
@@ -63,3 +64,7 @@ def main() -> None:
         # The run's manifest already says failed; say so once, without a traceback.
         print(f"error: {describe(error)}; the run folder is marked failed", file=sys.stderr)
         raise SystemExit(130 if isinstance(error, KeyboardInterrupt) else 143) from None
+    # A sweep with a failed job has written its summary and report; now it fails.
+    status = sweep_exit_status()
+    if status:
+        raise SystemExit(status)

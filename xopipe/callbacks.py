@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,3 +35,69 @@ class OutputDirCheck(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _ensure_writable("hydra.sweep.dir", config.hydra.sweep.dir)
+
+
+# The exit status a finished sweep asks for; xopipe.app.main applies it after
+# Hydra returns (a callback's own exception would only become a warning).
+_sweep_exit_status = 0
+
+
+def sweep_exit_status() -> int:
+    return _sweep_exit_status
+
+
+def _set_sweep_exit_status(status: int) -> None:
+    global _sweep_exit_status
+    _sweep_exit_status = status
+
+
+class SweepSummary(Callback):
+    """At the end of a multirun, summary.parquet, diff.csv and diff_report.md/.html.
+
+    Everything is read from the sweep folder (manifests, .hydra/overrides.yaml,
+    matrices.parquet), never from the launcher's in-memory results, so it
+    works for every launcher. During the sweep, one progress line per finished
+    job goes to stderr (xopipe.sweep.progress says where for each launcher).
+    """
+
+    def __init__(self, progress: bool = True) -> None:
+        self.progress = progress
+        self._watcher: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Launchers pickle the callbacks to run jobs elsewhere; the watcher thread stays here.
+        return {"progress": self.progress, "_watcher": None}
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from xopipe.sweep.progress import ProgressWatcher, planned_jobs
+
+        _set_sweep_exit_status(0)
+        if self.progress:
+            total, keys = planned_jobs(config)
+            self._watcher = ProgressWatcher(Path(config.hydra.sweep.dir), total, keys)
+            self._watcher.start()
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from xopipe.sweep.finish import finish_sweep
+
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        sweep_dir = Path(config.hydra.sweep.dir)
+        diff = config.get("diff") or {}
+        try:
+            comparison = finish_sweep(sweep_dir, diff.get("atol"), diff.get("rtol"))
+        except Exception as error:
+            logging.getLogger("xopipe").exception("sweep summary failed")
+            print(
+                f"error: could not summarize the sweep in {sweep_dir}: "
+                f"{type(error).__name__}: {error}",
+                file=sys.stderr,
+            )
+            _set_sweep_exit_status(1)
+            return
+        print(comparison.verdict())
+        print(f"report: {sweep_dir / 'diff_report.md'} (and .html), {sweep_dir / 'diff.csv'}")
+        print(f"summary: {sweep_dir / 'summary.parquet'}")
+        if comparison.skipped or not comparison.jobs:
+            _set_sweep_exit_status(1)
