@@ -55,15 +55,30 @@ def _batches(arrays: Mapping[str, np.ndarray]) -> Iterator[pa.RecordBatch]:
                 yield pa.RecordBatch.from_arrays(
                     [
                         _repeated_string(stage, n),
-                        pa.array(np.full(n, channel, dtype=np.int32)),
-                        pa.array(
+                        _numeric(np.full(n, channel, dtype=np.int32)),
+                        _numeric(
                             np.repeat(np.arange(top, top + block.shape[0], dtype=np.int32), cols)
                         ),
-                        pa.array(np.tile(col_index, block.shape[0])),
-                        pa.array(block.astype(np.float64).ravel()),
+                        _numeric(np.tile(col_index, block.shape[0])),
+                        _numeric(block.astype(np.float64).ravel()),
                     ],
                     schema=SCHEMA,
                 )
+
+
+_ARROW_TYPES = {np.dtype(np.int32): pa.int32(), np.dtype(np.float64): pa.float64()}
+
+
+def _numeric(values: np.ndarray) -> pa.Array:
+    """A zero-copy arrow view of a contiguous 1-D array.
+
+    pa.array() would do too, but it checks for pandas objects first and so
+    imports pandas (a quarter of a second) into every run.
+    """
+    values = np.ascontiguousarray(values)
+    return pa.Array.from_buffers(
+        _ARROW_TYPES[values.dtype], len(values), [None, pa.py_buffer(values)]
+    )
 
 
 def _repeated_string(text: str, n: int) -> pa.Array:
@@ -86,7 +101,7 @@ def write_csv_grids(folder: Path, arrays: Mapping[str, np.ndarray]) -> list[Path
             # Columns of the table are columns of the grid; transpose once so each is contiguous.
             columns = np.ascontiguousarray(array[channel].T, dtype=np.float64)
             table = pa.Table.from_arrays(
-                [pa.array(column) for column in columns],
+                [_numeric(column) for column in columns],
                 names=[str(j) for j in range(len(columns))],
             )
             with atomic_path(path) as temporary:
