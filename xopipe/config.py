@@ -218,6 +218,7 @@ class FiguresConfig:
     lang: str = "en"  # en | zh (the seed's Chinese titles, with a CJK font)
     cmap: str = "RdBu_r"  # diverging and centred on 0; gray matches the seed
     animate: bool = False  # sliding-window GIFs for conv and pool
+    font: str | None = None  # a .ttf/.ttc/.otf with Chinese glyphs for lang=zh; null: search
 
 
 @dataclass

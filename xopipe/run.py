@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 from xopipe.backends import get_backend
 from xopipe.errors import UserError
 from xopipe.experiment import Experiment, Results, build_experiment, execute
+from xopipe.figures.outputs import plan_outputs
 from xopipe.interrupt import describe, signals_as_exceptions
 from xopipe.sinks.console import print_results
 from xopipe.sinks.manifest import Manifest
@@ -45,6 +46,7 @@ def run_experiment(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = ()
     try:
         with signals_as_exceptions():
             experiment = build_experiment(cfg)
+            outputs = plan_outputs(cfg, experiment)  # figures.* and explain, checked up front
             options: dict = dict(backend_options)  # the manifest keeps the configured ones
             if backend_name == "loop" and sys.stderr.isatty():
                 options["progress"] = TerminalProgress(sys.stderr)
@@ -59,6 +61,7 @@ def run_experiment(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = ()
                 write_parquet(parquet, results.arrays)
                 written.append(parquet)
                 written.extend(write_csv_grids(out_dir / "matrices", results.arrays))
+                written.extend(outputs.write(results, out_dir, written, manifest.facts, overrides))
                 manifest.write("complete", written)
             except OSError as error:  # a full disk, a folder gone read-only
                 where = error.filename or out_dir

@@ -1,0 +1,166 @@
+"""Titles and one-line descriptions of stages, in English or the seed's Chinese.
+
+The Chinese titles are the seed's own (原图, 卷积核, 卷积后的特征图, ...);
+fonts.py checks that the CJK font it picks has every character used here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from xopipe.experiment import Stage
+from xopipe.geometry import Pads, Pair
+from xopipe.ops import Shape
+from xopipe.ops.activation import ActivationParams
+from xopipe.ops.conv import ConvParams
+from xopipe.ops.pad import PadParams
+from xopipe.ops.pool import PoolParams, fill_for
+
+# What each op's output is called, and the words around it.
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "input": "input",
+        "kernels": "kernels",
+        "kernel": "kernel",
+        "conv": "conv feature map",
+        "pool": "pooled map",
+        "activation": "activation map",
+        "pad": "padded map",
+        "channel": "channel",
+        "overview": "the pipeline, stage by stage",
+        "reads": "reads",
+        "window": "input window",
+        "products": "window × kernel",
+        "value in": "value in",
+        "value out": "value out",
+        "explain": "how one cell is computed",
+        "output": "output",
+        "more": "more not shown",
+    },
+    "zh": {
+        "input": "原图",
+        "kernels": "卷积核",
+        "kernel": "卷积核",
+        "conv": "卷积后的特征图",
+        "pool": "池化后的特征图",
+        "activation": "激活后的特征图",
+        "pad": "填充后的特征图",
+        "channel": "通道",
+        "overview": "卷积-池化-激活 流程总览",
+        "reads": "输入",
+        "window": "输入窗口",
+        "products": "逐元素乘积",
+        "value in": "输入值",
+        "value out": "输出值",
+        "explain": "一个输出值的计算过程",
+        "output": "输出",
+        "more": "个未显示",
+    },
+}
+
+
+def word(lang: str, key: str) -> str:
+    """A title word in `lang`; an op without a title (a new one) is called by its name."""
+    return WORDS[lang].get(key, key)
+
+
+def cjk_characters() -> str:
+    """Every non-ASCII character the Chinese titles use, for the font check."""
+    return "".join(sorted({ch for text in WORDS["zh"].values() for ch in text if ord(ch) > 127}))
+
+
+def cell_text(value: float) -> str:
+    """A cell's value as a learner reads it: 2 decimals, no '-0.00'."""
+    if math.isinf(value):
+        return "−∞" if value < 0 else "∞"
+    if math.isnan(value):
+        return ""
+    if abs(value) >= 1000:
+        return f"{value:.3g}"
+    return f"{round(value, 2) + 0.0:.2f}".replace("-", "−")  # a true minus sign
+
+
+def shape_text(shape: Iterable[int]) -> str:
+    return "×".join(str(n) for n in shape)
+
+
+def _pair(pair: Pair) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
+
+
+def _pads(pads: Pads) -> str:
+    left, right, top, bottom = pads
+    if left == right == top == bottom:
+        return str(left)
+    sides = zip(("left", "right", "top", "bottom"), pads, strict=True)
+    return ", ".join(f"{side} {n}" for side, n in sides if n)
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def describe(stage: Stage, input_shape: Shape) -> str:
+    """What the stage does, in one short English line (numbers as configured)."""
+    params = stage.params
+    if isinstance(params, ConvParams):
+        count, depth, kh, kw = params.weight.shape
+        parts = [f"{count} kernel{'s' if count > 1 else ''} {kh}×{kw}"]
+        if depth > 1:
+            parts[0] += f"×{depth} channels"
+        parts.append(f"stride {_pair(params.stride)}")
+        if any(params.pads):
+            parts.append(f"padding {_pads(params.pads)} ({params.padding_mode})")
+        if params.dilation != (1, 1):
+            parts.append(f"dilation {_pair(params.dilation)}")
+        if params.groups != 1:
+            parts.append(f"groups {params.groups}")
+        formula = "Σ(window × kernel)"
+        if params.divisor is not None:
+            formula += f" / {params.divisor:g}"
+        if params.bias.any():
+            formula += " + bias"
+        return ", ".join(parts) + f"; cell = {formula}"
+    if isinstance(params, PoolParams):
+        size = f"{params.size[0]}×{params.size[1]}"
+        parts = [f"{params.kind} of each {size} window, stride {_pair(params.stride)}"]
+        fill = fill_for(params, input_shape[1], input_shape[2])
+        if any(fill):
+            parts.append(f"zeros added: {_pads(fill)}")
+        if params.padding != (0, 0):
+            parts.append(f"padding {_pair(params.padding)}")
+        if params.dilation != (1, 1) and params.kind == "max":
+            parts.append(f"dilation {_pair(params.dilation)}")
+        if params.ceil_mode:
+            parts.append("ceil_mode")
+        return ", ".join(parts)
+    if isinstance(params, ActivationParams):
+        return f"{params.name}: {formula_of(params)} on every cell"
+    if isinstance(params, PadParams):
+        value = f" with {_number(params.value)}" if params.mode == "constant" else ""
+        return f"pad {_pads(params.pads)} ({params.mode}{value})"
+    return stage.spec.op
+
+
+def formula_of(params: ActivationParams) -> str:
+    """The activation as a formula in x, with its parameters filled in."""
+    p = params.params
+    formulas = {
+        "relu": "max(x, 0)",
+        "leaky_relu": f"x if x > 0 else {_number(float(p.get('negative_slope', 0)))}·x",
+        "elu": f"x if x > 0 else {_number(float(p.get('alpha', 1)))}·(exp(x) − 1)",
+        "gelu": (
+            "x·Φ(x) = 0.5·x·(1 + erf(x/√2))"
+            if p.get("approximate") != "tanh"
+            else "0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))"
+        ),
+        "sigmoid": "1 / (1 + exp(−x))",
+        "tanh": "tanh(x)",
+        "softplus": (
+            f"log(1 + exp({_number(float(p.get('beta', 1)))}·x)) / "
+            f"{_number(float(p.get('beta', 1)))}"
+        ),
+        "identity": "x",
+    }
+    return formulas.get(params.name, params.name)

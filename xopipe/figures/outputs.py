@@ -1,0 +1,97 @@
+"""What a run shows a learner beyond its tables: explanation, figures, report.
+
+`plan_outputs` checks `figures.*` and `explain` before any work (a mistake
+stops the run with one line, as every config mistake does); `write` then
+prints the explanation, draws the figures (only here is matplotlib
+imported, and only when figures are on) and writes report.html.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from xopipe.experiment import Experiment, Results
+from xopipe.figures.explain import CellRef, explain, parse_cell
+from xopipe.figures.report import write_report
+from xopipe.figures.settings import FigureSettings, check_cmap, read_settings
+from xopipe.values import to_plain
+
+log = logging.getLogger(__name__)
+
+FIGURES = "figures"
+REPORT = "report.html"
+
+
+@dataclass
+class Outputs:
+    experiment: Experiment
+    settings: FigureSettings
+    cell: CellRef | None
+    config_yaml: str
+    lang: str = "en"  # the language titles really use (zh falls back without a font)
+    rc: dict[str, object] = field(default_factory=dict)  # matplotlib settings (the font)
+
+    def write(
+        self,
+        results: Results,
+        out_dir: Path,
+        written: Sequence[Path],
+        facts: dict[str, Any],
+        overrides: Sequence[str] = (),
+    ) -> list[Path]:
+        """Print the explanation, write figures/ and report.html; the paths written."""
+        explanation = None
+        if self.cell is not None:
+            explanation = explain(self.cell, self.experiment, results.arrays)
+            print("\n".join(explanation.steps), end="\n\n")
+        figures: list[Any] = []
+        if self.settings.enabled:
+            from xopipe.figures.layout import Style
+            from xopipe.figures.render import render_figures
+
+            style = Style(self.lang, self.settings.cmap, self.settings.centred)
+            figures = render_figures(
+                self.experiment,
+                results.arrays,
+                style,
+                self.settings.format,
+                self.rc,
+                out_dir / FIGURES,
+                explanation,
+                self.settings.animate,
+            )
+        new = [figure.path for figure in figures]
+        note = "" if self.settings.enabled else "Figures were off for this run (figures=none)."
+        report = write_report(
+            out_dir / REPORT,
+            out_dir,
+            [*written, *new],
+            experiment=self.experiment,
+            arrays=results.arrays,
+            figures=figures,
+            explanation=explanation,
+            config_yaml=self.config_yaml,
+            overrides=list(overrides),
+            facts=facts,
+            figures_note=note,
+        )
+        return [*new, report]
+
+
+def plan_outputs(cfg: DictConfig, experiment: Experiment) -> Outputs:
+    """Check figures.* and explain against the experiment, before any work."""
+    settings = read_settings(to_plain(cfg.figures))
+    cell = parse_cell(cfg.explain, experiment) if cfg.explain not in (None, "") else None
+    outputs = Outputs(experiment, settings, cell, OmegaConf.to_yaml(cfg))
+    if settings.enabled:
+        from xopipe.figures.fonts import font_rc
+
+        check_cmap(settings.cmap)
+        outputs.lang, outputs.rc = font_rc(settings.lang, settings.font)
+    return outputs

@@ -1,0 +1,85 @@
+"""The `figures` config node, checked: what to draw, in which format and language.
+
+Nothing here imports matplotlib: `figures=none` runs never pay for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from xopipe.errors import invalid
+
+FORMATS = ("png", "svg", "pdf", "none")
+LANGS = ("en", "zh")
+
+# matplotlib's diverging colormaps (its "Colormap reference"): with these the
+# colour scale is symmetric around 0, so white (or the middle colour) means 0.
+DIVERGING = frozenset(
+    name + suffix
+    for name in (
+        "PiYG",
+        "PRGn",
+        "BrBG",
+        "PuOr",
+        "RdGy",
+        "RdBu",
+        "RdYlBu",
+        "RdYlGn",
+        "Spectral",
+        "coolwarm",
+        "bwr",
+        "seismic",
+        "berlin",
+        "managua",
+        "vanimo",
+    )
+    for suffix in ("", "_r")
+)
+
+
+@dataclass(frozen=True)
+class FigureSettings:
+    format: str  # png | svg | pdf | none
+    lang: str  # en | zh, as asked for; fonts.py may fall back to en
+    cmap: str
+    animate: bool
+    font: str | None  # a font file for zh titles; None: search the system
+
+    @property
+    def enabled(self) -> bool:
+        return self.format != "none"
+
+    @property
+    def centred(self) -> bool:
+        """Whether the colour scale is symmetric around 0 (a diverging colormap)."""
+        return self.cmap in DIVERGING
+
+
+def read_settings(node: Mapping[str, Any]) -> FigureSettings:
+    """The figures node as settings; a wrong value stops the run with one line."""
+    fmt = str(node["format"]).lower()
+    if fmt not in FORMATS:
+        raise invalid("figures.format", node["format"], "one of " + ", ".join(FORMATS))
+    lang = str(node["lang"]).lower()
+    if lang not in LANGS:
+        raise invalid("figures.lang", node["lang"], "one of " + ", ".join(LANGS))
+    font = node.get("font")
+    return FigureSettings(
+        format=fmt,
+        lang=lang,
+        cmap=str(node["cmap"]),
+        animate=bool(node["animate"]),
+        font=None if font in (None, "") else str(font),
+    )
+
+
+def check_cmap(name: str) -> None:
+    """Refuse an unknown colormap before any work (imports matplotlib: figures are on)."""
+    from matplotlib import colormaps
+
+    if name not in colormaps:
+        raise invalid(
+            "figures.cmap", name, "a matplotlib colormap name such as RdBu_r, coolwarm or gray"
+        )
