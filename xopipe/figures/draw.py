@@ -29,11 +29,10 @@ from matplotlib.transforms import Affine2D
 
 from xopipe.experiment import Experiment
 from xopipe.figures.labels import cell_text, describe, shape_text, word
-from xopipe.figures.layout import OVERVIEW_SIDE, Block, Panel, Placed, Style, place
+from xopipe.figures.layout import ANNOTATE_MAX, Block, Panel, Placed, Style, natural_side, place
 from xopipe.ops.conv import ConvParams
 from xopipe.pipeline import SOURCE
 
-ANNOTATE_MAX = 16  # maps up to this many rows and cols show their values
 MAX_PANELS = 12  # channels drawn in one stage figure
 OVERVIEW_COLUMNS = 6  # channels drawn per overview row
 DISPLAY_MAX = 512  # larger maps are averaged down to about this many pixels a side
@@ -355,7 +354,13 @@ def overview_blocks(
 def overview_figure(experiment: Experiment, arrays: dict[str, np.ndarray], style: Style) -> Figure:
     """The whole pipeline in order, one row each: input, kernels, every stage's maps."""
     blocks = [
-        Block(b.title, b.panels, b.indices, side=OVERVIEW_SIDE, across=OVERVIEW_COLUMNS)
+        Block(
+            b.title,
+            b.panels,
+            b.indices,
+            side=natural_side(b.panels[0].grid.shape, low=1.4, high=3.8, large=3.0),
+            across=OVERVIEW_COLUMNS,
+        )
         for b in overview_blocks(experiment, arrays, style)
     ]
     return draw_blocks(blocks, word(style.lang, "overview"), style)

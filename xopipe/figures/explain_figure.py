@@ -36,10 +36,9 @@ def _crop(
         return plane, origin
     top = [r - origin[0] for r in rows]
     left = [c - origin[1] for c in cols]
-    r0 = max(0, min(min(top) - CONTEXT, height - ANNOTATE_MAX))
-    c0 = max(0, min(min(left) - CONTEXT, width - ANNOTATE_MAX))
-    r1 = min(height, r0 + ANNOTATE_MAX, max(max(top) + CONTEXT + 1, r0 + 1))
-    c1 = min(width, c0 + ANNOTATE_MAX, max(max(left) + CONTEXT + 1, c0 + 1))
+    r0, c0 = max(0, min(top) - CONTEXT), max(0, min(left) - CONTEXT)
+    r1 = min(height, r0 + ANNOTATE_MAX, max(top) + CONTEXT + 1)
+    c1 = min(width, c0 + ANNOTATE_MAX, max(left) + CONTEXT + 1)
     return plane[r0:r1, c0:c1], (origin[0] + r0, origin[1] + c0)
 
 
@@ -96,6 +95,7 @@ def explain_figure(e: Explanation, arrays: dict[str, np.ndarray], style: Style) 
             f"{word(lang, 'reads')}: {e.source} [{shape_text(e.source_shape)}]",
             [source_panel],
             indices=True,
+            scale_from=[context],  # the colours of the whole map, not just the crop
         )
     ]
     grids = e.grids
@@ -125,6 +125,7 @@ def explain_figure(e: Explanation, arrays: dict[str, np.ndarray], style: Style) 
                 )
             ],
             indices=True,
+            scale_from=[out_plane],
         )
     )
     title = f"{word(lang, 'explain')}: {cell}"

@@ -18,10 +18,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 DPI = 110
+ANNOTATE_MAX = 16  # maps up to this many rows and cols show their values
 MAX_WIDTH = 15.0  # inches; wider rows shrink their panels instead
 CELL_INCHES = 0.42  # a cell of a small map: room for "-0.11" at 7-10 pt
 LARGE_SIDE = 3.6  # inches for a map too large to carry its numbers
-OVERVIEW_SIDE = 2.7  # inches for each overview panel
 ACROSS = 4  # panels per row in a figure of its own
 TITLE_LINE = 0.24  # inches per line of a block title (10.5 pt)
 SUPTITLE_LINE = 0.3  # inches per line of the figure title (12.5 pt)
@@ -65,12 +65,18 @@ class Placed:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-def natural_side(shape: tuple[int, ...], annotate_max: int = 16) -> float:
-    """Inches for a panel's longer side: every number fits on a small map."""
+def natural_side(
+    shape: tuple[int, ...], low: float = 1.7, high: float = 5.0, large: float = LARGE_SIDE
+) -> float:
+    """Inches for a panel's longer side: every number fits on a small map.
+
+    Small maps get the same cell size whatever their shape, so a map that
+    shrinks through the pipeline (9x9 -> 7x7 -> 4x4) shrinks on the page too.
+    """
     n = max(shape)
-    if n <= annotate_max:
-        return min(5.0, max(1.7, CELL_INCHES * n))
-    return LARGE_SIDE
+    if n <= ANNOTATE_MAX:
+        return min(high, max(low, CELL_INCHES * n))
+    return large
 
 
 def box(shape: tuple[int, ...], side: float) -> tuple[float, float]:
@@ -155,9 +161,7 @@ def place(blocks: Sequence[Block], title: str, footer: str = "") -> tuple[Figure
         return (x / width, (height - y_top - h) / height, w / width, h / height)
 
     if title:
-        fig.text(
-            0.5, 1 - 0.08 / height, title, ha="center", va="top", fontsize=12.5, fontweight="bold"
-        )
+        fig.text(0.5, 1 - 0.08 / height, title, ha="center", va="top", fontsize=13)
     y = title_lines * SUPTITLE_LINE + (0.12 if title else 0)
     placed = []
     for index, (block, g) in enumerate(zip(blocks, geometries, strict=True)):
