@@ -7,6 +7,7 @@ error, so a sweep summary can list it.
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import sys
@@ -33,11 +34,18 @@ def versions() -> dict[str, str]:
     if "matplotlib" in sys.modules:
         packages.append("matplotlib")
     for name in packages:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "unknown"
+        found[name] = _version(name)
     return found
+
+
+@functools.cache
+def _version(package: str) -> str:
+    # importlib.metadata reads the installed files each time: once per process is enough
+    # (a sweep of many jobs asks for the same versions again and again).
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 class Manifest:

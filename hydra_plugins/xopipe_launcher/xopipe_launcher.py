@@ -1,0 +1,44 @@
+"""hydra/launcher=xopipe: runs jobs one after another in this process, like Hydra's basic
+launcher, with every per-job artefact (.hydra/, log, callbacks) it writes, but without
+re-composing the whole config for every job."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hydra.core.utils import JobReturn
+from hydra.plugins.launcher import Launcher
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig
+
+
+class XopipeLauncher(Launcher):
+    def __init__(self, reuse_compositions: bool = True) -> None:
+        self.reuse_compositions = reuse_compositions
+        self.config: DictConfig | None = None
+        self.task_function: TaskFunction | None = None
+        self.hydra_context: HydraContext | None = None
+
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        from hydra_plugins.xopipe_launcher._core import ReusingSweepLoader
+
+        if self.reuse_compositions and not isinstance(
+            hydra_context.config_loader, ReusingSweepLoader
+        ):
+            # The sweeper validates every job with this same loader before launching:
+            # sharing it means that check composes once per group choice too.
+            hydra_context.config_loader = ReusingSweepLoader(hydra_context.config_loader)
+        self.config, self.task_function, self.hydra_context = config, task_function, hydra_context
+
+    def launch(
+        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+    ) -> Sequence[JobReturn]:
+        from hydra_plugins.xopipe_launcher._core import launch
+
+        assert self.config is not None and self.task_function is not None
+        assert self.hydra_context is not None
+        return launch(
+            self.hydra_context, self.task_function, self.config, job_overrides, initial_job_idx
+        )
