@@ -102,3 +102,19 @@ def test_unknown_option_fails(make_config):
 
     with pytest.raises(MissingConfigException):
         make_config("backend=cuda")
+
+
+def test_every_config_folder_ships_in_the_package():
+    """A group folder missing from pyproject's packages would vanish from a wheel install."""
+    import tomllib
+
+    root = Path(__file__).parent.parent
+    packages = set(
+        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    folders = {
+        f"xopipe.conf.{p.name}"
+        for p in (root / "conf").iterdir()
+        if p.is_dir() and p.name != "__pycache__"
+    }
+    assert folders <= packages, folders - packages

@@ -1,0 +1,44 @@
+"""What is measured: kernels of work at several sizes, as in the performance issue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    op: str  # conv | max_pool | relu | pipeline
+    size: int  # input rows = cols
+    kernels: int = 3
+    kernel_size: int = 3
+    stride: int = 1
+    channels: int = 1  # input channels (pool and relu cases run on 3 channels)
+    dtype: str = "float32"
+
+    @property
+    def cells(self) -> int:
+        return self.channels * self.size * self.size
+
+
+def all_cases(sizes: list[int]) -> list[Case]:
+    """The table's rows for the given input sizes (9, 256, 1024, 4096 in full)."""
+    cases: list[Case] = []
+    for size in sizes:
+        cases.append(Case(f"conv {size}^2 K3 k3", "conv", size))
+    for size in sizes:
+        if size >= 1024:
+            cases.append(Case(f"conv {size}^2 K3 k3 float64", "conv", size, dtype="float64"))
+    if 1024 in sizes:
+        cases.append(Case("conv 1024^2 K16 k5", "conv", 1024, kernels=16, kernel_size=5))
+        cases.append(Case("conv 1024^2 K3 k3 stride 2", "conv", 1024, stride=2))
+    for size in sizes:
+        pooled = size - 2 if size > 9 else size  # a conv output's size, even after a 3x3 conv
+        cases.append(Case(f"max pool 2x2/2 3x{pooled}^2", "max_pool", pooled, channels=3))
+    for size in sizes:
+        if size >= 256:
+            half = size // 2 - 1
+            cases.append(Case(f"relu 3x{half}^2", "relu", half, channels=3))
+    for size in sizes:
+        cases.append(Case(f"seed pipeline {size}^2", "pipeline", size))
+    return cases
