@@ -25,7 +25,7 @@ _NP_PAD_MODE = {
 
 # Elements in one tile of im2col patches: big enough for an efficient matmul,
 # small enough to stay near the caches and to keep memory flat.
-TILE_ELEMENTS = 1 << 20
+TILE_ELEMENTS = 1 << 18
 
 
 class NumpyBackend:
