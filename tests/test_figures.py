@@ -188,8 +188,11 @@ def test_small_maps_carry_their_numbers_and_large_maps_do_not():
     style = Style("en", "RdBu_r", True)
     figure = draw.stage_figure(experiment, "conv", arrays["conv"], style)
     first = figure.axes[0]
-    numbers = [c for c in first.collections if isinstance(c, PathCollection)]
+    collections = [c for c in first.collections if isinstance(c, PathCollection)]
+    numbers = [c for c in collections if c.get_clip_on()]  # in the cells
+    indices = [c for c in collections if not c.get_clip_on()]  # row and column numbers
     assert sum(len(c.get_offsets()) for c in numbers) == 49  # every cell of the 7x7 map
+    assert sum(len(c.get_offsets()) for c in indices) == 7 + 7
     offsets = np.concatenate([c.get_offsets() for c in numbers])
     assert {tuple(o) for o in offsets.tolist()} == {(j, i) for i in range(7) for j in range(7)}
 

@@ -79,8 +79,8 @@ def annotation_size(grid: np.ndarray, box_inches: float) -> float:
         return 0.0
     cell_points = box_inches * 72 / max(grid.shape)
     texts = {cell_text(float(v)) for v in grid.ravel()} - {""} or {"−0.00"}
-    widest = max(number_path(text, 10.0).get_extents().width for text in texts)
-    size = min(9.5, 0.66 * cell_points * 10.0 / max(widest, 1.0), 0.42 * cell_points)
+    widest = max(_unit_outline(text)[1] for text in texts)  # in points at size 1
+    size = min(9.5, 0.66 * cell_points / max(widest, 0.1), 0.42 * cell_points)
     return size if size >= 4.5 else 0.0
 
 
@@ -104,15 +104,14 @@ def heatmap(
     title = panel.title + (f" (drawn at 1/{factor})" if factor > 1 else "")
     ax.set_title(title, fontsize=9, pad=3)
     small = max(rows, cols) <= ANNOTATE_MAX
-    if not indices:
+    if small or not indices:
         ax.set_xticks([])
         ax.set_yticks([])
-    elif small:
-        ax.set_xticks(range(left, left + cols))
-        ax.set_yticks(range(top, top + rows))
-    ax.tick_params(labelsize=7, length=2, pad=1.5)
     if not small:
+        ax.tick_params(labelsize=7, length=2, pad=1.5)
         return image
+    if indices:
+        index_labels(ax, rows, cols, panel.origin)
     # Thin white lines between cells (two collections: cheaper than minor ticks).
     ax.hlines(
         np.arange(top + 0.5, top + rows - 1),
@@ -145,6 +144,41 @@ def heatmap(
     if size:
         annotate(ax, grid, cmap, norm, size, panel.origin)
     return image
+
+
+INDEX_POINTS = 7.0  # size of the row and column numbers around a small map
+
+
+def index_labels(ax: Axes, rows: int, cols: int, origin: tuple[int, int] = (0, 0)) -> None:
+    """Row numbers left of a map and column numbers under it.
+
+    Drawn like the cell values (outlines in one collection) instead of as
+    tick labels: a Tick is several artists, and small maps have many.
+    """
+    top, left = origin
+    gap = 3.0  # points between the map and its numbers
+    paths, offsets = [], []
+    for j in range(cols):
+        shifted = Affine2D().translate(0, -gap - INDEX_POINTS * 0.5)
+        paths.append(number_path(str(left + j), INDEX_POINTS).transformed(shifted))
+        offsets.append((left + j, top + rows - 0.5))
+    for i in range(rows):
+        width = _unit_outline(str(top + i))[1] * INDEX_POINTS
+        shifted = Affine2D().translate(-gap - width / 2, 0)
+        paths.append(number_path(str(top + i), INDEX_POINTS).transformed(shifted))
+        offsets.append((left - 0.5, top + i))
+    figure = ax.get_figure(root=True)
+    assert figure is not None
+    labels = PathCollection(
+        paths,
+        offsets=offsets,
+        offset_transform=ax.transData,
+        transform=Affine2D().scale(1 / 72) + figure.dpi_scale_trans,
+        facecolors="#333333",
+        edgecolors="none",
+        clip_on=False,
+    )
+    ax.add_collection(labels, autolim=False)
 
 
 def annotate(
@@ -201,14 +235,23 @@ def number_collections(
 
 
 @functools.lru_cache(maxsize=4096)
-def number_path(text: str, size: float) -> Path:
-    """The outline of `text` in DejaVu Sans (which has every digit and the minus sign),
-    centred on (0, 0) in points."""
+def _unit_outline(text: str) -> tuple[Path, float]:
+    """`text` in DejaVu Sans (it has every digit and the minus sign) at size 1,
+    centred on (0, 0), and its width."""
     font = FontProperties(family="DejaVu Sans")
-    path = TextPath((0, 0), text, size=size, prop=font)
-    digit_height = TextPath((0, 0), "0", size=size, prop=font).get_extents().height
-    extents = path.get_extents()
-    return path.transformed(Affine2D().translate(-(extents.x0 + extents.x1) / 2, -digit_height / 2))
+    path = TextPath((0, 0), text, size=1, prop=font)
+    # The outline's points (control points included) are close enough for
+    # centring, and much cheaper than the exact extents of its curves.
+    left, right = path.vertices[:, 0].min(), path.vertices[:, 0].max()
+    digit_height = TextPath((0, 0), "0", size=1, prop=font).vertices[:, 1].max()
+    centred = path.transformed(Affine2D().translate(-(left + right) / 2, -digit_height / 2))
+    return centred, float(right - left)
+
+
+@functools.lru_cache(maxsize=4096)
+def number_path(text: str, size: float) -> Path:
+    """The outline of `text` at `size` points, centred on (0, 0), in points."""
+    return _unit_outline(text)[0].transformed(Affine2D().scale(size))
 
 
 def draw_blocks(blocks: Sequence[Block], title: str, style: Style, footer: str = "") -> Figure:

@@ -343,7 +343,7 @@ def _pad(cell: CellRef, p: PadParams, x: np.ndarray, dtype: np.dtype) -> Explana
     result.formula = f"pad ({p.mode})"
     if mapped < 0:
         result.value = dtype.type(p.value)
-        result.steps.append(f"  this cell is padding: the fill value {show(result.value)}")
+        result.steps.append(f"  this cell is padding: the fill value = {show(result.value)}")
     else:
         r, q = divmod(int(mapped), width)
         result.value = x[cell.channel, r, q]

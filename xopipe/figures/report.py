@@ -78,7 +78,9 @@ def grid_table(grid: np.ndarray, caption: str) -> str:
     )
 
 
-def _tables(array: np.ndarray, label: str, csv_stem: str | None) -> str:
+def _tables(
+    array: np.ndarray, label: str, csv_stem: str | None, captions: Sequence[str] = ()
+) -> str:
     channels, rows, cols = array.shape
     if rows > TABLE_MAX or cols > TABLE_MAX:
         finite = array[np.isfinite(array)]
@@ -93,7 +95,8 @@ def _tables(array: np.ndarray, label: str, csv_stem: str | None) -> str:
             f"every value is in matrices.parquet{where}.</p>"
         )
     shown = min(channels, TABLE_CHANNELS)
-    tables = "".join(grid_table(array[c], f"{label}, channel {c}") for c in range(shown))
+    captions = list(captions) or [f"{label}, channel {c}" for c in range(channels)]
+    tables = "".join(grid_table(array[c], captions[c]) for c in range(shown))
     if channels > shown:
         tables += f'<p class="note">{channels - shown} more channels are in the tables.</p>'
     return f"<div>{tables}</div>"
