@@ -108,6 +108,7 @@ def test_report_tables_hold_the_numbers(seed_report):
         "0.33",
     ]
     assert 'title="0.7777777777777778"' in text  # the exact value on hover
+    assert "<caption>kernel 2</caption>" in text and "<caption>pool, channel 1</caption>" in text
 
 
 def test_report_shows_the_stages_the_explanation_config_and_files(seed_report):

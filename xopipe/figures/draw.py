@@ -157,7 +157,8 @@ def index_labels(ax: Axes, rows: int, cols: int, origin: tuple[int, int] = (0, 0
     """
     top, left = origin
     gap = 3.0  # points between the map and its numbers
-    paths, offsets = [], []
+    paths: list[Path] = []
+    offsets: list[tuple[float, float]] = []
     for j in range(cols):
         shifted = Affine2D().translate(0, -gap - INDEX_POINTS * 0.5)
         paths.append(number_path(str(left + j), INDEX_POINTS).transformed(shifted))

@@ -165,7 +165,14 @@ def build_report(
                 _figure(figures, "kernels", name, f"The kernels {name} slides over its input"),
             ]
             weight = stage.params.weight
-            parts.append(_tables(weight.reshape(-1, *weight.shape[2:]), "kernel (× channel)", None))
+            names = stage.params.names
+            captions = [
+                (names[k] if k < len(names) else f"kernel {k}")
+                + (f", channel {c}" if weight.shape[1] > 1 else "")
+                for k in range(weight.shape[0])
+                for c in range(weight.shape[1])
+            ]
+            parts.append(_tables(weight.reshape(-1, *weight.shape[2:]), "", None, captions))
         parts += [
             f"<h2>{html.escape(name)} ({stage.spec.op})</h2>",
             f"<p>{html.escape(describe(stage, shapes[stage.spec.input]))}</p>",
