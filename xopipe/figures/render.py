@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 MIME = {"png": "image/png", "svg": "image/svg+xml", "gif": "image/gif"}
 # No creation date in SVG and PDF files: a rerun writes the same bytes.
 METADATA: dict[str, dict[str, None]] = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}
+# PNG zlib level 3 instead of 6: 2-3 times faster on noisy maps, files ~4% larger.
+PNG_OPTIONS: dict[str, Any] = {"pil_kwargs": {"compress_level": 3}}
 
 
 @dataclass(frozen=True)
@@ -42,13 +45,14 @@ class FigureFile:
 
 def _save(fig: Figure, path: Path, fmt: str) -> tuple[str, bytes]:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=DPI, metadata=METADATA.get(fmt))
+    options = PNG_OPTIONS if fmt == "png" else {}
+    fig.savefig(buffer, format=fmt, dpi=DPI, metadata=METADATA.get(fmt), **options)
     with atomic_path(path) as temporary:
         temporary.write_bytes(buffer.getvalue())
     if fmt in MIME:
         return MIME[fmt], buffer.getvalue()
     preview = io.BytesIO()
-    fig.savefig(preview, format="png", dpi=DPI)
+    fig.savefig(preview, format="png", dpi=DPI, **PNG_OPTIONS)
     return MIME["png"], preview.getvalue()
 
 
