@@ -124,6 +124,8 @@ def _figure(experiment, name, first: Explanation, output: np.ndarray, style: Sty
     )
     if kernel is not None:
         kernel_name = params.names[0] if params.names else "kernel 0"
+        if lang == "zh":
+            kernel_name = f"{word(lang, 'kernel')} 0"
         heatmap(
             axes[1],
             Panel(kernel, kernel_name),
@@ -142,7 +144,7 @@ def _figure(experiment, name, first: Explanation, output: np.ndarray, style: Sty
     fig.text(
         0.5,
         1 - 0.12 / height,
-        f"{name} [{shape_text(output.shape)}] ← {first.source} "
+        f"{name}, {word(lang, 'channel')} 0 [{shape_text(output.shape)}] ← {first.source} "
         f"[{shape_text(first.source_shape)}]: {first.formula}",
         ha="center",
         va="top",

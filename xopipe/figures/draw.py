@@ -277,7 +277,9 @@ def draw_placed(
 
 
 def _channel(style: Style, label: str, index: int, shape: tuple[int, ...]) -> str:
-    return f"{label} · {word(style.lang, 'channel')} {index} · {shape_text(shape)}"
+    """A panel's title; `label` (what the map is) when the figure title does not say it."""
+    channel = f"{word(style.lang, 'channel')} {index} · {shape_text(shape)}"
+    return f"{label} · {channel}" if label else channel
 
 
 def _more(style: Style, hidden: int) -> str:
@@ -340,11 +342,10 @@ def stage_title(experiment: Experiment, name: str, style: Style) -> str:
 def stage_block(
     experiment: Experiment, name: str, array: np.ndarray, style: Style, limit: int, indices: bool
 ) -> Block:
-    label = word(style.lang, experiment.stages[name].spec.op)
     panels = [
         Panel(
             array[c],
-            _channel(style, label, c, array.shape[1:])
+            _channel(style, "", c, array.shape[1:])  # the block title names the map
             if indices
             else f"{word(style.lang, 'channel')} {c}",
         )

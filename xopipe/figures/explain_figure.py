@@ -75,7 +75,7 @@ def _summary(e: Explanation) -> str:
 def _grid_title(lang: str, title: str, detail: str) -> str:
     if title == "kernel":
         return detail if lang == "en" else f"{word(lang, 'kernel')} {detail.split()[-1]}"
-    return f"{word(lang, title)} · {detail}"
+    return f"{word(lang, title)} · {detail.replace('channel', word(lang, 'channel'))}"
 
 
 def explain_figure(e: Explanation, arrays: dict[str, np.ndarray], style: Style) -> Figure:
