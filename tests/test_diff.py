@@ -23,7 +23,7 @@ from omegaconf import OmegaConf
 
 from tests.conftest import compose_config
 from xopipe import compare
-from xopipe.callbacks import SweepSummary
+from xopipe.callbacks import SweepSummary, take_sweep_exit_status
 from xopipe.compare import Tolerance, compare_grids
 from xopipe.diff import main as diff_main
 from xopipe.sinks import grids as grids_module
@@ -551,3 +551,49 @@ def test_load_job_reads_overrides_from_the_manifest_without_hydra_folder(tmp_pat
     run = make_run(tmp_path / "r", random_arrays(), ["input=o"])
     (run / ".hydra" / "overrides.yaml").unlink()
     assert load_job(run, "r").label() == "input=o"
+
+
+def multirun_config(sweep_dir: Path, **diff: float):
+    config = hydra_like({}, ["backend=loop,numpy"])
+    config.hydra.sweep = {"dir": str(sweep_dir)}
+    config.diff = {"atol": diff.get("atol"), "rtol": diff.get("rtol")}
+    return config
+
+
+def test_sweep_callback_end_prints_the_verdict_and_sets_the_exit_status(sweep, capsys):
+    callback = SweepSummary(progress=False)
+    config = multirun_config(sweep, atol=0.3)
+    callback.on_multirun_start(config)
+    callback.on_multirun_end(config)
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        out[0]
+        == "backends agree: 30 grids within tolerance in 6 pairs; 1 of 7 jobs failed (skipped)"
+    )
+    assert out[1] == f"report: {sweep}/diff_report.md (and .html), {sweep}/diff.csv"
+    assert take_sweep_exit_status() == 1  # a job failed
+    assert take_sweep_exit_status() == 0  # taken: the next run in this process starts clean
+    (sweep / "6" / "manifest.json").unlink()
+    (sweep / "6" / ".hydra" / "overrides.yaml").unlink()
+    (sweep / "6" / ".hydra").rmdir()
+    callback.on_multirun_start(config)
+    callback.on_multirun_end(config)
+    assert take_sweep_exit_status() == 0
+    assert pq.read_table(sweep / "summary.parquet").num_rows == 6 * 62
+
+
+def test_sweep_callback_reports_its_own_failure_in_one_line(sweep, capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("xopipe.sweep.finish.finish_sweep", broken)
+    callback = SweepSummary(progress=False)
+    config = multirun_config(sweep)
+    callback.on_multirun_start(config)
+    callback.on_multirun_end(config)
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == (
+        f"error: could not summarize the sweep in {sweep}: "
+        "OSError: [Errno 28] No space left on device"
+    )
+    assert take_sweep_exit_status() == 1

@@ -240,3 +240,13 @@ def test_ray_launcher(tmp_path):
     )
     assert "Ray Launcher is launching 3 jobs" in result.stdout + result.stderr
     assert_three_backends_agree(folder, result)
+
+
+def test_exit_status_of_a_failed_sweep_does_not_leak_into_the_next_call(tmp_path):
+    from tests.cli import run_cli
+
+    failed = run_cli("-m", "conv.stride=1,0", *QUIET, f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    assert failed.code == 1
+    assert "1 of 2 jobs failed (skipped)" in failed.stdout
+    again = run_cli(*QUIET, f"hydra.run.dir={tmp_path / 'run'}")
+    assert again.code == 0

@@ -11,7 +11,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from xopipe.callbacks import sweep_exit_status
+from xopipe.callbacks import take_sweep_exit_status
 from xopipe.config import register_configs
 from xopipe.errors import UserError
 from xopipe.interrupt import Interrupted, describe
@@ -58,6 +58,7 @@ def _hydra_main(cfg: DictConfig) -> str:
 
 
 def main() -> None:
+    take_sweep_exit_status()  # whatever an earlier call in this process left is not ours
     try:
         _hydra_main()
     except (KeyboardInterrupt, Interrupted) as error:
@@ -65,6 +66,6 @@ def main() -> None:
         print(f"error: {describe(error)}; the run folder is marked failed", file=sys.stderr)
         raise SystemExit(130 if isinstance(error, KeyboardInterrupt) else 143) from None
     # A sweep with a failed job has written its summary and report; now it fails.
-    status = sweep_exit_status()
+    status = take_sweep_exit_status()
     if status:
         raise SystemExit(status)

@@ -42,8 +42,11 @@ class OutputDirCheck(Callback):
 _sweep_exit_status = 0
 
 
-def sweep_exit_status() -> int:
-    return _sweep_exit_status
+def take_sweep_exit_status() -> int:
+    """The status the last sweep asked for, cleared so a later call in this process starts at 0."""
+    global _sweep_exit_status
+    status, _sweep_exit_status = _sweep_exit_status, 0
+    return status
 
 
 def _set_sweep_exit_status(status: int) -> None:
@@ -85,6 +88,7 @@ class SweepSummary(Callback):
             self._watcher = None
         sweep_dir = Path(config.hydra.sweep.dir)
         diff = config.get("diff") or {}
+        print(f"summarizing the sweep in {sweep_dir} ...", file=sys.stderr, flush=True)
         try:
             comparison = finish_sweep(sweep_dir, diff.get("atol"), diff.get("rtol"))
         except Exception as error:

@@ -23,12 +23,13 @@ REPORT = "diff_report"
 
 MAX_PAIRS = 30  # differing pairs shown in full
 MAX_GRIDS = 24  # differing grids listed per pair
+MAX_WORST = 20  # worst cells listed per pair
 MAX_LISTED = 50  # failed or unmatched runs listed
 
 
 @dataclass
 class Block:
-    kind: str  # h1 | h2 | h3 | verdict | p | table | heatmaps
+    kind: str  # h1 | h2 | h3 | verdict | p | md (Markdown only) | table | heatmaps
     text: str = ""
     good: bool = True  # verdict only: everything agrees
     header: list[str] = field(default_factory=list)
@@ -48,14 +49,14 @@ def write_reports(folder: Path, comparison: Comparison, detail: str = "") -> lis
 
 
 def report_blocks(comparison: Comparison, detail: str = "") -> list[Block]:
-    if any(row.heatmap is not None for row in comparison.rows):
-        detail += f" Heatmaps of the grids that differ: {REPORT}.html."
     blocks = [
         Block("h1", "xopipe diff report"),
         Block("verdict", comparison.verdict(), good=comparison.agrees),
         Block("p", _scope(comparison)),
-        Block("p", f"Every pair, stage and channel: {DIFF_CSV}. {detail.strip()}".strip()),
+        Block("p", f"Every pair, stage and channel: {DIFF_CSV}. {detail}".strip()),
     ]
+    if any(row.heatmap is not None for row in comparison.rows):
+        blocks.append(Block("md", f"Heatmaps of the grids that differ: {REPORT}.html."))
     if comparison.skipped:
         blocks.append(Block("h2", "Failed jobs (skipped)"))
         blocks.append(_jobs_table(comparison.skipped, with_error=True))
@@ -129,6 +130,8 @@ def _pair_blocks(pair: Pair) -> list[Block]:
     blocks.append(Block("table", header=header, rows=rows))
     if len(bad) > MAX_GRIDS:
         blocks.append(Block("p", f"... and {len(bad) - MAX_GRIDS} more grids."))
+    cells = [(row, cell) for row in bad for cell in row.diff.worst]
+    cells.sort(key=lambda item: -item[1].abs_diff)  # stable: grid order among equals
     worst = [
         [
             row.stage,
@@ -139,11 +142,10 @@ def _pair_blocks(pair: Pair) -> list[Block]:
             repr(c.b),
             repr(c.abs_diff),
         ]
-        for row in bad[:MAX_GRIDS]
-        for c in row.diff.worst
+        for row, c in cells[:MAX_WORST]
     ]
     if worst:
-        blocks.append(Block("p", "Worst cells (largest |a - b| first):"))
+        blocks.append(Block("p", "Worst cells (largest |a - b| first, up to 5 per grid):"))
         a_name, b_name = f"a ({_short(pair, pair.a)})", f"b ({_short(pair, pair.b)})"
         header = ["stage", "channel", "row", "col", a_name, b_name, "|a - b|"]
         blocks.append(Block("table", header=header, rows=worst))
@@ -194,7 +196,7 @@ def render_markdown(blocks: list[Block]) -> str:
             out.append(f"{'#' * int(block.kind[1])} {block.text}")
         elif block.kind == "verdict":
             out.append(f"**{block.text}**")
-        elif block.kind == "p":
+        elif block.kind in ("p", "md"):
             out.append(block.text)
         elif block.kind == "table":
             lines = [_md_row(block.header), "|" + "---|" * len(block.header)]

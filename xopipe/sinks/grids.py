@@ -10,6 +10,7 @@ whole, once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +29,10 @@ class RunGrids:
 
     def __init__(self, path: Path, whole_table_rows: int = WHOLE_TABLE_ROWS) -> None:
         self.path = path
-        self._file = pq.ParquetFile(path, read_dictionary=["stage"])
+        # No pre-buffering: it would read every column chunk of the file at once.
+        self._file = pq.ParquetFile(path, read_dictionary=["stage"], pre_buffer=False)
         self._arrays: dict[str, np.ndarray] | None = None
-        self._row_groups: dict[GridKey, list[int]] | None = None
+        self._row_groups: dict[GridKey, _Located] | None = None
         if self._file.metadata.num_rows > whole_table_rows:
             self._row_groups = _row_groups_by_grid(self._file.metadata)
         if self._row_groups is None:
@@ -54,35 +56,44 @@ class RunGrids:
                 return None
             return array[channel]
         assert self._row_groups is not None
-        groups = self._row_groups.get((stage, channel))
-        if groups is None:
+        located = self._row_groups.get((stage, channel))
+        if located is None:
             return None
-        table = self._file.read_row_groups(groups, columns=["row", "col", "value"])
-        row = table.column("row").to_numpy()
-        col = table.column("col").to_numpy()
-        grid = np.full((row.max() + 1, col.max() + 1), np.nan)
-        grid[row, col] = table.column("value").to_numpy()
+        grid = np.full((located.rows, located.cols), np.nan)
+        for index in located.groups:  # one row group at a time: memory is the grid's own
+            table = self._file.read_row_group(index, columns=["row", "col", "value"])
+            rows = table.column("row").to_numpy()
+            cols = table.column("col").to_numpy()
+            grid[rows, cols] = table.column("value").to_numpy()
         return grid
 
 
-def _row_groups_by_grid(metadata: pq.FileMetaData) -> dict[GridKey, list[int]] | None:
+@dataclass
+class _Located:
+    """Where one grid is: its row groups, and its shape from their statistics."""
+
+    groups: list[int] = field(default_factory=list)
+    rows: int = 0
+    cols: int = 0
+
+
+def _row_groups_by_grid(metadata: pq.FileMetaData) -> dict[GridKey, _Located] | None:
     """Row groups per grid from the statistics; None if any row group holds more than one."""
     names = metadata.schema.to_arrow_schema().names
-    stage_at, channel_at = names.index("stage"), names.index("channel")
-    groups: dict[GridKey, list[int]] = {}
+    at = {name: names.index(name) for name in ("stage", "channel", "row", "col")}
+    found: dict[GridKey, _Located] = {}
     for index in range(metadata.num_row_groups):
         row_group = metadata.row_group(index)
         if row_group.num_rows == 0:
             continue
-        stage = row_group.column(stage_at).statistics
-        channel = row_group.column(channel_at).statistics
-        if (
-            stage is None
-            or channel is None
-            or not (stage.has_min_max and channel.has_min_max)
-            or stage.min != stage.max
-            or channel.min != channel.max
-        ):
+        stats = {name: row_group.column(i).statistics for name, i in at.items()}
+        if any(stat is None or not stat.has_min_max for stat in stats.values()):
             return None
-        groups.setdefault((str(stage.min), int(channel.min)), []).append(index)
-    return groups
+        stage, channel = stats["stage"], stats["channel"]
+        if stage.min != stage.max or channel.min != channel.max:
+            return None
+        located = found.setdefault((str(stage.min), int(channel.min)), _Located())
+        located.groups.append(index)
+        located.rows = max(located.rows, int(stats["row"].max) + 1)
+        located.cols = max(located.cols, int(stats["col"].max) + 1)
+    return found
