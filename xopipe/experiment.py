@@ -7,6 +7,7 @@ shapes through the whole pipeline) before anything is computed;
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -102,7 +103,7 @@ def _check_unused_op_nodes(
         node = dict(to_plain(cfg[op]))
         if op == "conv":
             node["kernels"] = kernels
-        OPS[op].prepare(node, lambda key, op=op: f"{op}.{key}", dtype)
+        OPS[op].prepare(node, functools.partial("{}.{}".format, op), dtype)
 
 
 def _check_output_cells(shapes: Mapping[str, Shape], limit: int) -> None:

@@ -23,17 +23,17 @@ def check_no_unknown_keys(cfg: DictConfig, prefix: str = "") -> None:
         return
     if dataclasses.is_dataclass(schema):
         declared = {f.name for f in dataclasses.fields(schema)}
-        for key in cfg:
+        for key in map(str, cfg):
             if key not in declared:
-                where = f"{prefix}.{key}" if prefix else str(key)
+                where = f"{prefix}.{key}" if prefix else key
                 allowed = ", ".join(sorted(declared))
                 raise UserError(
                     f"{where} is not a setting xopipe reads (a '+' override added it); "
                     f"{prefix or 'the top level'} has: {allowed}"
                 )
-    for key in cfg:
+    for key in map(str, cfg):
         if OmegaConf.is_missing(cfg, key):
             continue
         child = cfg[key]
         if isinstance(child, DictConfig):
-            check_no_unknown_keys(child, f"{prefix}.{key}" if prefix else str(key))
+            check_no_unknown_keys(child, f"{prefix}.{key}" if prefix else key)

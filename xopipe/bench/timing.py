@@ -11,6 +11,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -68,12 +69,16 @@ def _backend_work(case: Case, backend_name: str) -> Callable[[], object]:
 
     backend = get_backend(backend_name)
     x, weight, bias = _inputs(case)
-    conv_args = dict(pads=(0, 0, 0, 0), dilation=(1, 1), groups=1, padding_mode="zeros")
+    conv_args: dict[str, Any] = dict(
+        pads=(0, 0, 0, 0), dilation=(1, 1), groups=1, padding_mode="zeros"
+    )
     if case.op == "conv":
         return lambda: backend.conv2d(
             x, weight, bias, stride=(case.stride, case.stride), divisor=None, **conv_args
         )
-    pool_args = dict(size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1), ceil_mode=False)
+    pool_args: dict[str, Any] = dict(
+        size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1), ceil_mode=False
+    )
     if case.op == "max_pool":
         return lambda: backend.max_pool2d(x, **pool_args)
     if case.op == "relu":
