@@ -29,7 +29,17 @@ from matplotlib.transforms import Affine2D
 
 from xopipe.experiment import Experiment
 from xopipe.figures.labels import cell_text, describe, shape_text, word
-from xopipe.figures.layout import ANNOTATE_MAX, Block, Panel, Placed, Style, natural_side, place
+from xopipe.figures.layout import (
+    ANNOTATE_MAX,
+    MIN_ASPECT,
+    Block,
+    Panel,
+    Placed,
+    Style,
+    natural_side,
+    place,
+    text_inches,
+)
 from xopipe.ops.conv import ConvParams
 from xopipe.pipeline import SOURCE
 
@@ -84,6 +94,14 @@ def annotation_size(grid: np.ndarray, box_inches: float) -> float:
     return size if size >= 4.5 else 0.0
 
 
+def _title_size(ax: Axes, title: str) -> float:
+    """9 pt, or smaller (down to 6) so that the title fits over its panel."""
+    figure = ax.get_figure(root=True)
+    assert figure is not None
+    width = ax.get_position().width * figure.get_figwidth() + 0.25  # inches, gaps included
+    return max(6.0, min(9.0, 9.0 * width / max(text_inches(title, 9.0), 0.01)))
+
+
 def heatmap(
     ax: Axes, panel: Panel, norm: Normalize, style: Style, box_inches: float, indices: bool
 ) -> AxesImage:
@@ -98,11 +116,14 @@ def heatmap(
     rows, cols = grid.shape
     top, left = panel.origin
     extent = (left - 0.5, left + cols - 0.5, top + rows - 0.5, top - 0.5)
+    # Square cells, except for maps so long and thin that they would be a line:
+    # those fill their panel (layout.box keeps it at least 0.3 as high as wide).
+    aspect = "equal" if MIN_ASPECT <= rows / cols <= 1 / MIN_ASPECT else "auto"
     image = ax.imshow(
-        np.ma.masked_invalid(shown), cmap=cmap, norm=norm, aspect="equal", extent=extent
+        np.ma.masked_invalid(shown), cmap=cmap, norm=norm, aspect=aspect, extent=extent
     )
     title = panel.title + (f" (drawn at 1/{factor})" if factor > 1 else "")
-    ax.set_title(title, fontsize=9, pad=3)
+    ax.set_title(title, fontsize=_title_size(ax, title), pad=3)
     small = max(rows, cols) <= ANNOTATE_MAX
     if small or not indices:
         ax.set_xticks([])
@@ -282,12 +303,12 @@ def _channel(style: Style, label: str, index: int, shape: tuple[int, ...]) -> st
     return f"{label} · {channel}" if label else channel
 
 
-def _more(style: Style, hidden: int) -> str:
+def _more(style: Style, hidden: int, where: str = "; all are in matrices/") -> str:
     if hidden <= 0:
         return ""
     if style.lang == "zh":
         return f"(另有 {hidden} {word('zh', 'more')})"
-    return f"({hidden} more not shown; all are in matrices/)"
+    return f"({hidden} more not shown{where})"
 
 
 def input_block(experiment: Experiment, style: Style, limit: int, indices: bool) -> Block:
@@ -321,9 +342,10 @@ def kernels_block(
             label = f"{word('zh', 'kernel')} {k}"
         for c in range(depth):
             channel = f" · {word(style.lang, 'channel')} {c}" if depth > 1 else ""
-            panels.append(Panel(params.weight[k, c], f"{label}{channel} · {kh}×{kw}"))
+            size = f" · {kh}×{kw}" if indices else ""  # the overview's row title has it
+            panels.append(Panel(params.weight[k, c], f"{label}{channel}{size}"))
     shown = panels[:limit]
-    note = _more(style, len(panels) - len(shown))
+    note = _more(style, len(panels) - len(shown), "")
     title = f"{word(style.lang, 'kernels')} ({name}) [{shape_text(params.weight.shape)}]"
     return Block(title + (f"  {note}" if note else ""), shown, indices)
 

@@ -19,6 +19,7 @@ from matplotlib.patches import Rectangle
 
 DPI = 110
 ANNOTATE_MAX = 16  # maps up to this many rows and cols show their values
+MIN_ASPECT = 0.3  # a panel is at least this high for its width (and wide for its height)
 MAX_WIDTH = 15.0  # inches; wider rows shrink their panels instead
 CELL_INCHES = 0.42  # a cell of a small map: room for "-0.11" at 7-10 pt
 LARGE_SIDE = 3.6  # inches for a map too large to carry its numbers
@@ -83,11 +84,11 @@ def box(shape: tuple[int, ...], side: float) -> tuple[float, float]:
     """(width, height) in inches of a panel whose longer side is `side`."""
     rows, cols = shape
     if rows >= cols:
-        return max(side * cols / rows, 0.3 * side), side
-    return side, max(side * rows / cols, 0.3 * side)
+        return max(side * cols / rows, MIN_ASPECT * side), side
+    return side, max(side * rows / cols, MIN_ASPECT * side)
 
 
-def _text_inches(text: str, points: float) -> float:
+def text_inches(text: str, points: float) -> float:
     """A generous estimate of a line's width (wide CJK characters count double)."""
     units = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
     return units * points * 0.56 / 72
@@ -141,9 +142,9 @@ def place(blocks: Sequence[Block], title: str, footer: str = "") -> tuple[Figure
     geometries = [_geometry(block) for block in blocks]
     title_lines = title.count("\n") + 1 if title else 0
     longest = max(
-        [_text_inches(line, 10.5) + 0.3 for b in blocks for line in b.title.splitlines()]
-        + [_text_inches(line, 12.5) + 0.3 for line in title.splitlines()]
-        + [_text_inches(line, FOOTER_POINTS) * 1.1 + 0.3 for line in footer.splitlines()]
+        [text_inches(line, 10.5) + 0.3 for b in blocks for line in b.title.splitlines()]
+        + [text_inches(line, 12.5) + 0.3 for line in title.splitlines()]
+        + [text_inches(line, FOOTER_POINTS) * 1.1 + 0.3 for line in footer.splitlines()]
         + [0.0]
     )
     width = max(4.0, longest, *(g.total_width for g in geometries))
