@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 from matplotlib import colormaps
@@ -118,7 +119,9 @@ def heatmap(
     extent = (left - 0.5, left + cols - 0.5, top + rows - 0.5, top - 0.5)
     # Square cells, except for maps so long and thin that they would be a line:
     # those fill their panel (layout.box keeps it at least 0.3 as high as wide).
-    aspect = "equal" if MIN_ASPECT <= rows / cols <= 1 / MIN_ASPECT else "auto"
+    aspect: Literal["equal", "auto"] = (
+        "equal" if MIN_ASPECT <= rows / cols <= 1 / MIN_ASPECT else "auto"
+    )
     image = ax.imshow(
         np.ma.masked_invalid(shown), cmap=cmap, norm=norm, aspect=aspect, extent=extent
     )
