@@ -37,22 +37,22 @@ def _hydra_main(cfg: DictConfig) -> str:
     overrides = list(hydra_cfg.overrides.task)
     sweeping = hydra_cfg.mode == RunMode.MULTIRUN
     try:
-        run_experiment(cfg, out_dir, overrides)
+        # In a sweep the launching process prints one progress line per job
+        # (with its error, if any) instead of every job's matrices.
+        job = hydra_cfg.job.num if sweeping else None
+        run_experiment(cfg, out_dir, overrides, job=job, show_matrices=not sweeping)
     except UserError as error:
         _log_to_file_only(f"error: {error}")
         if sweeping:
-            # The manifest says failed; the other jobs of the sweep go on.
-            print(f"error: job {hydra_cfg.job.num}: {error}", file=sys.stderr)
-            return "failed"
+            return "failed"  # the manifest says so; the other jobs of the sweep go on
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    except Exception as error:
+    except Exception:
         if not sweeping:
             raise
         # Hydra's basic sweeper would re-raise this after the batch and never
         # call on_multirun_end: keep the sweep alive, the manifest says failed.
         log.exception("job %s failed", hydra_cfg.job.num)
-        print(f"error: job {hydra_cfg.job.num}: {type(error).__name__}: {error}", file=sys.stderr)
         return "failed"
     return "complete"
 

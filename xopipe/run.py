@@ -23,8 +23,17 @@ from xopipe.values import to_plain
 log = logging.getLogger(__name__)
 
 
-def run_experiment(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = ()) -> Results:
+def run_experiment(
+    cfg: DictConfig,
+    out_dir: Path,
+    overrides: Sequence[str] = (),
+    job: int | None = None,
+    show_matrices: bool = True,
+) -> Results:
     """Run the experiment `cfg` describes and write its files into `out_dir`.
+
+    `job` is the job's number in a sweep (recorded in the manifest);
+    `show_matrices=False` keeps the console quiet whatever print_matrices says.
 
     Raises UserError (before any work) for a mistake in the config or input;
     whatever happens, `out_dir/manifest.json` says complete or failed.
@@ -40,6 +49,7 @@ def run_experiment(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = ()
             "dtype": cfg.dtype.value,
             "pipeline": cfg.pipeline.name,
             "overrides": list(overrides),
+            **({} if job is None else {"job": job}),
         },
     )
     written: list[Path] = []
@@ -54,7 +64,7 @@ def run_experiment(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = ()
             manifest.update(**_describe(experiment))
             results = execute(experiment, backend)
             manifest.update(stages=_stages(experiment, results))
-            if cfg.print_matrices:
+            if cfg.print_matrices and show_matrices:
                 print_results(results.arrays, results.seconds)
             try:
                 parquet = out_dir / "matrices.parquet"
