@@ -15,6 +15,7 @@ from xopipe.callbacks import take_sweep_exit_status
 from xopipe.config import register_configs
 from xopipe.errors import UserError
 from xopipe.interrupt import Interrupted, describe
+from xopipe.previous import already_done, config_fingerprint
 from xopipe.run import run_experiment
 
 log = logging.getLogger("xopipe")
@@ -36,6 +37,11 @@ def _hydra_main(cfg: DictConfig) -> str:
     out_dir = Path(hydra_cfg.runtime.output_dir)
     overrides = list(hydra_cfg.overrides.task)
     sweeping = hydra_cfg.mode == RunMode.MULTIRUN
+    if sweeping and cfg.resume and already_done(out_dir, config_fingerprint(cfg)):
+        log.info(
+            "job %s: a complete run of this config is already here (resume=true)", hydra_cfg.job.num
+        )
+        return "complete"
     try:
         # In a sweep the launching process prints one progress line per job
         # (with its error, if any) instead of every job's matrices.

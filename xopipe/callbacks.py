@@ -27,14 +27,41 @@ def _ensure_writable(key: str, folder: str) -> None:
         raise SystemExit(2) from None
 
 
+def _refuse(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 class OutputDirCheck(Callback):
-    """Check the run or sweep folder before Hydra tries to use it."""
+    """Check the run or sweep folder before Hydra writes anything into it.
+
+    It must be writable, and a complete earlier result in it is kept unless
+    the user asks otherwise (overwrite=true, or resume=true for a sweep).
+    """
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        _ensure_writable("hydra.run.dir", config.hydra.run.dir)
+        from xopipe.previous import is_complete
+
+        folder = config.hydra.run.dir
+        if is_complete(Path(folder)) and not config.get("overwrite", False):
+            _refuse(
+                f"hydra.run.dir '{folder}' already holds a complete run; add overwrite=true "
+                "to replace it, or choose another folder"
+            )
+        _ensure_writable("hydra.run.dir", folder)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        _ensure_writable("hydra.sweep.dir", config.hydra.sweep.dir)
+        from xopipe.previous import complete_jobs
+
+        folder = config.hydra.sweep.dir
+        done = complete_jobs(Path(folder))
+        if done and not (config.get("overwrite", False) or config.get("resume", False)):
+            _refuse(
+                f"hydra.sweep.dir '{folder}' already holds a sweep with {len(done)} complete "
+                "job(s); add resume=true to run only the failed or missing jobs, "
+                "overwrite=true to run them all again, or choose another folder"
+            )
+        _ensure_writable("hydra.sweep.dir", folder)
 
 
 # The exit status a finished sweep asks for; xopipe.app.main applies it after

@@ -255,6 +255,8 @@ class XopipeConfig:
     diff: DiffConfig = field(default_factory=DiffConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     print_matrices: bool = True  # print every stage's matrices (rounded) to the console
+    overwrite: bool = False  # replace a complete run (or sweep) already in the output folder
+    resume: bool = False  # sweeps: run only the jobs without a complete run of the same config
 
 
 SCHEMAS: dict[str, dict[str, type]] = {

@@ -14,6 +14,7 @@ from xopipe.errors import UserError
 from xopipe.experiment import Experiment, Results, build_experiment, execute
 from xopipe.figures.outputs import plan_outputs
 from xopipe.interrupt import describe, signals_as_exceptions
+from xopipe.previous import clear_previous_outputs, config_fingerprint
 from xopipe.sinks.console import print_results
 from xopipe.sinks.manifest import Manifest
 from xopipe.sinks.progress import TerminalProgress
@@ -39,6 +40,7 @@ def run_experiment(
     whatever happens, `out_dir/manifest.json` says complete or failed.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    clear_previous_outputs(out_dir)  # only reached with overwrite=true (or a failed run)
     backend_options = to_plain(cfg.backend)
     backend_name = backend_options.pop("name")
     manifest = Manifest(
@@ -49,6 +51,7 @@ def run_experiment(
             "dtype": cfg.dtype.value,
             "pipeline": cfg.pipeline.name,
             "overrides": list(overrides),
+            "config_sha256": config_fingerprint(cfg),
             **({} if job is None else {"job": job}),
         },
     )

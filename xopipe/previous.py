@@ -1,0 +1,65 @@
+"""What an earlier run left in a folder: refuse to overwrite it, resume it, or clear it.
+
+A complete result is never replaced by accident: `overwrite=true` asks for
+it, and a sweep with failed or missing jobs is finished with `resume=true`,
+which re-runs only the jobs whose folder holds no complete run of the same
+config (the config's fingerprint is in each manifest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from xopipe.sinks.manifest import MANIFEST, read_manifest
+
+# Keys that say how to run, not what to compute: left out of the fingerprint.
+NOT_FINGERPRINTED = ("resume", "overwrite")
+
+
+def config_fingerprint(cfg: DictConfig) -> str:
+    """sha256 of the composed config (without resume/overwrite), as YAML."""
+    values = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    assert isinstance(values, dict)
+    for key in NOT_FINGERPRINTED:
+        values.pop(key, None)
+    return hashlib.sha256(OmegaConf.to_yaml(values).encode()).hexdigest()
+
+
+def is_complete(folder: Path) -> bool:
+    manifest = read_manifest(folder) if (folder / MANIFEST).is_file() else None
+    return manifest is not None and manifest.get("status") == "complete"
+
+
+def complete_jobs(sweep_dir: Path) -> list[Path]:
+    """Job folders (0/, 1/, ... or any subdir with a manifest) holding a complete run."""
+    if not sweep_dir.is_dir():
+        return []
+    return sorted(p for p in sweep_dir.iterdir() if p.is_dir() and is_complete(p))
+
+
+def already_done(folder: Path, fingerprint: str) -> bool:
+    """Whether `folder` holds a complete run of exactly this config."""
+    manifest = read_manifest(folder) if (folder / MANIFEST).is_file() else None
+    return (
+        manifest is not None
+        and manifest.get("status") == "complete"
+        and manifest.get("config_sha256") == fingerprint
+    )
+
+
+def clear_previous_outputs(folder: Path) -> None:
+    """Remove the files an earlier run's manifest lists (and the manifest itself).
+
+    Only files xopipe itself wrote and recorded are removed, never anything
+    else in the folder; a new run then cannot leave stale figures or tables
+    beside its own.
+    """
+    manifest = read_manifest(folder) if (folder / MANIFEST).is_file() else None
+    if manifest is None:
+        return
+    for name in manifest.get("files", {}):
+        (folder / name).unlink(missing_ok=True)
+    (folder / MANIFEST).unlink()
