@@ -116,17 +116,27 @@ def test_full_disk_while_writing_parquet(tmp_path, monkeypatch, fail_after):
 
 
 def test_full_disk_while_writing_csv(tmp_path, monkeypatch):
-    import pyarrow.csv as pa_csv
+    class FillingFile:
+        """A file whose fourth opening fails on its first write, as a full disk does."""
 
-    original, count = pa_csv.write_csv, {"n": 0}
+        opened = 0
 
-    def write_csv(table, path, *args, **kwargs):
-        count["n"] += 1
-        if count["n"] == 4:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        return original(table, path, *args, **kwargs)
+        def __init__(self, path, mode):
+            FillingFile.opened += 1
+            self.number, self.file = FillingFile.opened, open(path, mode)  # noqa: SIM115
 
-    monkeypatch.setattr(pa_csv, "write_csv", write_csv)
+        def write(self, data):
+            if self.number == 4:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.file.name)
+            return self.file.write(data)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+    monkeypatch.setattr(tables, "open", FillingFile, raising=False)
     run_dir = tmp_path / "run"
     result = run_cli("figures=none", "print_matrices=false", f"hydra.run.dir={run_dir}")
     assert result.code == 2

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from xopipe.sinks.files import atomic_path
@@ -90,24 +89,46 @@ def _repeated_string(text: str, n: int) -> pa.Array:
     )
 
 
+# Cells per block of CSV text: the text of one block is in memory at a time.
+CSV_BLOCK_CELLS = 1 << 20
+
+
 def write_csv_grids(folder: Path, arrays: Mapping[str, np.ndarray]) -> list[Path]:
     """matrices/<stage>_<channel>.csv: the grid as is, no header, shortest round-trip digits."""
     folder.mkdir(exist_ok=True)
     paths = []
-    options = pa_csv.WriteOptions(include_header=False)
     for stage, array in arrays.items():
         for channel in range(array.shape[0]):
             path = folder / csv_name(stage, channel)
-            # Columns of the table are columns of the grid; transpose once so each is contiguous.
-            columns = np.ascontiguousarray(array[channel].T, dtype=np.float64)
-            table = pa.Table.from_arrays(
-                [_numeric(column) for column in columns],
-                names=[str(j) for j in range(len(columns))],
-            )
-            with atomic_path(path) as temporary:
-                pa_csv.write_csv(table, temporary, options)
+            with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+                for text in _csv_blocks(array[channel]):
+                    stream.write(text)
             paths.append(path)
     return paths
+
+
+def _csv_blocks(grid: np.ndarray) -> Iterator[pa.Buffer]:
+    """The grid as CSV text, a block of rows at a time, formatted by Arrow.
+
+    Arrow casts each double to its shortest round-trip text (as its own CSV
+    writer does); joining those strings into lines and blocks stays in C++.
+    """
+    rows, cols = grid.shape
+    per_block = max(1, CSV_BLOCK_CELLS // cols)
+    for top in range(0, rows, per_block):
+        block = np.ascontiguousarray(grid[top : top + per_block], dtype=np.float64).ravel()
+        count = block.size // cols
+        cells = pc.cast(_numeric(block), pa.string())
+        lines = pc.binary_join(_lists(cells, cols, count), ",")
+        text = pc.binary_join(_lists(lines, count, 1), "\n")
+        yield text[0].as_buffer()
+        yield pa.py_buffer(b"\n")
+
+
+def _lists(values: pa.Array, length: int, count: int) -> pa.ListArray:
+    """`values` cut into `count` consecutive lists of `length` items each."""
+    offsets = np.arange(0, length * count + 1, length, dtype=np.int32)
+    return pa.ListArray.from_arrays(_numeric(offsets), values)
 
 
 def read_parquet_arrays(path: Path) -> dict[str, np.ndarray]:
