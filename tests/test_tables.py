@@ -88,3 +88,20 @@ def test_no_partial_files_left(tmp_path, arrays):
     write_csv_grids(tmp_path / "matrices", arrays)
     leftovers = [p for p in tmp_path.rglob("*") if p.name.endswith(".partial")]
     assert leftovers == []
+
+
+def test_writing_tables_does_not_import_pandas(tmp_path):
+    """pandas costs a quarter of a second at start-up; the write path must not pull it in."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; from pathlib import Path; "
+        "from xopipe.sinks.tables import write_csv_grids, write_parquet; "
+        "a = {'conv': np.ones((2, 5, 4))}; "
+        f"write_parquet(Path(r'{tmp_path}') / 'm.parquet', a); "
+        f"write_csv_grids(Path(r'{tmp_path}') / 'csv', a); "
+        "print('pandas' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

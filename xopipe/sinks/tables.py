@@ -119,10 +119,16 @@ def _csv_blocks(grid: np.ndarray) -> Iterator[pa.Buffer]:
         block = np.ascontiguousarray(grid[top : top + per_block], dtype=np.float64).ravel()
         count = block.size // cols
         cells = pc.cast(_numeric(block), pa.string())
-        lines = pc.binary_join(_lists(cells, cols, count), ",")
-        text = pc.binary_join(_lists(lines, count, 1), "\n")
+        lines = pc.binary_join(_lists(cells, cols, count), _COMMA)
+        text = pc.binary_join(_lists(lines, count, 1), _NEWLINE)
         yield text[0].as_buffer()
         yield pa.py_buffer(b"\n")
+
+
+# Separators as Arrow scalars made from buffers: a Python str here would go
+# through pa.scalar(), which imports pandas (0.15 s) to check what it was given.
+_COMMA = _repeated_string(",", 1)[0]
+_NEWLINE = _repeated_string("\n", 1)[0]
 
 
 def _lists(values: pa.Array, length: int, count: int) -> pa.ListArray:
