@@ -52,6 +52,7 @@ class ReusingSweepLoader:
         self._inner = inner
         self._parser = OverridesParser.create(config_loader=inner)
         self._is_group: dict[str, bool] = {}
+        self._parsed: dict[str, Override] = {}  # Hydra's override parser is slow: once per line
         self._compositions: dict[tuple[str, ...], bytes] = {}  # pickled
         self.compositions = 0  # how many full compositions were made (for tests and logs)
 
@@ -68,12 +69,17 @@ class ReusingSweepLoader:
             self._is_group[key] = repo.group_exists(key)
         return self._is_group[key]
 
+    def _parse(self, line: str) -> Override:
+        if line not in self._parsed:
+            (self._parsed[line],) = self._parser.parse_overrides([line])
+        return self._parsed[line]
+
     def load_sweep_config(
         self, master_config: DictConfig, sweep_overrides: list[str]
     ) -> DictConfig:
         config_name = master_config.hydra.job.config_name
         lines = [*OmegaConf.to_container(master_config.hydra.overrides.hydra), *sweep_overrides]
-        parsed = self._parser.parse_overrides(lines)
+        parsed = [self._parse(line) for line in lines]
         groups = [o for o in parsed if self._group(o, config_name)]
         values = [o for o in parsed if not self._group(o, config_name)]
 
@@ -150,7 +156,11 @@ def _run_job(
     callbacks = hydra_context.callbacks
     old_cwd = os.getcwd()
     orig_hydra_cfg = HydraConfig.instance().cfg
-    HydraConfig.instance().set_config(config)
+    sweep = OmegaConf.to_container(config.hydra.sweep, resolve=False)
+    if "${hydra:" in str(sweep):
+        # The folder's name reads the hydra: resolver, which needs HydraConfig set first
+        # (run_job always does this; it costs a copy of the hydra node).
+        HydraConfig.instance().set_config(config)
     output_dir = os.path.join(
         str(OmegaConf.select(config, "hydra.sweep.dir")),
         str(OmegaConf.select(config, "hydra.sweep.subdir")),
