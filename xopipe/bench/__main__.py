@@ -19,19 +19,25 @@ IMPLEMENTATIONS = ("torch-ref", "numpy", "torch", "loop")
 
 
 def _worker(implementation: str, sizes: list[int], repeats: int, threads: int) -> dict[str, float]:
+    """Time each case in a fresh process: a case run after a 4096^2 one was seen to
+    slow down by half (the allocator's state), whichever library ran it."""
     env = dict(os.environ)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(threads)  # every library gets the same number of threads
-    command = [
-        sys.executable,
-        "-m",
-        "xopipe.bench.timing",
-        implementation,
-        str(repeats),
-        *map(str, sizes),
-    ]
-    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)
+    results: dict[str, float] = {}
+    for index in range(len(all_cases(sizes))):
+        command = [
+            sys.executable,
+            "-m",
+            "xopipe.bench.timing",
+            implementation,
+            str(repeats),
+            str(index),
+            *map(str, sizes),
+        ]
+        out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+        results.update(json.loads(out.stdout))
+    return results
 
 
 def _floor_bytes(case: Case) -> int:

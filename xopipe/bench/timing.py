@@ -129,9 +129,9 @@ def run_worker(implementation: str, cases: list[Case], repeats: int) -> dict[str
     return results
 
 
-if __name__ == "__main__":  # python -m xopipe.bench.timing IMPLEMENTATION REPEATS SIZES...
+if __name__ == "__main__":  # python -m xopipe.bench.timing IMPLEMENTATION REPEATS CASE SIZES...
     from xopipe.bench.cases import all_cases
 
-    implementation, repeats = sys.argv[1], int(sys.argv[2])
-    sizes = [int(s) for s in sys.argv[3:]]
-    print(json.dumps(run_worker(implementation, all_cases(sizes), repeats)))
+    implementation, repeats, index = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    case = all_cases([int(s) for s in sys.argv[4:]])[index]
+    print(json.dumps(run_worker(implementation, [case], repeats)))
