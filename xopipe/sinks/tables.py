@@ -31,7 +31,7 @@ SCHEMA = pa.schema(
 )
 
 # Rows per Parquet batch (and row group): bounded memory on large maps.
-BATCH_ROWS = 1 << 20
+BATCH_ROWS = 1 << 18
 
 
 def csv_name(stage: str, channel: int) -> str:
@@ -93,7 +93,7 @@ def _repeated_string(text: str, n: int) -> pa.Array:
 
 
 # Cells per block of CSV text: the text of one block is in memory at a time.
-CSV_BLOCK_CELLS = 1 << 20
+CSV_BLOCK_CELLS = 1 << 18
 
 
 def write_csv_grids(folder: Path, arrays: Mapping[str, np.ndarray]) -> list[Path]:
