@@ -13,18 +13,11 @@ from omegaconf import DictConfig
 
 def _ensure_writable(key: str, folder: str) -> None:
     """Create `folder` or stop with one line; Hydra itself would show a traceback."""
-    path = Path(folder)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".xopipe-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        print(
-            f"error: {key} must be a folder xopipe can write, got '{folder}' ({error.strerror})",
-            file=sys.stderr,
-        )
-        raise SystemExit(2) from None
+    from xopipe.sinks.files import unwritable_reason
+
+    reason = unwritable_reason(Path(folder))
+    if reason is not None:
+        _refuse(f"{key} must be a folder xopipe can write, got '{folder}' ({reason})")
 
 
 def _refuse(message: str) -> None:

@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from xopipe.sinks.diff_report import REPORT, write_reports
 from xopipe.sinks.diff_table import DIFF_CSV
+from xopipe.sinks.files import unwritable_reason
 from xopipe.sweep.jobs import find_jobs, is_run, is_sweep, load_job
 from xopipe.sweep.pairs import Comparison, compare_runs, compare_sweeps
 
@@ -109,15 +110,9 @@ def _kind(path: Path) -> str:
 
 
 def _check_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".xopipe-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        raise UsageError(
-            f"--out must be a folder xopipe can write, got '{folder}' ({error.strerror})"
-        ) from None
+    reason = unwritable_reason(folder)
+    if reason is not None:
+        raise UsageError(f"--out must be a folder xopipe can write, got '{folder}' ({reason})")
 
 
 if __name__ == "__main__":

@@ -37,3 +37,15 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def unwritable_reason(folder: Path) -> str | None:
+    """Create `folder` and try a write in it: None if that works, else why not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".xopipe-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
