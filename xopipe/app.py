@@ -12,6 +12,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from xopipe.callbacks import take_sweep_exit_status
+from xopipe.compose_once import composing_once
 from xopipe.config import register_configs
 from xopipe.errors import UserError
 from xopipe.interrupt import Interrupted, describe
@@ -66,7 +67,8 @@ def _hydra_main(cfg: DictConfig) -> str:
 def main() -> None:
     take_sweep_exit_status()  # whatever an earlier call in this process left is not ours
     try:
-        _hydra_main()
+        with composing_once():
+            _hydra_main()
     except (KeyboardInterrupt, Interrupted) as error:
         # The run's manifest already says failed; say so once, without a traceback.
         print(f"error: {describe(error)}; the run folder is marked failed", file=sys.stderr)
