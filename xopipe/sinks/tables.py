@@ -15,8 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+try:
+    # The kernels behind pyarrow.compute, without the Python wrappers that module
+    # generates for every function on import (25 ms of every run's start).
+    from pyarrow._compute import CastOptions, call_function
+except ImportError:  # the same two names, public, should the private module move
+    from pyarrow.compute import CastOptions, call_function
 
 from xopipe.sinks.files import atomic_path
 
@@ -142,11 +148,11 @@ def _csv_text(rows: np.ndarray) -> pa.Buffer:
     """
     block = np.ascontiguousarray(rows, dtype=np.float64).ravel()
     count, cols = rows.shape
-    cells = pc.cast(_numeric(block), pa.string())
-    lines = pc.binary_join(_lists(cells, cols, count), _COMMA)
+    cells = call_function("cast", [_numeric(block)], CastOptions(pa.string()))
+    lines = call_function("binary_join", [_lists(cells, cols, count), _COMMA])
     # One empty line more, so the joined text ends with a newline.
     lines = pa.concat_arrays([lines, _repeated_string("", 1)])
-    text = pc.binary_join(_lists(lines, count + 1, 1), _NEWLINE)
+    text = call_function("binary_join", [_lists(lines, count + 1, 1), _NEWLINE])
     return text[0].as_buffer()
 
 
@@ -196,7 +202,7 @@ def arrays_from_table(table: pa.Table) -> dict[str, np.ndarray]:
 def stage_codes(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
     """The distinct stage names, and for each row the index of its name in them."""
     if not pa.types.is_dictionary(column.type):
-        column = pc.dictionary_encode(column)
+        column = call_function("dictionary_encode", [column])
     index: dict[str, int] = {}
     pieces = []
     for chunk in column.chunks:
