@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from xopipe.experiment import Experiment, Results
 from xopipe.figures.explain import CellRef, explain, parse_cell
 from xopipe.figures.report import write_report
 from xopipe.figures.settings import FigureSettings, check_cmap, read_settings
 from xopipe.values import to_plain
+from xopipe.yaml_text import to_yaml
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def plan_outputs(cfg: DictConfig, experiment: Experiment) -> Outputs:
     """Check figures.* and explain against the experiment, before any work."""
     settings = read_settings(to_plain(cfg.figures))
     cell = parse_cell(cfg.explain, experiment) if cfg.explain not in (None, "") else None
-    outputs = Outputs(experiment, settings, cell, OmegaConf.to_yaml(cfg))
+    outputs = Outputs(experiment, settings, cell, to_yaml(cfg))
     if settings.enabled:
         from xopipe.figures.fonts import font_rc
 
