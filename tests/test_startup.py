@@ -37,3 +37,21 @@ def test_recorded_versions_are_the_installed_ones():
     for name in ("xopipe", "numpy", "pyarrow", "hydra-core", "omegaconf"):
         assert found[name] == metadata.version(name)
     assert found["python"] == ".".join(map(str, sys.version_info[:3]))
+
+
+def test_a_sweep_and_its_summary_load_no_pandas_or_compute_wrappers(tmp_path):
+    """pa.array()/pa.scalar() import pandas: the summary builds its columns from buffers."""
+    script = (
+        "import sys, json\n"
+        f"sys.argv = ['xopipe', '-m', 'conv.stride=1,2', 'pool=max,avg', 'figures=none', "
+        f"'print_matrices=false', 'hydra.sweep.dir={tmp_path / 'sweep'}']\n"
+        "from xopipe.app import main\n"
+        "main()\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    assert (tmp_path / "sweep" / "summary.parquet").exists()

@@ -74,7 +74,11 @@ def _batches(arrays: Mapping[str, np.ndarray]) -> Iterator[pa.RecordBatch]:
                 )
 
 
-_ARROW_TYPES = {np.dtype(np.int32): pa.int32(), np.dtype(np.float64): pa.float64()}
+_ARROW_TYPES = {
+    np.dtype(np.int32): pa.int32(),
+    np.dtype(np.int64): pa.int64(),
+    np.dtype(np.float64): pa.float64(),
+}
 
 
 def _numeric(values: np.ndarray) -> pa.Array:
@@ -96,6 +100,22 @@ def _repeated_string(text: str, n: int) -> pa.Array:
     return pa.Array.from_buffers(
         pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data * n)]
     )
+
+
+def constant_column(value: object, arrow_type: pa.DataType, n: int) -> pa.Array:
+    """n copies of one value (None: nulls) as an Arrow column, built from buffers.
+
+    pa.array() and pa.scalar() would import pandas (see _numeric).
+    """
+    if value is None:
+        return pa.nulls(n, arrow_type)
+    if pa.types.is_string(arrow_type):
+        return _repeated_string(str(value), n)
+    if pa.types.is_boolean(arrow_type):
+        bits = np.packbits(np.full(n, bool(value)), bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(bits)])
+    dtype = {pa.int32(): np.int32, pa.int64(): np.int64, pa.float64(): np.float64}[arrow_type]
+    return _numeric(np.full(n, value, dtype=dtype))
 
 
 # Cells per block of CSV text: the text of one block is in memory at a time.

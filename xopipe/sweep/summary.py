@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from xopipe.sinks.files import atomic_path
-from xopipe.sinks.tables import BATCH_ROWS, SCHEMA
+from xopipe.sinks.tables import BATCH_ROWS, SCHEMA, constant_column
 from xopipe.sweep.jobs import Job
 
 SUMMARY = "summary.parquet"
@@ -52,8 +52,8 @@ def write_summary(path: Path, jobs: Sequence[Job]) -> None:
     keys = swept_keys(jobs)
     key_columns = {key: _typed_values(jobs, key) for key in keys}
     fields = [*JOB_FIELDS]
-    for key, column in key_columns.items():
-        fields.append(pa.field(column_name(key), column.type))
+    for key, (_, arrow_type) in key_columns.items():
+        fields.append(pa.field(column_name(key), arrow_type))
     schema = pa.schema([*fields, *SCHEMA])
     # Dictionary pages for every column but the values: random doubles never repeat, and
     # trying to dictionary-encode them costs a fifth of the time of a large summary.
@@ -63,7 +63,7 @@ def write_summary(path: Path, jobs: Sequence[Job]) -> None:
         pq.ParquetWriter(temporary, schema, use_dictionary=dictionary) as writer,
     ):
         for index, job in enumerate(jobs):
-            constants = [column[index] for column in key_columns.values()]
+            constants = [(values[index], arrow_type) for values, arrow_type in key_columns.values()]
             if job.complete:
                 # No pre-buffering: it would hold the job's whole file in memory.
                 cells = pq.ParquetFile(job.parquet, pre_buffer=False, buffer_size=1 << 20)
@@ -73,34 +73,41 @@ def write_summary(path: Path, jobs: Sequence[Job]) -> None:
                 writer.write_batch(_failed_row(job, constants, schema))
 
 
+# Every column here is built from buffers: pa.array() and pa.scalar() import
+# pandas, a quarter of a second at the end of every sweep.
+Constant = tuple[object, pa.DataType]
+
+
+def _job_columns(job: Job, error: str | None, constants: list[Constant], n: int) -> list[pa.Array]:
+    return [
+        constant_column(job.num, pa.int32(), n),
+        constant_column(job.name, pa.string(), n),
+        constant_column(job.status, pa.string(), n),
+        constant_column(error, pa.string(), n),
+        *(constant_column(value, arrow_type, n) for value, arrow_type in constants),
+    ]
+
+
 def _with_job(
-    batch: pa.RecordBatch, job: Job, constants: list[pa.Scalar], schema: pa.Schema
+    batch: pa.RecordBatch, job: Job, constants: list[Constant], schema: pa.Schema
 ) -> pa.RecordBatch:
-    n = batch.num_rows
-    job_columns = [
-        pa.repeat(pa.scalar(job.num, pa.int32()), n),
-        pa.repeat(pa.scalar(job.name, pa.string()), n),
-        pa.repeat(pa.scalar(job.status, pa.string()), n),
-        pa.nulls(n, pa.string()),
-        *(pa.repeat(constant, n) for constant in constants),
-    ]
-    cells = [batch.column(name).cast(SCHEMA.field(name).type) for name in SCHEMA.names]
-    return pa.RecordBatch.from_arrays([*job_columns, *cells], schema=schema)
+    cells = [_as_type(batch.column(name), SCHEMA.field(name).type) for name in SCHEMA.names]
+    columns = _job_columns(job, None, constants, batch.num_rows)
+    return pa.RecordBatch.from_arrays([*columns, *cells], schema=schema)
 
 
-def _failed_row(job: Job, constants: list[pa.Scalar], schema: pa.Schema) -> pa.RecordBatch:
-    job_columns = [
-        pa.array([job.num], pa.int32()),
-        pa.array([job.name]),
-        pa.array([job.status]),
-        pa.array([job.error], pa.string()),
-        *(pa.array([constant.as_py()], constant.type) for constant in constants),
-    ]
+def _as_type(column: pa.Array, arrow_type: pa.DataType) -> pa.Array:
+    # A job's own table has these types already (cast() would load pyarrow.compute).
+    return column if column.type == arrow_type else column.cast(arrow_type)
+
+
+def _failed_row(job: Job, constants: list[Constant], schema: pa.Schema) -> pa.RecordBatch:
     cells = [pa.nulls(1, field.type) for field in SCHEMA]
-    return pa.RecordBatch.from_arrays([*job_columns, *cells], schema=schema)
+    columns = _job_columns(job, job.error, constants, 1)
+    return pa.RecordBatch.from_arrays([*columns, *cells], schema=schema)
 
 
-def _typed_values(jobs: Sequence[Job], key: str) -> pa.Array:
+def _typed_values(jobs: Sequence[Job], key: str) -> tuple[list[object], pa.DataType]:
     """The key's value in each job: int64, float64 or bool if all values are, else strings."""
     texts = [job.values().get(key) for job in jobs]
     present = [text for text in texts if text is not None and text != "null"]
@@ -109,8 +116,8 @@ def _typed_values(jobs: Sequence[Job], key: str) -> pa.Array:
             converted = {text: convert(text) for text in present}
         except ValueError:
             continue
-        return pa.array([converted.get(text) for text in texts], arrow_type)  # type: ignore[arg-type]
-    return pa.array(texts, pa.string())
+        return [converted.get(text) for text in texts], arrow_type  # type: ignore[arg-type]
+    return list(texts), pa.string()
 
 
 def _to_bool(text: str) -> bool:
