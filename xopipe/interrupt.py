@@ -21,6 +21,9 @@ class Interrupted(BaseException):
 
 
 def _raise(signum: int, frame: FrameType | None) -> None:
+    # One is enough: a second SIGTERM (a sweep's launcher passing on what the
+    # whole group already got) must not cut short the failed manifest's writing.
+    signal.signal(signum, signal.SIG_IGN)
     raise Interrupted(signal.Signals(signum).name)
 
 

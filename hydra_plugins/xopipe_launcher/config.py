@@ -18,6 +18,11 @@ class XopipeLauncherConf:
     # false: compose every job from scratch, exactly as the basic launcher.
     reuse_compositions: bool = True
 
+    # Worker processes forked from the launching one, each taking the next job
+    # when free: -1 for every core, 1 for every job in the launching process.
+    # (Linux; elsewhere the jobs always run in the launching process.)
+    n_jobs: int = -1
+
 
 ConfigStore.instance().store(
     group="hydra/launcher", name="xopipe", node=XopipeLauncherConf, provider="xopipe"

@@ -1,10 +1,11 @@
-"""hydra/launcher=xopipe: runs jobs one after another in this process, like Hydra's basic
-launcher, with every per-job artefact (.hydra/, log, callbacks) it writes, but without
-re-composing the whole config for every job."""
+"""hydra/launcher=xopipe: Hydra's basic launcher, with every per-job artefact (.hydra/, log,
+callbacks) it writes, but without re-composing the whole config for every job, and with
+the jobs spread over worker processes forked from this one (n_jobs)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from hydra.core.utils import JobReturn
 from hydra.plugins.launcher import Launcher
@@ -13,8 +14,9 @@ from omegaconf import DictConfig
 
 
 class XopipeLauncher(Launcher):
-    def __init__(self, reuse_compositions: bool = True) -> None:
+    def __init__(self, reuse_compositions: bool = True, n_jobs: int = -1) -> None:
         self.reuse_compositions = reuse_compositions
+        self.n_jobs = n_jobs
         self.config: DictConfig | None = None
         self.task_function: TaskFunction | None = None
         self.hydra_context: HydraContext | None = None
@@ -29,7 +31,8 @@ class XopipeLauncher(Launcher):
         ):
             # The sweeper validates every job with this same loader before launching:
             # sharing it means that check composes once per group choice too.
-            hydra_context.config_loader = ReusingSweepLoader(hydra_context.config_loader)
+            loader: Any = ReusingSweepLoader(hydra_context.config_loader)  # a ConfigLoader by duck
+            hydra_context.config_loader = loader
         self.config, self.task_function, self.hydra_context = config, task_function, hydra_context
 
     def launch(
@@ -40,5 +43,10 @@ class XopipeLauncher(Launcher):
         assert self.config is not None and self.task_function is not None
         assert self.hydra_context is not None
         return launch(
-            self.hydra_context, self.task_function, self.config, job_overrides, initial_job_idx
+            self.hydra_context,
+            self.task_function,
+            self.config,
+            job_overrides,
+            initial_job_idx,
+            self.n_jobs,
         )
