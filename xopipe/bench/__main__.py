@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         report += ["", "## Sweep", ""]
         sweep = system.sweep(repeats)
         report += [f"- {name}: {_ms(seconds)}" for name, seconds in sweep.items()]
-        for launcher in ("xopipe", "basic"):
+        for launcher in system.SWEEP_LAUNCHERS:
             ratio = sweep[f"30-job sweep, hydra/launcher={launcher}"] / sweep["one run"]
             report.append(f"- 30 jobs / one run, {launcher} launcher: {ratio:.2f} (goal <= 2.5)")
         large = max(sizes)

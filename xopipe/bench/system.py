@@ -53,6 +53,15 @@ def startup(repeats: int) -> dict[str, float]:
     return result
 
 
+# The launchers a sweep is timed on: xopipe's (workers on every core, then all in
+# the launching process) and Hydra's basic one.
+SWEEP_LAUNCHERS = {
+    "xopipe": ["hydra/launcher=xopipe"],
+    "xopipe, n_jobs=1": ["hydra/launcher=xopipe", "hydra.launcher.n_jobs=1"],
+    "basic": ["hydra/launcher=basic"],
+}
+
+
 def sweep(repeats: int) -> dict[str, float]:
     """A 30-job seed sweep (figures off) against one run, on xopipe's and Hydra's launchers."""
     python = sys.executable
@@ -60,18 +69,9 @@ def sweep(repeats: int) -> dict[str, float]:
         cwd = Path(folder)
         single = _median_wall([python, "-m", "xopipe", "figures=none", *QUIET], repeats, cwd)
         timings = {"one run": single}
-        for launcher in ("xopipe", "basic"):
-            timings[f"30-job sweep, hydra/launcher={launcher}"] = _median_wall(
-                [
-                    python,
-                    "-m",
-                    "xopipe",
-                    "-m",
-                    *SWEEP,
-                    "figures=none",
-                    *QUIET,
-                    f"hydra/launcher={launcher}",
-                ],
+        for name, launcher in SWEEP_LAUNCHERS.items():
+            timings[f"30-job sweep, hydra/launcher={name}"] = _median_wall(
+                [python, "-m", "xopipe", "-m", *SWEEP, "figures=none", *QUIET, *launcher],
                 max(1, repeats // 2),
                 cwd,
             )
