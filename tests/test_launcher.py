@@ -131,6 +131,48 @@ def test_one_composition_per_group_choice(tmp_path, monkeypatch):
     assert max(made) == 2  # one full composition for pool=max, one for pool=avg
 
 
+def _compositions_in(monkeypatch) -> list[int]:
+    from hydra_plugins.xopipe_launcher import _core
+
+    made: list[int] = []
+    original = _core.ReusingSweepLoader.load_sweep_config
+
+    def spy(self, master_config, sweep_overrides):
+        config = original(self, master_config, sweep_overrides)
+        made.append(self.compositions)
+        return config
+
+    monkeypatch.setattr(_core.ReusingSweepLoader, "load_sweep_config", spy)
+    return made
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("fixed", "compositions"),
+    [
+        # Plain and ++ assignments: the sweep's own composition is every job's base.
+        (["kernels=sobel", "++dtype=float32", "hydra.job.chdir=true", "conv.padding=1"], 0),
+        # A +key would be added twice to the sweep's composition: composed again once.
+        (["kernels=sobel", "+pipeline.stages.pool.params.ceil_mode=true"], 1),
+    ],
+)
+def test_a_value_sweep_starts_from_the_sweeps_own_composition(
+    tmp_path, monkeypatch, fixed, compositions
+):
+    made = _compositions_in(monkeypatch)
+    grid = ["conv.stride=1,2", "conv.bias=0,0.5", *fixed]
+    mine = sweep(grid, tmp_path / "xopipe", "xopipe", "hydra.launcher.n_jobs=1")
+    assert made and max(made) == compositions
+    theirs = sweep(grid, tmp_path / "basic", "basic")
+    for job, other in zip(mine, theirs, strict=True):
+        for name in ("config.yaml", "overrides.yaml"):
+            assert (job / ".hydra" / name).read_text() == (other / ".hydra" / name).read_text()
+        assert hydra_yaml(job, tmp_path / "xopipe", "xopipe") == hydra_yaml(
+            other, tmp_path / "basic", "basic"
+        )
+        assert (job / "matrices.parquet").read_bytes() == (other / "matrices.parquet").read_bytes()
+
+
 # --- worker processes -------------------------------------------------------------------
 
 

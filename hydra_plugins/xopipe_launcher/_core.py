@@ -63,6 +63,7 @@ class ReusingSweepLoader:
         self._inner = inner
         self._parser = OverridesParser.create(config_loader=inner)
         self._is_group: dict[str, bool] = {}
+        self._repos: dict[str | None, Any] = {}  # one repository per config name: 15 ms each
         self._parsed: dict[str, Override] = {}  # Hydra's override parser is slow: once per line
         self._compositions: dict[tuple[str, ...], bytes] = {}  # pickled
         self._kept: dict[tuple[str, ...], deque[DictConfig]] = {}
@@ -79,8 +80,11 @@ class ReusingSweepLoader:
             return False
         key = override.key_or_group
         if key not in self._is_group:
-            _, repo = self._inner._parse_overrides_and_create_caching_repo(config_name, [])
-            self._is_group[key] = repo.group_exists(key)
+            if config_name not in self._repos:
+                _, self._repos[config_name] = (
+                    self._inner._parse_overrides_and_create_caching_repo(config_name, [])
+                )
+            self._is_group[key] = self._repos[config_name].group_exists(key)
         return self._is_group[key]
 
     def _parse(self, line: str) -> Override:
@@ -117,6 +121,32 @@ class ReusingSweepLoader:
         self._kept.clear()
         self._kept_count = 0
 
+    def _is_master_composition(self, master_config: DictConfig, key: tuple[str, ...]) -> bool:
+        """Whether the sweep's own config can stand in for composing `key` again.
+
+        Hydra composed the sweep's config (the master) from every command-line
+        override, sweeps left out. When a job's group choices are exactly the
+        master's, the master is that composition with the fixed value
+        overrides already applied; every job applies them again, which changes
+        nothing as long as each is a plain or ++ assignment (a `+key` would be
+        added twice, a `~key` deleted twice). hydra.overrides.* and the
+        override dirname are rewritten per job anyway. A group left `???`
+        (skipped in a sweep's composition, an error in a job's) never matches.
+        """
+        config_name = master_config.hydra.job.config_name
+        lines = [
+            *OmegaConf.to_container(master_config.hydra.overrides.hydra),  # type: ignore[misc]
+            *OmegaConf.to_container(master_config.hydra.overrides.task),  # type: ignore[misc]
+        ]
+        fixed = [o for o in map(self._parse, map(str, lines)) if not o.is_sweep_override()]
+        groups = tuple(str(o.input_line) for o in fixed if self._group(o, config_name))
+        plain = all(
+            not (o.is_add() or o.is_delete()) for o in fixed if not self._group(o, config_name)
+        )
+        choices = master_config.hydra.runtime.choices
+        missing = any(OmegaConf.is_missing(choices, group) for group in choices)
+        return groups == key and plain and not missing
+
     def _build(self, master_config: DictConfig, sweep_overrides: list[str]) -> DictConfig:
         self.built += 1
         config_name = master_config.hydra.job.config_name
@@ -130,11 +160,14 @@ class ReusingSweepLoader:
         key = tuple(str(o.input_line) for o in groups)
         base = self._compositions.get(key)
         if base is None:
-            composed = self._inner.load_configuration(
-                config_name=config_name, overrides=list(key), run_mode=RunMode.RUN
-            )
-            base = self._compositions[key] = pickle.dumps(composed)
-            self.compositions += 1
+            if self._is_master_composition(master_config, key):
+                base = self._compositions[key] = pickle.dumps(master_config)
+            else:
+                composed = self._inner.load_configuration(
+                    config_name=config_name, overrides=list(key), run_mode=RunMode.RUN
+                )
+                base = self._compositions[key] = pickle.dumps(composed)
+                self.compositions += 1
         config = pickle.loads(base)
         try:
             ConfigLoaderImpl._apply_overrides_to_config(values, config)
