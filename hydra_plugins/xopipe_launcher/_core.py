@@ -81,8 +81,8 @@ class ReusingSweepLoader:
         key = override.key_or_group
         if key not in self._is_group:
             if config_name not in self._repos:
-                _, self._repos[config_name] = (
-                    self._inner._parse_overrides_and_create_caching_repo(config_name, [])
+                _, self._repos[config_name] = self._inner._parse_overrides_and_create_caching_repo(
+                    config_name, []
                 )
             self._is_group[key] = self._repos[config_name].group_exists(key)
         return self._is_group[key]
