@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import signal
 import sys
+from collections import deque
 from collections.abc import Callable
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
@@ -38,76 +40,96 @@ def can_fork() -> bool:
     return sys.platform == "linux" and hasattr(os, "fork")
 
 
+# Jobs handed to a worker ahead of time: the next one waits in its pipe, so a
+# worker never idles while this process reads the last result.
+AHEAD = 2
+
+
+class _Dispatch:
+    """Which jobs each worker holds (the first is running), and which wait for a worker."""
+
+    def __init__(self, count: int) -> None:
+        self.waiting: deque[int] = deque(range(count))
+        self.held: dict[Connection, deque[int]] = {}
+        self.results: list[JobReturn | None] = [None] * count
+
+    def top_up(self, connection: Connection, ahead: int = AHEAD) -> None:
+        held = self.held[connection]
+        while self.waiting and len(held) < ahead:
+            job = self.waiting.popleft()
+            try:
+                connection.send(job)
+            except OSError:  # it died: receive() will hear of it and hand its jobs on
+                self.waiting.appendleft(job)
+                return
+            held.append(job)
+
+    def receive(self, connection: Connection, process: Any) -> None:
+        try:
+            data = connection.recv_bytes()
+        except (EOFError, OSError):  # the worker is gone: the job it was running failed with it
+            held = self.held.pop(connection)
+            if held:
+                process.join()
+                job = held.popleft()
+                self.results[job] = _failed(job, f"its worker process died ({_exit(process)})")
+            self.waiting.extendleft(reversed(held))  # the others go to the other workers
+            for other in self.held:
+                self.top_up(other)
+            return
+        job = self.held[connection].popleft()
+        self.top_up(connection)  # first, so the worker goes on while this one unpickles
+        finished, ret = pickle.loads(data)
+        assert finished == job
+        self.results[job] = ret
+
+    def busy(self) -> list[Connection]:
+        return [connection for connection, held in self.held.items() if held]
+
+
 def run_in_workers(
     run_job: Callable[[int], JobReturn], count: int, workers: int
 ) -> list[JobReturn]:
     """run_job(0..count-1) on `workers` forked processes; the returns in job order."""
     context = get_context("fork")
-    results: list[JobReturn | None] = [None] * count
-    busy: dict[Connection, int | None] = {}
+    dispatch = _Dispatch(count)
     processes: dict[Connection, Any] = {}
     for _ in range(min(workers, count)):
         ours, theirs = context.Pipe()
         process = context.Process(target=_serve, args=(theirs, run_job), daemon=True)
         process.start()
         theirs.close()
-        busy[ours], processes[ours] = None, process
-    queue = iter(range(count))
+        processes[ours] = process
+        dispatch.held[ours] = deque()
     try:
         with signals_as_exceptions():
-            for connection in list(busy):
-                busy[connection] = _hand_out(connection, queue)
-            while busy:
-                for ready in wait(list(busy)):
+            for ahead in range(1, AHEAD + 1):  # round by round: jobs 0, 1, ... start first
+                for connection in processes:
+                    dispatch.top_up(connection, ahead)
+            while busy := dispatch.busy():
+                for ready in wait(busy):
                     assert isinstance(ready, Connection)
-                    _receive(ready, busy, processes, results, queue)
+                    dispatch.receive(ready, processes[ready])
     except BaseException as error:  # Ctrl-C or SIGTERM: no new jobs, then stop the running ones
-        _stop(busy, processes, error)
+        _stop(dispatch, processes, error)
         raise
     finally:
+        for connection in dispatch.held:
+            with contextlib.suppress(OSError):  # that worker is gone already
+                connection.send(None)
         for connection in processes:
             connection.close()  # a worker still sending gets a broken pipe, not a hang
         for process in processes.values():
             process.join()
     return [
-        ret if ret is not None else _failed(job, "never ran") for job, ret in enumerate(results)
+        _failed(job, "never ran") if ret is None else ret
+        for job, ret in enumerate(dispatch.results)
     ]
 
 
-def _hand_out(connection: Connection, queue: Any) -> int | None:
-    job = next(queue, None)
-    connection.send(job)
-    return job
-
-
-def _receive(
-    connection: Connection,
-    busy: dict[Connection, int | None],
-    processes: dict[Connection, Any],
-    results: list[JobReturn | None],
-    queue: Any,
-) -> None:
-    try:
-        job, ret = connection.recv()
-    except EOFError:  # the worker is gone: its job, if any, failed with it
-        job = busy.pop(connection)
-        if job is not None and results[job] is None:
-            processes[connection].join()
-            results[job] = _failed(job, f"its worker process died ({_exit(processes[connection])})")
-        return
-    results[job] = ret
-    busy[connection] = _hand_out(connection, queue)
-    if busy[connection] is None:
-        busy.pop(connection)
-
-
-def _stop(
-    busy: dict[Connection, int | None], processes: dict[Connection, Any], error: BaseException
-) -> None:
-    for connection in busy:
-        with contextlib.suppress(OSError):  # that worker is gone already
-            connection.send(None)
-    running = [processes[c] for c, job in busy.items() if job is not None]
+def _stop(dispatch: _Dispatch, processes: dict[Connection, Any], error: BaseException) -> None:
+    dispatch.waiting.clear()
+    running = [processes[connection] for connection in dispatch.busy()]
     sig = signal.SIGINT if isinstance(error, KeyboardInterrupt) else signal.SIGTERM
     if sig == signal.SIGINT:  # most likely the terminal's, which the workers got too
         for process in running:
