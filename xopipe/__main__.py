@@ -1,3 +1,3 @@
-from xopipe.app import main
+from xopipe.app import entry
 
-main()
+entry()
