@@ -30,6 +30,17 @@ from xopipe.sweep.jobs import Override, is_run, job_dirs
 
 POLL_SECONDS = 0.25
 
+# Held while a progress line is written. xopipe's launcher forks its workers
+# while this thread may be running: a fork in the middle of a print would
+# leave the child's stderr locked forever, so a fork waits for the line.
+_PRINTING = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_PRINTING.acquire,
+        after_in_parent=_PRINTING.release,
+        after_in_child=_PRINTING.release,
+    )
+
 
 def planned_jobs(config: DictConfig) -> tuple[int | None, list[str]]:
     """How many jobs the sweep launches and which keys it sweeps; None when unknown.
@@ -142,7 +153,8 @@ class ProgressWatcher:
         line = f"[{self.finished}/{total}] {manifest.get('status')} {took}  {' '.join(shown)}"
         if manifest.get("status") != "complete" and manifest.get("error"):
             line += f"  ({manifest['error']})"
-        print(line.rstrip(), file=self.stream or sys.stderr, flush=True)
+        with _PRINTING:
+            print(line.rstrip(), file=self.stream or sys.stderr, flush=True)
 
 
 def _signature(path: Path) -> tuple[int, int] | None:
