@@ -240,3 +240,25 @@ def test_a_large_run_stays_within_its_memory_budget(tmp_path):
     kept = sum(8 * math.prod(stage["shape"]) for stage in stages)  # float64 cells
     assert kept > 900 * 2**20  # the arrays really are about a gigabyte
     assert (large - base) <= 1.5 * kept, (large - base) / kept
+
+
+def test_a_failed_manifest_is_written_with_further_signals_held_off():
+    """After one SIGTERM, later ones are ignored; inside shielded() SIGINT is too."""
+    import os
+
+    from xopipe.interrupt import Interrupted, shielded, signals_as_exceptions
+
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(Interrupted), signals_as_exceptions():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the handler raises before this ends
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+        os.kill(os.getpid(), signal.SIGTERM)  # ignored: the process is on its way out
+        with shielded():
+            os.kill(os.getpid(), signal.SIGINT)  # no KeyboardInterrupt while writing
+            time.sleep(0.05)
+        assert signal.getsignal(signal.SIGINT) == before[1]
+    finally:
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGINT, before[1])

@@ -21,15 +21,18 @@ class Interrupted(BaseException):
 
 
 def _raise(signum: int, frame: FrameType | None) -> None:
-    # One is enough: a second SIGTERM (a sweep's launcher passing on what the
-    # whole group already got) must not cut short the failed manifest's writing.
-    signal.signal(signum, signal.SIG_IGN)
+    signal.signal(signum, signal.SIG_IGN)  # one is enough (see signals_as_exceptions)
     raise Interrupted(signal.Signals(signum).name)
 
 
 @contextmanager
 def signals_as_exceptions() -> Iterator[None]:
-    """Within the block, SIGTERM raises Interrupted (main thread only, as Python allows)."""
+    """Within the block, SIGTERM raises Interrupted (main thread only, as Python allows).
+
+    After that, SIGTERM stays ignored: the process has been asked to end and
+    still has a failed manifest to write, which a second SIGTERM (a sweep's
+    launcher passing on what the whole group already got) must not cut short.
+    """
     try:
         previous = signal.signal(signal.SIGTERM, _raise)
     except ValueError:  # not the main thread: leave signals to whoever owns them
@@ -37,8 +40,35 @@ def signals_as_exceptions() -> Iterator[None]:
         return
     try:
         yield
-    finally:
+    except Interrupted:
+        raise  # _raise has set SIGTERM to be ignored; left so
+    except BaseException:
         signal.signal(signal.SIGTERM, previous)
+        raise
+    signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """Within the block SIGINT and SIGTERM are ignored (main thread only).
+
+    For writing a failed manifest after an interrupt: a second signal (a
+    sweep's launcher passing on what the whole group already got, a second
+    Ctrl-C) must not cut the writing short.
+    """
+    try:
+        previous = (
+            signal.signal(signal.SIGINT, signal.SIG_IGN),
+            signal.signal(signal.SIGTERM, signal.SIG_IGN),
+        )
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
 
 
 def describe(error: BaseException) -> str:

@@ -13,7 +13,7 @@ from xopipe.backends import get_backend
 from xopipe.errors import UserError
 from xopipe.experiment import Experiment, Results, build_experiment, execute
 from xopipe.figures.outputs import plan_outputs
-from xopipe.interrupt import describe, signals_as_exceptions
+from xopipe.interrupt import describe, shielded, signals_as_exceptions
 from xopipe.previous import clear_previous_outputs, config_fingerprint
 from xopipe.sinks.console import print_results
 from xopipe.sinks.manifest import Manifest
@@ -82,7 +82,8 @@ def run_experiment(
                     f"could not write the results to {where}: {error.strerror or error}"
                 ) from None
     except BaseException as error:
-        _write_failed(manifest, written, error)
+        with shielded():
+            _write_failed(manifest, written, error)
         raise
     log.info("wrote %d files to %s", len(written) + 1, out_dir)
     return results
