@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
 import pickle
 import signal
@@ -36,6 +37,7 @@ from hydra.core.utils import JobReturn, JobStatus
 from xopipe.interrupt import Interrupted, signals_as_exceptions
 
 GRACE_SECONDS = 1.0
+log = logging.getLogger(__name__)
 
 
 def can_fork() -> bool:
@@ -75,14 +77,17 @@ class _Dispatch:
             if held:
                 process.join()
                 job = held.popleft()
-                self.results[job] = _failed(job, f"its worker process died ({_exit(process)})")
+                self.results[job] = _lost(job, f"its worker process died ({_exit(process)})")
             self.waiting.extendleft(reversed(held))  # the others go to the other workers
             for other in self.held:
                 self.top_up(other)
             return
         job = self.held[connection].popleft()
         self.top_up(connection)  # first, so the worker goes on while this one unpickles
-        finished, ret = pickle.loads(data)
+        try:
+            finished, ret = pickle.loads(data)
+        except Exception as error:  # noqa: BLE001 - a return value that cannot be rebuilt here
+            finished, ret = job, _failed(job, f"its return could not be read: {error!r}")
         assert finished == job
         self.results[job] = ret
 
@@ -101,14 +106,20 @@ def run_in_workers(
     # a worker's collections would otherwise walk it all and copy every page they
     # touch (the Python docs' advice for fork without exec; a fifth of a small sweep).
     gc.freeze()
-    for _ in range(min(workers, count)):
-        ours, theirs = context.Pipe()
-        process = context.Process(target=_serve, args=(theirs, run_job), daemon=True)
-        process.start()
-        theirs.close()
-        processes[ours] = process
-        dispatch.held[ours] = deque()
     try:
+        for _ in range(min(workers, count)):
+            ours, theirs = context.Pipe()
+            # The worker closes every end of the pipes that belongs to this process
+            # (its own and earlier workers'), so it sees end-of-file when this one
+            # closes them.
+            parent_ends = [*processes, ours]
+            process = context.Process(
+                target=_serve, args=(theirs, run_job, parent_ends), daemon=True
+            )
+            processes[ours] = process
+            dispatch.held[ours] = deque()
+            process.start()
+            theirs.close()
         with signals_as_exceptions():
             for ahead in range(1, AHEAD + 1):  # round by round: jobs 0, 1, ... start first
                 for connection in processes:
@@ -127,7 +138,8 @@ def run_in_workers(
         for connection in processes:
             connection.close()  # a worker still sending gets a broken pipe, not a hang
         for process in processes.values():
-            process.join()
+            if process.pid is not None:  # started
+                process.join()
         gc.unfreeze()
     return [
         _failed(job, "never ran") if ret is None else ret
@@ -147,12 +159,19 @@ def _stop(dispatch: _Dispatch, processes: dict[Connection, Any], error: BaseExce
             os.kill(process.pid, sig)
 
 
-def _serve(connection: Connection, run_job: Callable[[int], JobReturn]) -> None:
+def _serve(
+    connection: Connection, run_job: Callable[[int], JobReturn], parent_ends: list[Connection]
+) -> None:
     """A worker: run the jobs it is handed until it is handed None."""
+    for end in parent_ends:
+        end.close()
     job: int | None = None
     try:
         while (job := connection.recv()) is not None:
-            ret = run_job(job)
+            try:
+                ret = run_job(job)
+            except Exception as error:  # noqa: BLE001 - as Hydra's launcher would, it fails the job
+                ret = _failed(job, f"{type(error).__name__}: {error}")
             try:
                 connection.send((job, ret))
             except Exception as error:  # noqa: BLE001 - a return value pickle cannot carry
@@ -169,9 +188,25 @@ def _serve(connection: Connection, run_job: Callable[[int], JobReturn]) -> None:
 
 
 def _failed(job: int, why: str) -> JobReturn:
+    """A failed job, as Hydra's launchers return it: the sweeper raises its error."""
     ret = JobReturn()
     ret.status = JobStatus.FAILED
     ret.return_value = RuntimeError(f"job {job} failed: {why}")
+    return ret
+
+
+def _lost(job: int, why: str) -> JobReturn:
+    """A job whose worker died under it (killed, out of memory).
+
+    Reported as xopipe's own jobs report a crash: the sweep goes on, and its
+    summary lists the job, whose folder holds no complete manifest, as
+    failed (the sweep then exits 1). Raising it, as _failed does, would end
+    the sweep without the summary of the jobs that did run.
+    """
+    log.error("job %d failed: %s", job, why)
+    ret = JobReturn()
+    ret.status = JobStatus.COMPLETED
+    ret.return_value = "failed"
     return ret
 
 
