@@ -196,17 +196,30 @@ def _dies_on_job_one(job: int) -> JobReturn:
     return _square(job)
 
 
-def test_a_worker_that_dies_fails_only_the_job_it_was_running():
+def test_a_worker_that_dies_fails_only_the_job_it_was_running(caplog):
     runs = run_in_workers(_dies_on_job_one, 5, workers=2)
+    assert [ret.status for ret in runs] == [JobStatus.COMPLETED] * 5  # the sweep goes on
+    assert runs[1].return_value == "failed"  # as xopipe's own jobs report a crash
+    assert "job 1 failed: its worker process died (signal SIGKILL)" in caplog.text
+    assert [ret.return_value[0] for i, ret in enumerate(runs) if i != 1] == [0, 4, 9, 16]
+
+
+def _raises_on_job_two(job: int) -> JobReturn:
+    if job == 2:
+        raise OSError("disk gone")
+    return _square(job)
+
+
+def test_an_error_outside_the_task_fails_its_job_as_hydra_would():
+    runs = run_in_workers(_raises_on_job_two, 4, workers=2)
     assert [ret.status for ret in runs] == [
+        JobStatus.COMPLETED,
         JobStatus.COMPLETED,
         JobStatus.FAILED,
         JobStatus.COMPLETED,
-        JobStatus.COMPLETED,
-        JobStatus.COMPLETED,
     ]
-    assert "its worker process died (signal SIGKILL)" in str(runs[1]._return_value)
-    assert [ret.return_value[0] for i, ret in enumerate(runs) if i != 1] == [0, 4, 9, 16]
+    with pytest.raises(RuntimeError, match="job 2 failed: OSError: disk gone"):
+        _ = runs[2].return_value
 
 
 def test_worker_count_reads_n_jobs_as_joblib_does():
@@ -305,3 +318,24 @@ def test_the_job_copies_are_what_run_job_deep_copies():
         assert OmegaConf.is_readonly(mine_hydra.hydra) == OmegaConf.is_readonly(theirs_hydra.hydra)
     finally:
         HydraConfig.instance().cfg = saved
+
+
+@pytest.mark.slow
+def test_a_search_path_from_the_command_line_finds_its_groups(tmp_path):
+    """hydra.searchpath decides where group options are found: it goes into every composition."""
+    extra = tmp_path / "confs" / "input"
+    extra.mkdir(parents=True)
+    (extra / "plus.yaml").write_text(
+        "defaults:\n  - /schema/input/values@_here_\n  - _self_\n\n"
+        "name: plus\nvalues:\n  - [0, 1, 0, 0]\n  - [1, 1, 1, 1]\n"
+        "  - [0, 1, 0, 0]\n  - [0, 1, 0, 0]\n"
+    )
+    grid = [f"hydra.searchpath=[file://{tmp_path / 'confs'}]", "input=x,plus", "conv.stride=1,2"]
+    mine = sweep(grid, tmp_path / "xopipe", "xopipe")
+    theirs = sweep(grid, tmp_path / "basic", "basic")
+    assert len(mine) == len(theirs) == 4
+    for job, other in zip(mine, theirs, strict=True):
+        assert (job / ".hydra" / "config.yaml").read_text() == (
+            other / ".hydra" / "config.yaml"
+        ).read_text()
+        assert (job / "matrices.parquet").read_bytes() == (other / "matrices.parquet").read_bytes()

@@ -62,8 +62,9 @@ class ReusingSweepLoader:
     def __init__(self, inner: Any) -> None:
         self._inner = inner
         self._parser = OverridesParser.create(config_loader=inner)
-        self._is_group: dict[str, bool] = {}
-        self._repos: dict[str | None, Any] = {}  # one repository per config name: 15 ms each
+        self._is_group: dict[tuple[str, str | None, tuple[str, ...]], bool] = {}
+        # One repository per config name and search path: 15 ms each.
+        self._repos: dict[tuple[str | None, tuple[str, ...]], Any] = {}
         self._parsed: dict[str, Override] = {}  # Hydra's override parser is slow: once per line
         self._compositions: dict[tuple[str, ...], bytes] = {}  # pickled
         self._kept: dict[tuple[str, ...], deque[DictConfig]] = {}
@@ -74,17 +75,37 @@ class ReusingSweepLoader:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def _group(self, override: Override, config_name: str | None) -> bool:
+    def _split(
+        self, parsed: list[Override], config_name: str | None
+    ) -> tuple[list[Override], list[Override]]:
+        """What composition needs (group choices, hydra.searchpath), and the value overrides.
+
+        hydra.searchpath is a value, but it decides where groups are found, so
+        it goes with the group choices into every composition.
+        """
+        searchpath = tuple(str(o.input_line) for o in parsed if _is_searchpath(o))
+        structure, values = [], []
+        for override in parsed:
+            if _is_searchpath(override) or self._group(override, config_name, searchpath):
+                structure.append(override)
+            else:
+                values.append(override)
+        return structure, values
+
+    def _group(
+        self, override: Override, config_name: str | None, searchpath: tuple[str, ...]
+    ) -> bool:
         """Hydra's own rule (defaults_list.Overrides): a non-dict value for an existing group."""
         if isinstance(override.value(), dict):
             return False
-        key = override.key_or_group
+        key = (override.key_or_group, config_name, searchpath)
         if key not in self._is_group:
-            if config_name not in self._repos:
-                _, self._repos[config_name] = self._inner._parse_overrides_and_create_caching_repo(
-                    config_name, []
+            where = (config_name, searchpath)
+            if where not in self._repos:
+                _, self._repos[where] = self._inner._parse_overrides_and_create_caching_repo(
+                    config_name, list(searchpath)
                 )
-            self._is_group[key] = self._repos[config_name].group_exists(key)
+            self._is_group[key] = self._repos[where].group_exists(override.key_or_group)
         return self._is_group[key]
 
     def _parse(self, line: str) -> Override:
@@ -139,10 +160,9 @@ class ReusingSweepLoader:
             *OmegaConf.to_container(master_config.hydra.overrides.task),  # type: ignore[misc]
         ]
         fixed = [o for o in map(self._parse, map(str, lines)) if not o.is_sweep_override()]
-        groups = tuple(str(o.input_line) for o in fixed if self._group(o, config_name))
-        plain = all(
-            not (o.is_add() or o.is_delete()) for o in fixed if not self._group(o, config_name)
-        )
+        structure, values = self._split(fixed, config_name)
+        groups = tuple(str(o.input_line) for o in structure)
+        plain = all(not (o.is_add() or o.is_delete()) for o in values)
         choices = master_config.hydra.runtime.choices
         missing = any(OmegaConf.is_missing(choices, group) for group in choices)
         return groups == key and plain and not missing
@@ -154,8 +174,7 @@ class ReusingSweepLoader:
         assert isinstance(hydra_lines, list)
         lines = [*map(str, hydra_lines), *sweep_overrides]
         parsed = [self._parse(line) for line in lines]
-        groups = [o for o in parsed if self._group(o, config_name)]
-        values = [o for o in parsed if not self._group(o, config_name)]
+        groups, values = self._split(parsed, config_name)
 
         key = tuple(str(o.input_line) for o in groups)
         base = self._compositions.get(key)
@@ -176,6 +195,10 @@ class ReusingSweepLoader:
         _record_overrides(config, parsed)
         OmegaConf.copy_cache(from_config=master_config, to_config=config)
         return config
+
+
+def _is_searchpath(override: Override) -> bool:
+    return override.key_or_group == "hydra.searchpath"
 
 
 def _record_overrides(config: DictConfig, parsed: list[Override]) -> None:
