@@ -96,3 +96,11 @@ def test_without_libyaml_the_python_emitter_writes_it_all(monkeypatch):
     monkeypatch.setattr(yaml_text, "_LibyamlDumper", None)
     cfg = compose_config(["kernels=sobel"])
     assert to_yaml(cfg) == OmegaConf.to_yaml(cfg)
+
+
+def test_deep_nesting_still_reads_the_same():
+    """38 levels: a narrowed width of 4 or less would be reset to 80 by the emitters."""
+    tree: dict = {"leaf": "word " * 30}
+    for level in range(40):
+        tree = {"é": level, f"k{level}": tree}
+    assert container_to_yaml(tree) == OmegaConf.to_yaml(OmegaConf.create(tree))

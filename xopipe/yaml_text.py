@@ -75,7 +75,14 @@ def container_to_yaml(data: Any) -> str:
     """yaml.dump(data) as OmegaConf.to_yaml writes it, for dicts, lists and scalars."""
     if _LibyamlDumper is None or not _plain_breaks(data):
         return _dump(data, _PythonDumper, WIDTH)
-    return _block(data, 0)
+    try:
+        return _block(data, 0)
+    except _TooDeep:
+        return _dump(data, _PythonDumper, WIDTH)
+
+
+class _TooDeep(Exception):
+    """Nested so deep that the narrowed width would be one the emitters reset to 80."""
 
 
 def save_config(cfg: Container, filename: str, output_dir: Path) -> None:
@@ -100,6 +107,8 @@ def _dump(data: Any, dumper: type, width: int) -> str:
 def _block(data: Any, indent: int) -> str:
     """`data` written as the value of a block mapping nested `indent` spaces deep."""
     width = WIDTH - indent
+    if width <= 2 * 2:  # both emitters take a width of at most twice the indent (2) as 80
+        raise _TooDeep
     if _libyaml_safe(data):
         return _shift(_dump(data, _LibyamlDumper, width), indent)
     if not isinstance(data, dict) or not data:
