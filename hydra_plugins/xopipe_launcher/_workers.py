@@ -46,7 +46,9 @@ def can_fork() -> bool:
 
 
 # Jobs handed to a worker ahead of time: the next one waits in its pipe, so a
-# worker never idles while this process reads the last result.
+# worker never idles while this process reads the last result. Near the end
+# of a sweep (fewer jobs waiting than workers) none is held ahead: a job
+# queued behind a long one would wait while another worker sat idle.
 AHEAD = 2
 
 
@@ -60,6 +62,8 @@ class _Dispatch:
 
     def top_up(self, connection: Connection, ahead: int = AHEAD) -> None:
         held = self.held[connection]
+        if len(self.waiting) < len(self.held):
+            ahead = 1
         while self.waiting and len(held) < ahead:
             job = self.waiting.popleft()
             try:
