@@ -25,7 +25,9 @@ from xopipe.sinks.tables import read_parquet_arrays, write_parquet
 
 pytestmark = pytest.mark.slow
 
+# Progress lines go to a terminal only; these tests read them from a pipe.
 QUIET = ["print_matrices=false", "figures=none"]
+PROGRESS = "hydra.callbacks.sweep_summary.progress=true"
 GRIDS_PER_RUN = 1 + 3 + 3 + 3  # input, conv, pool, activation channels of the seed
 
 
@@ -37,7 +39,9 @@ def run(*args: str, cwd: Path, module: str = "xopipe", python: str = sys.executa
 
 def sweep(tmp_path: Path, *args: str, name: str = "sweep", python: str = sys.executable):
     folder = tmp_path / name
-    result = run("-m", *args, *QUIET, f"hydra.sweep.dir={folder}", cwd=tmp_path, python=python)
+    result = run(
+        "-m", *args, *QUIET, PROGRESS, f"hydra.sweep.dir={folder}", cwd=tmp_path, python=python
+    )
     return folder, result
 
 
@@ -250,3 +254,44 @@ def test_exit_status_of_a_failed_sweep_does_not_leak_into_the_next_call(tmp_path
     assert "1 of 2 jobs failed (skipped)" in failed.stdout
     again = run_cli(*QUIET, f"hydra.run.dir={tmp_path / 'run'}")
     assert again.code == 0
+
+
+def test_progress_lines_go_to_a_terminal_only_unless_asked(tmp_path):
+    folder = tmp_path / "auto"
+    quiet = run("-m", "conv.stride=1,2", *QUIET, f"hydra.sweep.dir={folder}", cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert progress_lines(quiet.stderr) == []  # stderr is a pipe here
+    assert "summarizing the sweep" in quiet.stderr
+    wrong = run(
+        "-m",
+        "conv.stride=1,2",
+        *QUIET,
+        "hydra.callbacks.sweep_summary.progress=sometimes",
+        f"hydra.sweep.dir={tmp_path / 'wrong'}",
+        cwd=tmp_path,
+    )
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip().splitlines()[-1] == (
+        "error: hydra.callbacks.sweep_summary.progress must be auto, true or false, got 'sometimes'"
+    )
+
+
+def test_progress_lines_show_on_a_terminal(tmp_path):
+    primary, secondary = os.openpty()  # stderr a terminal, as when a user types the command
+    command = [sys.executable, "-m", "xopipe", "-m", "conv.stride=1,2", *QUIET]
+    command.append(f"hydra.sweep.dir={tmp_path / 'tty'}")
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=secondary)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the terminal closed: the process is done writing
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    assert process.wait(timeout=120) == 0
+    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    assert [line.split()[0] for line in progress_lines(text)] == ["[1/2]", "[2/2]"]

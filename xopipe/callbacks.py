@@ -80,10 +80,12 @@ class SweepSummary(Callback):
     Everything is read from the sweep folder (manifests, .hydra/overrides.yaml,
     matrices.parquet), never from the launcher's in-memory results, so it
     works for every launcher. During the sweep, one progress line per finished
-    job goes to stderr (xopipe.sweep.progress says where for each launcher).
+    job goes to stderr when it is a terminal, or always with progress=true
+    (xopipe.sweep.progress says where for each launcher).
     """
 
-    def __init__(self, progress: bool = True) -> None:
+    def __init__(self, progress: bool | str = "auto") -> None:
+        # auto: only when stderr is a terminal (a log file or a pipe gets the summary alone)
         self.progress = progress
         self._watcher: Any = None
 
@@ -95,7 +97,12 @@ class SweepSummary(Callback):
         from xopipe.sweep.progress import ProgressWatcher, planned_jobs
 
         _set_sweep_exit_status(0)
-        if self.progress:
+        if self.progress not in (True, False, "auto"):
+            _refuse(
+                "hydra.callbacks.sweep_summary.progress must be auto, true or false, "
+                f"got '{self.progress}'"
+            )
+        if self.progress is True or (self.progress == "auto" and sys.stderr.isatty()):
             total, keys = planned_jobs(config)
             self._watcher = ProgressWatcher(Path(config.hydra.sweep.dir), total, keys)
             self._watcher.start()
