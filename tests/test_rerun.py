@@ -96,3 +96,20 @@ def test_resume_reruns_a_job_whose_config_changed(tmp_path):
     for name, before in fingerprints.items():
         assert manifest(sweep_dir / name)["config_sha256"] != before
         assert manifest(sweep_dir / name)["status"] == "complete"
+
+
+def test_a_resumed_sweep_matches_a_fresh_one_in_xopipe_diff(tmp_path):
+    """Resume rewrites a skipped job's .hydra/overrides.yaml (adding resume=true); the
+    results, their manifest and what xopipe-diff matches on are unchanged."""
+    from xopipe.diff import main as diff_main
+
+    grid = ["-m", "conv.stride=1,2", "pool=max,avg"]
+    fresh, resumed = tmp_path / "fresh", tmp_path / "resumed"
+    assert run_cli(*grid, *QUIET, f"hydra.sweep.dir={fresh}").code == 0
+    assert run_cli(*grid, *QUIET, f"hydra.sweep.dir={resumed}").code == 0
+    again = run_cli(*grid, *QUIET, "resume=true", f"hydra.sweep.dir={resumed}")
+    assert again.code == 0, again.stderr
+    assert "resume=true" in (resumed / "0" / ".hydra" / "overrides.yaml").read_text().lower()
+    summary = pq.read_table(resumed / "summary.parquet")
+    assert "resume" not in summary.column_names  # not a swept key
+    assert diff_main([str(fresh), str(resumed), "--out", str(tmp_path / "d")]) == 0

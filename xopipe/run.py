@@ -61,7 +61,8 @@ def run_experiment(
             experiment = build_experiment(cfg)
             outputs = plan_outputs(cfg, experiment)  # figures.* and explain, checked up front
             options: dict = dict(backend_options)  # the manifest keeps the configured ones
-            if backend_name == "loop" and sys.stderr.isatty():
+            # Per-stage meters for a single run only: a sweep's jobs share the terminal.
+            if backend_name == "loop" and job is None and sys.stderr.isatty():
                 options["progress"] = TerminalProgress(sys.stderr)
             backend = get_backend(backend_name, **options)
             manifest.update(**_describe(experiment))

@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import yaml
 
+from xopipe.previous import NOT_FINGERPRINTED
 from xopipe.sinks.manifest import MANIFEST, read_manifest
 
 PARQUET = "matrices.parquet"
@@ -177,14 +178,22 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
 
 
 def _read_overrides(path: Path, manifest: dict[str, Any] | None) -> list[Override]:
+    """The overrides the job's results were computed with, less those that say how to run.
+
+    The manifest's come first: a resumed sweep rewrites .hydra/overrides.yaml
+    of a job it skips (adding resume=true), not the results or their manifest.
+    """
     texts: list[str] = []
-    try:
-        with open(path / HYDRA_SUBDIR / "overrides.yaml", encoding="utf-8") as stream:
-            texts = [str(text) for text in yaml.load(stream, Loader=_LOADER) or []]
-    except (OSError, yaml.YAMLError, TypeError):
-        if manifest is not None:
-            texts = [str(text) for text in manifest.get("overrides") or []]
-    return [Override.parse(text) for text in texts]
+    if manifest is not None and isinstance(manifest.get("overrides"), list):
+        texts = [str(text) for text in manifest["overrides"]]
+    else:
+        try:
+            with open(path / HYDRA_SUBDIR / "overrides.yaml", encoding="utf-8") as stream:
+                texts = [str(text) for text in yaml.load(stream, Loader=_LOADER) or []]
+        except (OSError, yaml.YAMLError, TypeError):
+            pass
+    parsed = [Override.parse(text) for text in texts]
+    return [override for override in parsed if override.key not in NOT_FINGERPRINTED]
 
 
 def _problem(job: Job) -> str | None:
