@@ -222,6 +222,16 @@ def test_an_error_outside_the_task_fails_its_job_as_hydra_would():
         _ = runs[2].return_value
 
 
+def test_n_jobs_zero_is_refused_in_one_line(tmp_path):
+    folder = f"hydra.sweep.dir={tmp_path}"
+    result = run_cli("-m", "conv.stride=1,2", "figures=none", folder, "hydra.launcher.n_jobs=0")
+    assert result.code == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: hydra.launcher.n_jobs must be a number of worker processes (1 runs every job "
+        "in this process) or -1 for one per core (-2: all but one), got 0"
+    )
+
+
 def test_worker_count_reads_n_jobs_as_joblib_does():
     cores = len(os.sched_getaffinity(0))
     assert worker_count(3) == 3
@@ -269,7 +279,10 @@ def test_a_signal_stops_a_parallel_sweep_and_marks_its_running_jobs_failed(tmp_p
 
     assert process.returncode == status, stderr
     name = signal.Signals(sig).name
-    assert stderr.strip().splitlines()[-1].startswith(f"error: interrupted ({name})")
+    assert stderr.strip().splitlines()[-1] == (
+        f"error: interrupted ({name}); the jobs that were running are marked failed; "
+        f"add resume=true to finish the sweep in {sweep_dir}"
+    )
     assert "Traceback" not in stderr
     for job in ("0", "1"):
         manifest = json.loads((sweep_dir / job / "manifest.json").read_text())

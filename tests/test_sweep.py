@@ -295,3 +295,14 @@ def test_progress_lines_show_on_a_terminal(tmp_path):
     assert process.wait(timeout=120) == 0
     text = b"".join(chunks).decode().replace("\r\n", "\n")
     assert [line.split()[0] for line in progress_lines(text)] == ["[1/2]", "[2/2]"]
+
+
+def test_without_progress_lines_each_failed_job_still_gets_its_line(tmp_path):
+    result = run("-m", "conv.stride=1,0", *QUIET, f"hydra.sweep.dir={tmp_path / 's'}", cwd=tmp_path)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        "error: job 1 (conv.stride=0 print_matrices=False figures=none) failed: conv.stride "
+        "must be a positive integer or a pair [h, w] of them, got 0"
+    ]
+    assert "Traceback" not in result.stderr

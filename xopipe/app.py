@@ -12,7 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from xopipe.callbacks import take_sweep_exit_status
+from xopipe.callbacks import forget_sweep_under_way, sweep_under_way, take_sweep_exit_status
 from xopipe.compose_once import composing_once
 from xopipe.config import register_configs
 from xopipe.errors import UserError
@@ -67,12 +67,21 @@ def _hydra_main(cfg: DictConfig) -> str:
 
 def main() -> None:
     take_sweep_exit_status()  # whatever an earlier call in this process left is not ours
+    forget_sweep_under_way()
     try:
         with composing_once():
             _hydra_main()
     except (KeyboardInterrupt, Interrupted) as error:
-        # The run's manifest already says failed; say so once, without a traceback.
-        print(f"error: {describe(error)}; the run folder is marked failed", file=sys.stderr)
+        # The manifests already say failed; say so once, without a traceback.
+        sweep = sweep_under_way()
+        if sweep is None:
+            print(f"error: {describe(error)}; the run folder is marked failed", file=sys.stderr)
+        else:
+            print(
+                f"error: {describe(error)}; the jobs that were running are marked failed; "
+                f"add resume=true to finish the sweep in {sweep}",
+                file=sys.stderr,
+            )
         raise SystemExit(130 if isinstance(error, KeyboardInterrupt) else 143) from None
     # A sweep with a failed job has written its summary and report; now it fails.
     status = take_sweep_exit_status()

@@ -74,6 +74,25 @@ def _set_sweep_exit_status(status: int) -> None:
     _sweep_exit_status = status
 
 
+# The folder of the sweep under way, for xopipe.app's message if it is interrupted.
+_sweep_under_way: str | None = None
+
+
+def sweep_under_way() -> str | None:
+    """The folder of a sweep that started and has not finished, else None."""
+    return _sweep_under_way
+
+
+def _set_sweep_under_way(folder: str | None) -> None:
+    global _sweep_under_way
+    _sweep_under_way = folder
+
+
+def forget_sweep_under_way() -> None:
+    """Clear what an earlier call in this process may have left."""
+    _set_sweep_under_way(None)
+
+
 class SweepSummary(Callback):
     """At the end of a multirun, summary.parquet, diff.csv and diff_report.md/.html.
 
@@ -97,6 +116,7 @@ class SweepSummary(Callback):
         from xopipe.sweep.progress import ProgressWatcher, planned_jobs
 
         _set_sweep_exit_status(0)
+        _set_sweep_under_way(str(config.hydra.sweep.dir))
         if self.progress not in (True, False, "auto"):
             _refuse(
                 "hydra.callbacks.sweep_summary.progress must be auto, true or false, "
@@ -105,11 +125,13 @@ class SweepSummary(Callback):
         if self.progress is True or (self.progress == "auto" and sys.stderr.isatty()):
             total, keys = planned_jobs(config)
             self._watcher = ProgressWatcher(Path(config.hydra.sweep.dir), total, keys)
-            self._watcher.start()
+            self._watcher.start(resuming=bool(config.get("resume", False)))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from xopipe.sweep.finish import finish_sweep
 
+        _set_sweep_under_way(None)
+        shown = self._watcher is not None  # its lines named each failed job's error
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
@@ -127,6 +149,12 @@ class SweepSummary(Callback):
             )
             _set_sweep_exit_status(1)
             return
+        if not shown:  # a log or a pipe still gets why each failed job failed, one line each
+            for job in comparison.skipped:
+                print(
+                    f"error: job {job.name} ({job.label()}) failed: {job.error}",
+                    file=sys.stderr,
+                )
         print(comparison.verdict())
         print(f"report: {sweep_dir / 'diff_report.md'} (and .html), {sweep_dir / 'diff.csv'}")
         print(f"summary: {sweep_dir / 'summary.parquet'}")
