@@ -4,6 +4,7 @@ the jobs spread over worker processes forked from this one (n_jobs)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,13 @@ from omegaconf import DictConfig
 
 class XopipeLauncher(Launcher):
     def __init__(self, reuse_compositions: bool = True, n_jobs: int = -1) -> None:
+        if n_jobs == 0:  # joblib's reading of n_jobs, which has no 0
+            print(
+                "error: hydra.launcher.n_jobs must be a number of worker processes (1 runs "
+                "every job in this process) or -1 for one per core (-2: all but one), got 0",
+                file=sys.stderr,
+            )
+            raise SystemExit(2)
         self.reuse_compositions = reuse_compositions
         self.n_jobs = n_jobs
         self.config: DictConfig | None = None
