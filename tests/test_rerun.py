@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -66,8 +67,16 @@ def test_a_sweep_resumes_only_its_failed_and_missing_jobs(tmp_path):
         for n, s in status.items()
         if s == "complete" and n != "0"
     }
-    resumed = run_cli(*grid, *QUIET, "resume=true", f"hydra.sweep.dir={sweep_dir}")
+    resumed = run_cli(
+        *grid,
+        *QUIET,
+        "resume=true",
+        "hydra.callbacks.sweep_summary.progress=true",
+        f"hydra.sweep.dir={sweep_dir}",
+    )
     assert resumed.code == 0, resumed.stderr
+    counts = re.findall(r"^\[(\d+)/(\d+)\]", resumed.stderr, flags=re.MULTILINE)
+    assert counts and counts[-1] == ("6", "6")  # the skipped jobs count as done
     for name, before in kept.items():  # complete jobs were not run again
         assert (sweep_dir / name / "manifest.json").read_bytes() == before
     jobs = [p for p in sweep_dir.iterdir() if p.name.isdigit()]

@@ -91,15 +91,24 @@ class ProgressWatcher:
         self._before: dict[Path, tuple[int, int]] = {}
         self._known: set[Path] = set()
         self._done: set[Path] = set()
+        self._counted: set[Path] = set()  # complete before a resumed sweep started
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Remember manifests already there (a reused folder), then poll in the background."""
+    def start(self, resuming: bool = False) -> None:
+        """Remember manifests already there (a reused folder), then poll in the background.
+
+        When resuming, the jobs already complete count as finished from the
+        start (they will be skipped, without a line), so the count ends at N.
+        """
         for path in self._job_dirs():
             signature = _signature(path / MANIFEST)
             if signature is not None:
                 self._before[path] = signature
+                manifest = _read(path) if resuming else None
+                if manifest is not None and manifest.get("status") == "complete":
+                    self._counted.add(path)
+        self.finished = len(self._counted)
         self._thread = threading.Thread(target=self._run, name="xopipe-progress", daemon=True)
         self._thread.start()
 
@@ -125,7 +134,7 @@ class ProgressWatcher:
             self._done.add(path)
             manifest = _read(path)
             if manifest is not None:
-                self._report(manifest)
+                self._report(manifest, counted=path in self._counted)
 
     def _job_dirs(self) -> list[Path]:
         """Run folders in the sweep folder; top-level ones are looked up once."""
@@ -143,8 +152,9 @@ class ProgressWatcher:
                 return sorted(self._known | set(job_dirs(self.sweep_dir)))
         return sorted(self._known)
 
-    def _report(self, manifest: dict[str, Any]) -> None:
-        self.finished += 1
+    def _report(self, manifest: dict[str, Any], counted: bool = False) -> None:
+        if not counted:  # a job counted at the start and run again (its config changed)
+            self.finished += 1
         total = "?" if self.total is None else str(self.total)
         seconds = manifest.get("seconds")
         took = f"{seconds:.2f} s" if isinstance(seconds, int | float) else "? s"
