@@ -1,3 +1,3 @@
-from xopipe.app import entry
+from xopipe.cli import entry
 
 entry()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 from pathlib import Path
@@ -88,15 +87,3 @@ def main() -> None:
     if status:
         raise SystemExit(status)
 
-
-def entry() -> None:
-    """The `xopipe` command: main(), then exit without a last look at every object.
-
-    Python's shutdown runs a full collection over everything still alive (a
-    sweep's returns and configs: 0.1-0.2 s); frozen objects are skipped, and
-    the operating system frees the process whole anyway.
-    """
-    try:
-        main()
-    finally:
-        gc.freeze()
