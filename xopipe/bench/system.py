@@ -17,40 +17,57 @@ SWEEP = ["conv.stride=1,2,3", "pool.size=1,2,3,4,5", "conv.bias=0,1"]  # 30 jobs
 QUIET = ["print_matrices=false"]
 
 
-def _median_wall(command: list[str], repeats: int, cwd: Path) -> float:
-    times = []
-    for _ in range(repeats):
-        begin = time.perf_counter()
-        subprocess.run(command, cwd=cwd, check=True, capture_output=True)
-        times.append(time.perf_counter() - begin)
-    return float(np.median(times))
+def _median_walls(commands: dict[str, list[str]], repeats: int, cwd: Path) -> dict[str, float]:
+    """Median seconds of each command, the commands taking turns.
+
+    Taking turns (a, b, c, a, b, c, ...) spreads this shared VM's slow spells
+    over all of them, so their ratios hold even when single timings move by
+    a third. Each command first runs once untimed, leaving its bytecode
+    cached: a user's second run finds xopipe's modules compiled, as the bare
+    import finds hydra's, numpy's and pyarrow's (pip compiles those at
+    install; an editable install leaves xopipe's to the first run, and
+    PYTHONDONTWRITEBYTECODE would have every run compile them again).
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for round_ in range(repeats + 1):
+        for name, command in commands.items():
+            begin = time.perf_counter()
+            subprocess.run(command, cwd=cwd, check=True, capture_output=True, env=env)
+            if round_:
+                times[name].append(time.perf_counter() - begin)
+    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def startup(repeats: int) -> dict[str, float]:
     """Seconds for a bare import of what a run needs, and for whole seed runs."""
     python = sys.executable
+    commands = {
+        "bare import (hydra, numpy, pyarrow.parquet)": [
+            python,
+            "-c",
+            "import hydra, numpy, pyarrow.parquet",
+        ],
+        "bare python": [python, "-c", "pass"],
+        "matplotlib.pyplot import (Agg)": [
+            python,
+            "-c",
+            "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot",
+        ],
+        "seed run, figures=none": [python, "-m", "xopipe", "figures=none", *QUIET],
+        "seed run, figures on": [python, "-m", "xopipe", *QUIET],
+    }
     with tempfile.TemporaryDirectory() as folder:
-        cwd = Path(folder)
-        result = {
-            "bare import (hydra, numpy, pyarrow.parquet)": _median_wall(
-                [python, "-c", "import hydra, numpy, pyarrow.parquet"], repeats, cwd
-            ),
-            "matplotlib.pyplot import (Agg), over bare python": _median_wall(
-                [
-                    python,
-                    "-c",
-                    "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot",
-                ],
-                repeats,
-                cwd,
-            )
-            - _median_wall([python, "-c", "pass"], repeats, cwd),
-            "seed run, figures=none": _median_wall(
-                [python, "-m", "xopipe", "figures=none", *QUIET], repeats, cwd
-            ),
-            "seed run, figures on": _median_wall([python, "-m", "xopipe", *QUIET], repeats, cwd),
-        }
-    return result
+        walls = _median_walls(commands, repeats, Path(folder))
+    matplotlib = walls.pop("matplotlib.pyplot import (Agg)") - walls.pop("bare python")
+    return {
+        "bare import (hydra, numpy, pyarrow.parquet)": walls[
+            "bare import (hydra, numpy, pyarrow.parquet)"
+        ],
+        "matplotlib.pyplot import (Agg), over bare python": matplotlib,
+        "seed run, figures=none": walls["seed run, figures=none"],
+        "seed run, figures on": walls["seed run, figures on"],
+    }
 
 
 # The launchers a sweep is timed on: xopipe's (workers on every core, then all in
@@ -65,17 +82,13 @@ SWEEP_LAUNCHERS = {
 def sweep(repeats: int) -> dict[str, float]:
     """A 30-job seed sweep (figures off) against one run, on xopipe's and Hydra's launchers."""
     python = sys.executable
+    commands = {"one run": [python, "-m", "xopipe", "figures=none", *QUIET]}
+    for name, launcher in SWEEP_LAUNCHERS.items():
+        commands[f"30-job sweep, hydra/launcher={name}"] = [
+            *[python, "-m", "xopipe", "-m", *SWEEP, "figures=none", *QUIET, *launcher]
+        ]
     with tempfile.TemporaryDirectory() as folder:
-        cwd = Path(folder)
-        single = _median_wall([python, "-m", "xopipe", "figures=none", *QUIET], repeats, cwd)
-        timings = {"one run": single}
-        for name, launcher in SWEEP_LAUNCHERS.items():
-            timings[f"30-job sweep, hydra/launcher={name}"] = _median_wall(
-                [python, "-m", "xopipe", "-m", *SWEEP, "figures=none", *QUIET, *launcher],
-                max(1, repeats // 2),
-                cwd,
-            )
-    return timings
+        return _median_walls(commands, max(1, repeats // 2), Path(folder))
 
 
 def large_run(size: int, figures: bool) -> dict[str, float]:
