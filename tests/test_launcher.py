@@ -113,24 +113,6 @@ def test_jobs_match_the_basic_launcher(tmp_path_factory, grid, n_jobs):
         assert tables == theirs_tables
 
 
-@pytest.mark.slow
-def test_one_composition_per_group_choice(tmp_path, monkeypatch):
-    from hydra_plugins.xopipe_launcher import _core
-
-    made = []
-    original = _core.ReusingSweepLoader.load_sweep_config
-
-    def spy(self, master_config, sweep_overrides):
-        config = original(self, master_config, sweep_overrides)
-        made.append(self.compositions)
-        return config
-
-    monkeypatch.setattr(_core.ReusingSweepLoader, "load_sweep_config", spy)
-    jobs = sweep(["pool=max,avg", "conv.stride=1,2,3", "conv.bias=0,1"], tmp_path / "s", "xopipe")
-    assert len(jobs) == 12
-    assert max(made) == 2  # one full composition for pool=max, one for pool=avg
-
-
 def _compositions_in(monkeypatch) -> list[int]:
     from hydra_plugins.xopipe_launcher import _core
 
@@ -144,6 +126,14 @@ def _compositions_in(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(_core.ReusingSweepLoader, "load_sweep_config", spy)
     return made
+
+
+@pytest.mark.slow
+def test_one_composition_per_group_choice(tmp_path, monkeypatch):
+    made = _compositions_in(monkeypatch)
+    jobs = sweep(["pool=max,avg", "conv.stride=1,2,3", "conv.bias=0,1"], tmp_path / "s", "xopipe")
+    assert len(jobs) == 12
+    assert max(made) == 2  # one full composition for pool=max, one for pool=avg
 
 
 @pytest.mark.slow

@@ -15,11 +15,11 @@ ROOT = Path(__file__).parent.parent
 HEAVY = ("pandas", "torch", "matplotlib", "pyarrow.compute", "importlib.metadata")
 
 
-def test_a_seed_run_without_figures_loads_none_of_the_heavy_modules(tmp_path):
+def _heavy_modules_after(*argv: str) -> list[str]:
+    """Run `xopipe *argv` in a fresh interpreter; the HEAVY modules it loaded."""
     script = (
         "import sys, json\n"
-        f"sys.argv = ['xopipe', 'figures=none', 'print_matrices=false', "
-        f"'hydra.run.dir={tmp_path / 'run'}']\n"
+        f"sys.argv = ['xopipe', *{list(argv)!r}]\n"
         "from xopipe.app import main\n"
         "main()\n"
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
@@ -28,7 +28,13 @@ def test_a_seed_run_without_figures_loads_none_of_the_heavy_modules(tmp_path):
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    loaded: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def test_a_seed_run_without_figures_loads_none_of_the_heavy_modules(tmp_path):
+    run_dir = f"hydra.run.dir={tmp_path / 'run'}"
+    assert _heavy_modules_after("figures=none", "print_matrices=false", run_dir) == []
     assert (tmp_path / "run" / "manifest.json").exists()
 
 
@@ -41,17 +47,7 @@ def test_recorded_versions_are_the_installed_ones():
 
 def test_a_sweep_and_its_summary_load_no_pandas_or_compute_wrappers(tmp_path):
     """pa.array()/pa.scalar() import pandas: the summary builds its columns from buffers."""
-    script = (
-        "import sys, json\n"
-        f"sys.argv = ['xopipe', '-m', 'conv.stride=1,2', 'pool=max,avg', 'figures=none', "
-        f"'print_matrices=false', 'hydra.sweep.dir={tmp_path / 'sweep'}']\n"
-        "from xopipe.app import main\n"
-        "main()\n"
-        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    sweep_dir = f"hydra.sweep.dir={tmp_path / 'sweep'}"
+    overrides = ("-m", "conv.stride=1,2", "pool=max,avg", "figures=none", "print_matrices=false")
+    assert _heavy_modules_after(*overrides, sweep_dir) == []
     assert (tmp_path / "sweep" / "summary.parquet").exists()

@@ -86,4 +86,3 @@ def main() -> None:
     status = take_sweep_exit_status()
     if status:
         raise SystemExit(status)
-

@@ -70,7 +70,6 @@ class ReusingSweepLoader:
         self._kept: dict[tuple[str, ...], deque[DictConfig]] = {}
         self._kept_count = 0
         self.compositions = 0  # how many full compositions were made (for tests and logs)
-        self.built = 0  # how many job configs were built (for tests)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -168,7 +167,6 @@ class ReusingSweepLoader:
         return groups == key and plain and not missing
 
     def _build(self, master_config: DictConfig, sweep_overrides: list[str]) -> DictConfig:
-        self.built += 1
         config_name = master_config.hydra.job.config_name
         hydra_lines = OmegaConf.to_container(master_config.hydra.overrides.hydra)
         assert isinstance(hydra_lines, list)
