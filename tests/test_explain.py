@@ -19,7 +19,7 @@ from xopipe.backends import get_backend
 from xopipe.backends.loop import SCALAR_ACTIVATION
 from xopipe.errors import UserError
 from xopipe.experiment import build_experiment, execute
-from xopipe.figures.explain import CellRef, explain, parse_cell
+from xopipe.explain import CellRef, explain, parse_cell
 from xopipe.run import run_experiment
 
 RANDOM = ["input=random", "input.seed=7", "kernels=random", "kernels.seed=3"]
@@ -261,3 +261,17 @@ def test_a_wrong_cell_is_one_line_on_the_command_line(tmp_path):
 def test_explain_draws_a_figure_when_figures_are_on(tmp_path):
     run_experiment(compose_config(["explain=activation:1:3:3", "print_matrices=false"]), tmp_path)
     assert (tmp_path / "figures" / "explain_activation_1_3_3.png").stat().st_size > 10_000
+
+
+def test_explain_reaches_backends_through_the_registry_and_draws_nothing():
+    import ast
+    from pathlib import Path
+
+    import xopipe.explain
+
+    folder = Path(xopipe.explain.__file__).parent
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("xopipe.figures"), (path.name, node.module)
+                assert not node.module.startswith("xopipe.backends."), (path.name, node.module)

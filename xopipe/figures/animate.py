@@ -20,6 +20,8 @@ from matplotlib.patches import Rectangle
 from PIL import Image
 
 from xopipe.experiment import Experiment
+from xopipe.explain import CellRef, Explanation, explain
+from xopipe.explain.text import shape_text
 from xopipe.figures.draw import (
     annotation_size,
     colormap,
@@ -27,8 +29,7 @@ from xopipe.figures.draw import (
     heatmap,
     number_collections,
 )
-from xopipe.figures.explain import CellRef, Explanation, explain
-from xopipe.figures.labels import shape_text, word
+from xopipe.figures.labels import word
 from xopipe.figures.layout import Panel, Style, natural_side
 from xopipe.ops.conv import ConvParams
 from xopipe.ops.pool import PoolParams

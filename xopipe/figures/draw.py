@@ -29,7 +29,8 @@ from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D
 
 from xopipe.experiment import Experiment
-from xopipe.figures.labels import cell_text, describe, shape_text, word
+from xopipe.explain.text import shape_text
+from xopipe.figures.labels import cell_text, describe, word
 from xopipe.figures.layout import (
     ANNOTATE_MAX,
     MIN_ASPECT,

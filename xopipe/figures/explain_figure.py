@@ -13,9 +13,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from xopipe.explain import Explanation
+from xopipe.explain.text import shape_text
 from xopipe.figures.draw import ANNOTATE_MAX, draw_placed
-from xopipe.figures.explain import Explanation
-from xopipe.figures.labels import shape_text, word
+from xopipe.figures.labels import word
 from xopipe.figures.layout import Block, Panel, Style
 
 HIGHLIGHT = "#ffb000"  # the window and the cell, on every colormap

@@ -7,9 +7,9 @@ fonts.py checks that the CJK font it picks has every character used here.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 
 from xopipe.experiment import Stage
+from xopipe.explain.text import formula_of, number_text
 from xopipe.geometry import Pads, Pair
 from xopipe.ops import Shape
 from xopipe.ops.activation import ActivationParams
@@ -81,10 +81,6 @@ def cell_text(value: float) -> str:
     return f"{round(value, 2) + 0.0:.2f}".replace("-", "−")  # a true minus sign
 
 
-def shape_text(shape: Iterable[int]) -> str:
-    return "×".join(str(n) for n in shape)
-
-
 def _pair(pair: Pair) -> str:
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
 
@@ -95,10 +91,6 @@ def _pads(pads: Pads) -> str:
         return str(left)
     sides = zip(("left", "right", "top", "bottom"), pads, strict=True)
     return ", ".join(f"{side} {n}" for side, n in sides if n)
-
-
-def _number(value: float) -> str:
-    return f"{value:.4g}"
 
 
 def describe(stage: Stage, input_shape: Shape) -> str:
@@ -136,31 +128,8 @@ def describe(stage: Stage, input_shape: Shape) -> str:
             parts.append("ceil_mode")
         return ", ".join(parts)
     if isinstance(params, ActivationParams):
-        return f"{params.name}: {formula_of(params)} on every cell"
+        return f"{params.name}: {formula_of(params.name, params.params)} on every cell"
     if isinstance(params, PadParams):
-        value = f" with {_number(params.value)}" if params.mode == "constant" else ""
+        value = f" with {number_text(params.value)}" if params.mode == "constant" else ""
         return f"pad {_pads(params.pads)} ({params.mode}{value})"
     return stage.spec.op
-
-
-def formula_of(params: ActivationParams) -> str:
-    """The activation as a formula in x, with its parameters filled in."""
-    p = params.params
-    formulas = {
-        "relu": "max(x, 0)",
-        "leaky_relu": f"x if x > 0 else {_number(float(p.get('negative_slope', 0)))}·x",
-        "elu": f"x if x > 0 else {_number(float(p.get('alpha', 1)))}·(exp(x) − 1)",
-        "gelu": (
-            "x·Φ(x) = 0.5·x·(1 + erf(x/√2))"
-            if p.get("approximate") != "tanh"
-            else "0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))"
-        ),
-        "sigmoid": "1 / (1 + exp(−x))",
-        "tanh": "tanh(x)",
-        "softplus": (
-            f"log(1 + exp({_number(float(p.get('beta', 1)))}·x)) / "
-            f"{_number(float(p.get('beta', 1)))}"
-        ),
-        "identity": "x",
-    }
-    return formulas.get(params.name, params.name)

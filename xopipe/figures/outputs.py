@@ -17,7 +17,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from xopipe.experiment import Experiment, Results
-from xopipe.figures.explain import CellRef, explain, parse_cell
+from xopipe.explain import CellRef, explain, parse_cell
 from xopipe.figures.report import write_report
 from xopipe.figures.settings import FigureSettings, check_cmap, read_settings
 from xopipe.values import to_plain

@@ -19,8 +19,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from xopipe.experiment import Experiment
+from xopipe.explain import Explanation
 from xopipe.figures import animate, draw
-from xopipe.figures.explain import Explanation
 from xopipe.figures.explain_figure import explain_figure
 from xopipe.figures.layout import DPI, Style
 from xopipe.sinks.files import atomic_path

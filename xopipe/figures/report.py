@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from xopipe.experiment import Experiment
-from xopipe.figures.explain import Explanation
-from xopipe.figures.labels import cell_text, describe, shape_text
+from xopipe.explain import Explanation
+from xopipe.explain.text import shape_text
+from xopipe.figures.labels import cell_text, describe
 from xopipe.ops.conv import ConvParams
 from xopipe.sinks.files import sha256_of, write_text
 from xopipe.sinks.manifest import MANIFEST, versions

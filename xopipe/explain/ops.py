@@ -1,168 +1,37 @@
-"""`explain=stage:channel:row:col`: how one output cell was computed, step by step.
+"""The arithmetic of one cell for each op, as the loop backend does it.
 
-The value is computed again from the stage's real input array, in the run's
-dtype, with the same operations in the same order as the loop backend
-(the readable reference), so the printed arithmetic ends on the stored
-value: bit for bit on `backend=loop`, to the last bit or so on numpy and
-torch, which add the same products in another order. Nothing here imports
-matplotlib; explain_figure.py draws what this computes.
+Each function recomputes a cell from the stage's input and records the steps
+as text and small grids; xopipe.explain puts the head and the verdict around
+them. Padding and activations go through the backend registry (numpy for
+padding, the loop backend's own scalar functions for activations).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from xopipe.backends.loop import SCALAR_ACTIVATION
-from xopipe.backends.numpy import NumpyBackend
-from xopipe.errors import UserError
-from xopipe.experiment import Experiment
-from xopipe.figures.labels import formula_of, shape_text
+from xopipe.backends import Backend, get_backend
+from xopipe.explain import CellRef, Explanation, Grid
+from xopipe.explain.text import formula_of, show, show_grid, span_text
 from xopipe.geometry import effective_size
 from xopipe.ops.activation import ActivationParams
 from xopipe.ops.conv import ConvParams, groups_for
 from xopipe.ops.pad import PadParams
 from xopipe.ops.pool import PoolParams, fill_for
 
-EXPLAINED_OPS = ("conv", "pool", "activation", "pad")
-FORMAT = "stage:channel:row:col, e.g. conv:0:1:2"
+
+def _numpy() -> Backend:
+    return get_backend("numpy")
 
 
-@dataclass(frozen=True)
-class CellRef:
-    stage: str
-    channel: int
-    row: int
-    col: int
-
-    def __str__(self) -> str:
-        return f"{self.stage}[{self.channel}, {self.row}, {self.col}]"
-
-    @property
-    def slug(self) -> str:
-        return f"{self.stage}_{self.channel}_{self.row}_{self.col}"
-
-
-@dataclass
-class Grid:
-    """One small matrix of the explanation (a window, a kernel, the products)."""
-
-    title: str  # a labels.WORDS key: window, kernel, products
-    detail: str  # e.g. "channel 0"
-    values: np.ndarray  # 2-D; padding cells hold what the op used there (0, -inf, ...)
-    padding: np.ndarray  # bool, same shape: the cell lies outside the stage's input
-
-
-@dataclass
-class Explanation:
-    cell: CellRef
-    op: str
-    source: str  # the stage (or `input`) this stage reads
-    source_shape: tuple[int, ...]
-    value: np.generic  # computed here, in the run's dtype
-    stored: np.generic  # what the backend wrote
-    steps: list[str]  # the arithmetic, one line each, as printed
-    grids: list[Grid] = field(default_factory=list)
-    # Where the window sits in the source's channel `source_channel`
-    # (row and column indices; outside 0..n-1 means padding).
-    source_channel: int = 0
-    rows: list[int] = field(default_factory=list)
-    cols: list[int] = field(default_factory=list)
-    # That channel as the op saw it, padding included: context[0, 0] is at
-    # (row, col) = context_origin of the source (negative with top/left padding).
-    context: np.ndarray | None = None
-    context_origin: tuple[int, int] = (0, 0)
-    formula: str = ""  # what is done with the window, in one line
-
-    @property
-    def identical(self) -> bool:
-        return bool(self.value == self.stored) or (
-            bool(np.isnan(self.value)) and bool(np.isnan(self.stored))
-        )
-
-    def difference(self) -> float:
-        return abs(float(self.value) - float(self.stored))
-
-
-def parse_cell(text: str, experiment: Experiment) -> CellRef:
-    """`stage:channel:row:col`, checked against the stage's output shape."""
-    parts = str(text).rsplit(":", 3)
-    if len(parts) != 4:
-        raise UserError(f"explain must be {FORMAT}, got {text!r}")
-    stage, *numbers = parts
-    if stage not in experiment.stages:
-        names = ", ".join(experiment.pipeline.order)
-        raise UserError(f"explain: the stage must be one of {names}, got {stage!r} in {text!r}")
-    op = experiment.stages[stage].spec.op
-    if op not in EXPLAINED_OPS:
-        raise UserError(
-            f"explain: stage {stage!r} uses op {op!r}; explain knows {', '.join(EXPLAINED_OPS)}"
-        )
-    try:
-        channel, row, col = (int(n) for n in numbers)
-    except ValueError:
-        raise UserError(f"explain must be {FORMAT} with whole numbers, got {text!r}") from None
-    shape = experiment.stages[stage].shape
-    if not all(0 <= n < size for n, size in zip((channel, row, col), shape, strict=True)):
-        raise UserError(
-            f"explain: {stage} is {shape_text(shape)}, so channel must be 0..{shape[0] - 1}, "
-            f"row 0..{shape[1] - 1} and col 0..{shape[2] - 1}; got {text!r}"
-        )
-    return CellRef(stage, channel, row, col)
-
-
-def explain(cell: CellRef, experiment: Experiment, arrays: dict[str, np.ndarray]) -> Explanation:
-    """Compute `cell` again, step by step, from its stage's input in `arrays`."""
-    stage = experiment.stages[cell.stage]
-    source = stage.spec.input
-    x = arrays[source]
-    stored = arrays[cell.stage][cell.channel, cell.row, cell.col]
-    params, dtype = stage.params, experiment.dtype
-    if isinstance(params, ConvParams):
-        result = _conv(cell, params, x, dtype)
-    elif isinstance(params, PoolParams):
-        result = _pool(cell, params, x, dtype)
-    elif isinstance(params, ActivationParams):
-        result = _activation(cell, params, x, dtype)
-    else:
-        assert isinstance(params, PadParams), stage.spec.op
-        result = _pad(cell, params, x, dtype)
-    result.op, result.source, result.source_shape = stage.spec.op, source, x.shape
-    result.stored = stored
-    head = (
-        f"explain {cell}: channel {cell.channel}, row {cell.row}, col {cell.col} of "
-        f"{cell.stage} [{shape_text(arrays[cell.stage].shape)}], which reads "
-        f"{source} [{shape_text(x.shape)}]"
-    )
-    result.steps.insert(0, head)
-    verdict = (
-        "identical, bit for bit"
-        if result.identical
-        else f"differs by {result.difference():.3g}: this backend adds in another order"
-    )
-    result.steps.append(f"stored {cell} = {show(stored)}  ({verdict})")
-    return result
-
-
-def show(value: Any) -> str:
-    """A number at full precision: the shortest text that reads back as the same value."""
-    if isinstance(value, np.generic):
-        return str(value)  # numpy's shortest round-trip text in the value's own dtype
-    return repr(value)
-
-
-def show_grid(grid: np.ndarray, indent: str = "    ") -> str:
-    text = np.array2string(grid, floatmode="unique", max_line_width=200, threshold=400)
-    return "\n".join(indent + line for line in text.splitlines())
-
-
-def _span(first: int, count: int, step: int) -> str:
-    last = first + (count - 1) * step
-    every = f" every {step}" if step > 1 else ""
-    return f"{first}..{last}{every}" if count > 1 else str(first)
+def _scalar_activation(p: ActivationParams, value: float) -> float:
+    """The loop backend's activation on one number, exactly as it computes a cell."""
+    cell = np.array([[[value]]], dtype=np.float64)
+    return float(get_backend("loop").activation(p.name, cell, p.params)[0, 0, 0])
 
 
 def _blank(cell: CellRef, dtype: np.dtype) -> Explanation:
@@ -178,7 +47,7 @@ def _conv(cell: CellRef, p: ConvParams, x: np.ndarray, dtype: np.dtype) -> Expla
     channels = x[first : first + group_channels]
     left, right, top_pad, bottom_pad = p.pads
     mode = "constant" if p.padding_mode == "zeros" else p.padding_mode
-    padded = NumpyBackend().pad2d(channels, p.pads, mode, 0.0) if any(p.pads) else channels
+    padded = _numpy().pad2d(channels, p.pads, mode, 0.0) if any(p.pads) else channels
     (sh, sw), (dh, dw) = p.stride, p.dilation
     top, left_edge = i * sh, j * sw
     span_h, span_w = effective_size(kh, dh), effective_size(kw, dw)
@@ -204,10 +73,10 @@ def _conv(cell: CellRef, p: ConvParams, x: np.ndarray, dtype: np.dtype) -> Expla
     )
     name = p.names[k] if k < len(p.names) else f"kernel {k}"
     steps = result.steps
-    where = f"rows {_span(rows[0], kh, dh)}, cols {_span(cols[0], kw, dw)}"
+    where = f"rows {span_text(rows[0], kh, dh)}, cols {span_text(cols[0], kw, dw)}"
     steps.append(
         f"  the window: {where} of {'channels' if group_channels > 1 else 'channel'} "
-        f"{_span(first, group_channels, 1)} (stride {list(p.stride)}, "
+        f"{span_text(first, group_channels, 1)} (stride {list(p.stride)}, "
         f"dilation {list(p.dilation)})"
     )
     if outside.any():
@@ -240,7 +109,7 @@ def _pool(cell: CellRef, p: PoolParams, x: np.ndarray, dtype: np.dtype) -> Expla
     fill = fill_for(p, x.shape[1], x.shape[2])
     fill_left, _, fill_top, _ = fill
     plane = x[c : c + 1]
-    filled = NumpyBackend().pad2d(plane, fill, "constant", 0.0)[0] if any(fill) else plane[0]
+    filled = _numpy().pad2d(plane, fill, "constant", 0.0)[0] if any(fill) else plane[0]
     height, width = filled.shape
     (kh, kw), (sh, sw), (ph, pw) = p.size, p.stride, p.padding
     dh, dw = p.dilation if p.kind == "max" else (1, 1)
@@ -276,8 +145,8 @@ def _pool(cell: CellRef, p: PoolParams, x: np.ndarray, dtype: np.dtype) -> Expla
             f"{fill[1]}, top {fill[2]}, bottom {fill[3]} -> {height}×{width}"
         )
     steps.append(
-        f"  the {kh}×{kw} window: rows {_span(source_rows[0], kh, dh)}, cols "
-        f"{_span(source_cols[0], kw, dw)} of channel {c} (stride {list(p.stride)})"
+        f"  the {kh}×{kw} window: rows {span_text(source_rows[0], kh, dh)}, cols "
+        f"{span_text(source_cols[0], kw, dw)} of channel {c} (stride {list(p.stride)})"
     )
     if p.padding != (0, 0):
         steps.append(
@@ -312,15 +181,14 @@ def _pool(cell: CellRef, p: PoolParams, x: np.ndarray, dtype: np.dtype) -> Expla
 
 def _activation(cell: CellRef, p: ActivationParams, x: np.ndarray, dtype: np.dtype) -> Explanation:
     value_in = x[cell.channel, cell.row, cell.col]
-    function = SCALAR_ACTIVATION[p.name](p.params)
     result = _blank(cell, dtype)
-    result.value = dtype.type(function(float(value_in)))
+    result.value = dtype.type(_scalar_activation(p, float(value_in)))
     result.rows, result.cols, result.source_channel = [cell.row], [cell.col], cell.channel
     result.context = x[cell.channel]
-    result.formula = f"{p.name}(x) = {formula_of(p)}"
+    result.formula = f"{p.name}(x) = {formula_of(p.name, p.params)}"
     result.steps += [
         f"  x = the same cell of the input = {show(value_in)}",
-        f"  {p.name}(x) = {formula_of(p)} = {show(result.value)}",
+        f"  {p.name}(x) = {formula_of(p.name, p.params)} = {show(result.value)}",
     ]
     no_padding = np.zeros((1, 1), dtype=bool)
     result.grids += [
@@ -334,7 +202,7 @@ def _pad(cell: CellRef, p: PadParams, x: np.ndarray, dtype: np.dtype) -> Explana
     _, height, width = x.shape
     # Pad a map of cell numbers the same way: each output cell shows which cell it copies.
     numbers = np.arange(height * width, dtype=np.float64).reshape(1, height, width)
-    mapped = NumpyBackend().pad2d(numbers, p.pads, p.mode, -1.0)[0, cell.row, cell.col]
+    mapped = _numpy().pad2d(numbers, p.pads, p.mode, -1.0)[0, cell.row, cell.col]
     result = _blank(cell, dtype)
     left, _, top, _ = p.pads
     result.rows, result.cols = [cell.row - top], [cell.col - left]
@@ -352,3 +220,11 @@ def _pad(cell: CellRef, p: PadParams, x: np.ndarray, dtype: np.dtype) -> Explana
             f"  {copied} of input [{cell.channel}, {r}, {q}] ({p.mode}) = {show(result.value)}"
         )
     return result
+
+
+EXPLAINERS: dict[str, Callable[[CellRef, Any, np.ndarray, np.dtype], Explanation]] = {
+    "conv": _conv,
+    "pool": _pool,
+    "activation": _activation,
+    "pad": _pad,
+}
