@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_module
 from hypothesis import settings
 from omegaconf import DictConfig
 
+from tests.finished_runs import make_run, random_arrays
 from xopipe.config import register_configs
 
 DATA = Path(__file__).parent / "data"
@@ -48,3 +49,25 @@ def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
 @pytest.fixture
 def make_config() -> Callable[..., DictConfig]:
     return lambda *overrides: compose_config(overrides)
+
+
+@pytest.fixture
+def sweep(tmp_path) -> Path:
+    """Six jobs: two groups of three backends; torch of stride 2 differs; one job failed."""
+    root = tmp_path / "sweep"
+    base = random_arrays(3)
+    shifted = {k: v.copy() for k, v in base.items()}
+    shifted["pool"][1, 1, 0] += 0.25
+    shifted["pool"][0, 0, 1] -= 1e-12
+    runs = [
+        (["backend=loop", "conv.stride=1"], base, "loop"),
+        (["backend=numpy", "conv.stride=1"], base, "numpy"),
+        (["backend=torch", "conv.stride=1"], base, "torch"),
+        (["backend=loop", "conv.stride=2"], base, "loop"),
+        (["backend=numpy", "conv.stride=2"], base, "numpy"),
+        (["backend=torch", "conv.stride=2"], shifted, "torch"),
+        (["backend=loop", "conv.stride=0"], None, "loop"),
+    ]
+    for num, (overrides, arrays, backend) in enumerate(runs):
+        make_run(root / str(num), arrays, overrides, backend=backend)
+    return root

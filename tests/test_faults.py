@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.cli import run_cli
-from xopipe.diff import main as diff_main
+from xopipe.diff.cli import main as diff_main
 from xopipe.sinks import tables
 
 

@@ -110,7 +110,7 @@ def test_resume_reruns_a_job_whose_config_changed(tmp_path):
 def test_a_resumed_sweep_matches_a_fresh_one_in_xopipe_diff(tmp_path):
     """Resume rewrites a skipped job's .hydra/overrides.yaml (adding resume=true); the
     results, their manifest and what xopipe-diff matches on are unchanged."""
-    from xopipe.diff import main as diff_main
+    from xopipe.diff.cli import main as diff_main
 
     grid = ["-m", "conv.stride=1,2", "pool=max,avg"]
     fresh, resumed = tmp_path / "fresh", tmp_path / "resumed"

@@ -100,7 +100,7 @@ class SweepSummary(Callback):
     matrices.parquet), never from the launcher's in-memory results, so it
     works for every launcher. During the sweep, one progress line per finished
     job goes to stderr when it is a terminal, or always with progress=true
-    (xopipe.sweep.progress says where for each launcher).
+    (xopipe.multirun.progress says where for each launcher).
     """
 
     def __init__(self, progress: bool | str = "auto") -> None:
@@ -113,7 +113,7 @@ class SweepSummary(Callback):
         return {"progress": self.progress, "_watcher": None}
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from xopipe.sweep.progress import ProgressWatcher, planned_jobs
+        from xopipe.multirun.progress import ProgressWatcher, planned_jobs
 
         _set_sweep_exit_status(0)
         _set_sweep_under_way(str(config.hydra.sweep.dir))
@@ -128,7 +128,7 @@ class SweepSummary(Callback):
             self._watcher.start(resuming=bool(config.get("resume", False)))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from xopipe.sweep.finish import finish_sweep
+        from xopipe.multirun.finish import finish_sweep
 
         _set_sweep_under_way(None)
         shown = self._watcher is not None  # its lines named each failed job's error

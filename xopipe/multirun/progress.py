@@ -26,7 +26,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
 from xopipe.sinks.manifest import MANIFEST, read_manifest
-from xopipe.sweep.jobs import Override, is_run, job_dirs
+from xopipe.diff.jobs import Override, is_run, job_dirs
 
 POLL_SECONDS = 0.25
 

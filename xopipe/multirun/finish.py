@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xopipe.sinks.diff_report import write_reports
-from xopipe.sweep.jobs import find_jobs
-from xopipe.sweep.pairs import Comparison, compare_backends
-from xopipe.sweep.summary import SUMMARY, write_summary
+from xopipe.diff.report import write_reports
+from xopipe.diff.jobs import find_jobs
+from xopipe.diff.pairs import Comparison, compare_backends
+from xopipe.multirun.summary import SUMMARY, write_summary
 
 
 def finish_sweep(

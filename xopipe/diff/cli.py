@@ -16,11 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
-from xopipe.sinks.diff_report import REPORT, write_reports
-from xopipe.sinks.diff_table import DIFF_CSV
+from xopipe.diff.jobs import find_jobs, is_run, is_sweep, load_job
+from xopipe.diff.pairs import Comparison, compare_runs, compare_sweeps
+from xopipe.diff.report import REPORT, write_reports
+from xopipe.diff.table import DIFF_CSV
 from xopipe.sinks.files import unwritable_reason
-from xopipe.sweep.jobs import find_jobs, is_run, is_sweep, load_job
-from xopipe.sweep.pairs import Comparison, compare_runs, compare_sweeps
 
 USAGE_ERROR = 2
 
@@ -113,7 +113,3 @@ def _check_writable(folder: Path) -> None:
     reason = unwritable_reason(folder)
     if reason is not None:
         raise UsageError(f"--out must be a folder xopipe can write, got '{folder}' ({reason})")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

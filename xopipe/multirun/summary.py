@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from xopipe.sinks.files import atomic_path
 from xopipe.sinks.tables import BATCH_ROWS, SCHEMA, constant_column
-from xopipe.sweep.jobs import Job
+from xopipe.diff.jobs import Job
 
 SUMMARY = "summary.parquet"
 

@@ -7,7 +7,7 @@ Three ways to pair runs, one engine:
 - `xopipe-diff RUN RUN`: the two runs;
 - `xopipe-diff SWEEP SWEEP`: jobs matched by their overrides.
 Grids are read one (stage, channel) at a time for all members of a group
-(xopipe.sinks.grids), so memory is bounded by one grid per member.
+(xopipe.diff.grids), so memory is bounded by one grid per member.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from xopipe.compare import GridDiff, Tolerance, beyond_tolerance, compare_grids
-from xopipe.sinks.grids import RunGrids
-from xopipe.sinks.heatmap import heatmap_png
-from xopipe.sweep.jobs import Job, is_backend_key
+from xopipe.diff.compare import GridDiff, Tolerance, beyond_tolerance, compare_grids
+from xopipe.diff.grids import RunGrids
+from xopipe.diff.heatmap import heatmap_png
+from xopipe.diff.jobs import Job, is_backend_key
 
 # Heatmaps embedded in one HTML report at most; the rest of the detail is in diff.csv.
 MAX_HEATMAPS = 48

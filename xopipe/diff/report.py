@@ -14,10 +14,10 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xopipe.sinks.diff_table import DIFF_CSV, shape_text, write_diff_csv
+from xopipe.diff.jobs import Job
+from xopipe.diff.pairs import Comparison, GridRow, Pair
+from xopipe.diff.table import DIFF_CSV, shape_text, write_diff_csv
 from xopipe.sinks.files import write_text
-from xopipe.sweep.jobs import Job
-from xopipe.sweep.pairs import Comparison, GridRow, Pair
 
 REPORT = "diff_report"
 

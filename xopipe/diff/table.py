@@ -22,8 +22,8 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+from xopipe.diff.pairs import Comparison, GridRow, Pair
 from xopipe.sinks.files import write_text
-from xopipe.sweep.pairs import Comparison, GridRow, Pair
 
 DIFF_CSV = "diff.csv"
 

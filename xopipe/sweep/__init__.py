@@ -1,1 +1,0 @@
-"""Sweeps after the fact: summary, backend comparison and reports, read from the sweep folder."""
