@@ -223,6 +223,13 @@ class FiguresConfig:
 
 
 @dataclass
+class TablesConfig:
+    # Which table files a run writes, and for which stages (big runs: parquet only).
+    formats: list[str] = field(default_factory=lambda: ["parquet", "csv"])  # parquet|csv|npy
+    stages: list[str] | None = None  # null: input and every stage; else their names
+
+
+@dataclass
 class LimitsConfig:
     # Refuse work that would exhaust memory, with a clear error instead.
     max_file_bytes: int = 1 << 30  # input and kernel files
@@ -251,6 +258,7 @@ class XopipeConfig:
     pool: PoolConfig = MISSING
     activation: ActivationConfig = MISSING
     figures: FiguresConfig = field(default_factory=FiguresConfig)
+    tables: TablesConfig = field(default_factory=TablesConfig)
     explain: str | None = None  # stage:channel:row:col -> how that cell was computed
     diff: DiffConfig = field(default_factory=DiffConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)

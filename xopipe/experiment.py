@@ -23,6 +23,7 @@ from xopipe.errors import UserError, invalid
 from xopipe.inputs import load_input
 from xopipe.kernels import KernelSet, load_kernels
 from xopipe.ops import OPS, Shape, StageOp
+from xopipe.ops.conv import fit_channels
 from xopipe.pipeline import SOURCE, Pipeline, StageSpec
 from xopipe.readers import Limits
 from xopipe.strict import check_no_unknown_keys
@@ -84,6 +85,8 @@ def build_experiment(cfg: DictConfig) -> Experiment:
                 kernels if own is None else load_kernels(own, keyof("kernels"), limits)
             )
         params = op.prepare(node, keyof, dtype)
+        if spec.op == "conv":  # 2-D kernels reach every channel of a multi-channel input
+            params = fit_channels(params, shapes[spec.input][0])
         shapes[name] = op.output_shape(shapes[spec.input], params)
         stages[name] = Stage(spec, op, params, shapes[name])
     _check_unused_op_nodes(cfg, pipeline, kernels, dtype)

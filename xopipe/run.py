@@ -14,11 +14,13 @@ from xopipe.errors import UserError
 from xopipe.experiment import Experiment, Results, build_experiment, execute
 from xopipe.figures.outputs import plan_outputs
 from xopipe.interrupt import describe, shielded, signals_as_exceptions
+from xopipe.pipeline import SOURCE
 from xopipe.previous import clear_previous_outputs, config_fingerprint
 from xopipe.sinks.console import print_results
 from xopipe.sinks.manifest import Manifest
 from xopipe.sinks.progress import TerminalProgress
-from xopipe.sinks.tables import write_csv_grids, write_parquet
+from xopipe.sinks.table_files import read_table_choice, write_tables
+from xopipe.sinks.weights import stage_weights
 from xopipe.values import to_plain
 
 log = logging.getLogger(__name__)
@@ -60,21 +62,20 @@ def run_experiment(
         with signals_as_exceptions():
             experiment = build_experiment(cfg)
             outputs = plan_outputs(cfg, experiment)  # figures.* and explain, checked up front
+            tables = read_table_choice(to_plain(cfg.tables), [SOURCE, *experiment.pipeline.order])
             options: dict = dict(backend_options)  # the manifest keeps the configured ones
             # Per-stage meters for a single run only: a sweep's jobs share the terminal.
             if backend_name == "loop" and job is None and sys.stderr.isatty():
                 options["progress"] = TerminalProgress(sys.stderr)
             backend = get_backend(backend_name, **options)
-            manifest.update(**_describe(experiment))
+            manifest.update(**_describe(experiment), tables=tables.facts())
             results = execute(experiment, backend)
             manifest.update(stages=_stages(experiment, results))
             if cfg.print_matrices and show_matrices:
                 print_results(results.arrays, results.seconds)
             try:
-                parquet = out_dir / "matrices.parquet"
-                write_parquet(parquet, results.arrays)
-                written.append(parquet)
-                written.extend(write_csv_grids(out_dir / "matrices", results.arrays))
+                weights = stage_weights(experiment.stages)
+                written.extend(write_tables(tables, out_dir, results.arrays, weights))
                 written.extend(outputs.write(results, out_dir, written, manifest.facts, overrides))
                 manifest.write("complete", written)
             except OSError as error:  # a full disk, a folder gone read-only

@@ -24,6 +24,7 @@ from xopipe.figures.labels import cell_text, describe
 from xopipe.ops.conv import ConvParams
 from xopipe.sinks.files import sha256_of, write_text
 from xopipe.sinks.manifest import MANIFEST, versions
+from xopipe.sinks.table_files import saved_in
 
 TABLE_MAX = 16  # rows and cols of a matrix shown as a table
 TABLE_CHANNELS = 8  # channels per stage shown as tables
@@ -79,9 +80,8 @@ def grid_table(grid: np.ndarray, caption: str) -> str:
     )
 
 
-def _tables(
-    array: np.ndarray, label: str, csv_stem: str | None, captions: Sequence[str] = ()
-) -> str:
+def _tables(array: np.ndarray, label: str, saved: str, captions: Sequence[str] = ()) -> str:
+    """Small grids as tables; `saved` says where every value is on disk (see saved_in)."""
     channels, rows, cols = array.shape
     if rows > TABLE_MAX or cols > TABLE_MAX:
         # Reductions over the whole array, no masked copy: a 4096x4096 stage is 400 MB.
@@ -91,16 +91,16 @@ def _tables(
             if np.isfinite(low) and np.isfinite(high)
             else "not all values finite"
         )
-        where = f" in matrices/{csv_stem}_&lt;channel&gt;.csv" if csv_stem else ""
         return (
             f'<p class="note">{rows}×{cols} per channel is too large for a table ({summary}); '
-            f"every value is in matrices.parquet{where}.</p>"
+            f"every value is {html.escape(saved)}.</p>"
         )
     shown = min(channels, TABLE_CHANNELS)
     captions = list(captions) or [f"{label}, channel {c}" for c in range(channels)]
     tables = "".join(grid_table(array[c], captions[c]) for c in range(shown))
     if channels > shown:
-        tables += f'<p class="note">{channels - shown} more channels are in the tables.</p>'
+        more = f"{channels - shown} more {'grids' if captions else 'channels'}"
+        tables += f'<p class="note">{more}: every value is {html.escape(saved)}.</p>'
     return f"<div>{tables}</div>"
 
 
@@ -158,7 +158,8 @@ def build_report(
         parts += ["<h2>Overview</h2>", overview]
 
     parts += ["<h2>input</h2>", _figure(figures, "input", None, "The input")]
-    parts.append(_tables(experiment.source, "input", "input"))
+    tables = facts.get("tables")
+    parts.append(_tables(experiment.source, "input", saved_in(tables, "input")))
     for name in experiment.pipeline.order:
         stage = experiment.stages[name]
         if isinstance(stage.params, ConvParams):
@@ -174,12 +175,13 @@ def build_report(
                 for k in range(weight.shape[0])
                 for c in range(weight.shape[1])
             ]
-            parts.append(_tables(weight.reshape(-1, *weight.shape[2:]), "", None, captions))
+            saved = saved_in(tables, name, weights=True)
+            parts.append(_tables(weight.reshape(-1, *weight.shape[2:]), "", saved, captions))
         parts += [
             f"<h2>{html.escape(name)} ({stage.spec.op})</h2>",
             f"<p>{html.escape(describe(stage, shapes[stage.spec.input]))}</p>",
             _figure(figures, "stage", name, f"{name}: every channel"),
-            _tables(arrays[name], name, name),
+            _tables(arrays[name], name, saved_in(tables, name)),
             _figure(figures, "animation", name, f"{name}: the window slides, the output fills"),
         ]
     if explanation is not None:

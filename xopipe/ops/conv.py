@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -108,6 +108,23 @@ def groups_for(p: ConvParams, channels: int) -> int:
     return channels if p.groups == DEPTHWISE else int(p.groups)
 
 
+def fit_channels(p: ConvParams, channels: int) -> ConvParams:
+    """2-D kernels on an input with more channels per group: each kernel reads every channel.
+
+    A one-channel kernel (a stock filter such as sobel) is repeated across the
+    channels of its group, so the conv sums it over them, as nn.Conv2d would
+    with that weight; normalize=mean then divides by the larger element count
+    (an rgb image of three equal channels gives the grey image's numbers).
+    """
+    groups = groups_for(p, channels)
+    per_group = channels // groups if channels % groups == 0 else 1
+    if p.weight.shape[1] != 1 or per_group == 1:
+        return p
+    weight = np.ascontiguousarray(np.repeat(p.weight, per_group, axis=1))
+    divisor = None if p.divisor is None else p.divisor * per_group
+    return replace(p, weight=weight, divisor=divisor)
+
+
 def output_shape(shape: Shape, p: ConvParams) -> Shape:
     channels, height, width = shape
     count, group_channels, kh, kw = p.weight.shape
@@ -115,6 +132,12 @@ def output_shape(shape: Shape, p: ConvParams) -> Shape:
     if channels % groups:
         raise invalid(p.keyof("groups"), p.groups, f"a divisor of the input's {channels} channels")
     if count % groups:
+        if p.groups == DEPTHWISE and group_channels in (1, channels):
+            raise UserError(
+                f"{p.keyof('groups')}={DEPTHWISE} needs a number of kernels that is a multiple "
+                f"of the input's {channels} channels, got {count} kernels; set "
+                f"{p.keyof('groups')}=1 to apply every kernel to all channels (summed)"
+            )
         raise invalid(
             p.keyof("groups"),
             p.groups,
@@ -124,8 +147,7 @@ def output_shape(shape: Shape, p: ConvParams) -> Shape:
         raise UserError(
             f"kernels have {group_channels} channel(s) each but this conv input has {channels} "
             f"channel(s) in {groups} group(s), so {channels // groups} per kernel; give "
-            f"kernels [K][{channels // groups}][kh][kw]"
-            + (f" or set {p.keyof('groups')}={DEPTHWISE}" if group_channels == 1 else "")
+            f"kernels [K][{channels // groups}][kh][kw] or 2-D kernels [K][kh][kw]"
         )
     left, right, top, bottom = p.pads
     check_mode_fits(p.keyof("padding"), p.padding_mode, p.pads, height, width)

@@ -62,13 +62,13 @@ def _batches(arrays: Mapping[str, np.ndarray]) -> Iterator[pa.RecordBatch]:
                 n = block.size
                 yield pa.RecordBatch.from_arrays(
                     [
-                        _repeated_string(stage, n),
-                        _numeric(np.full(n, channel, dtype=np.int32)),
-                        _numeric(
+                        repeated_string(stage, n),
+                        numeric_column(np.full(n, channel, dtype=np.int32)),
+                        numeric_column(
                             np.repeat(np.arange(top, top + block.shape[0], dtype=np.int32), cols)
                         ),
-                        _numeric(np.tile(col_index, block.shape[0])),
-                        _numeric(block.astype(np.float64).ravel()),
+                        numeric_column(np.tile(col_index, block.shape[0])),
+                        numeric_column(block.astype(np.float64).ravel()),
                     ],
                     schema=SCHEMA,
                 )
@@ -81,7 +81,7 @@ _ARROW_TYPES = {
 }
 
 
-def _numeric(values: np.ndarray) -> pa.Array:
+def numeric_column(values: np.ndarray) -> pa.Array:
     """A zero-copy arrow view of a contiguous 1-D array.
 
     pa.array() would do too, but it checks for pandas objects first and so
@@ -93,7 +93,7 @@ def _numeric(values: np.ndarray) -> pa.Array:
     )
 
 
-def _repeated_string(text: str, n: int) -> pa.Array:
+def repeated_string(text: str, n: int) -> pa.Array:
     """A string column of n copies of `text`, built from buffers (no Python loop)."""
     data = text.encode()
     offsets = np.arange(n + 1, dtype=np.int32) * len(data)
@@ -110,12 +110,12 @@ def constant_column(value: object, arrow_type: pa.DataType, n: int) -> pa.Array:
     if value is None:
         return pa.nulls(n, arrow_type)
     if pa.types.is_string(arrow_type):
-        return _repeated_string(str(value), n)
+        return repeated_string(str(value), n)
     if pa.types.is_boolean(arrow_type):
         bits = np.packbits(np.full(n, bool(value)), bitorder="little")
         return pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(bits)])
     dtype = {pa.int32(): np.int32, pa.int64(): np.int64, pa.float64(): np.float64}[arrow_type]
-    return _numeric(np.full(n, value, dtype=dtype))
+    return numeric_column(np.full(n, value, dtype=dtype))
 
 
 # Cells per block of CSV text: the text of one block is in memory at a time.
@@ -129,11 +129,16 @@ def write_csv_grids(folder: Path, arrays: Mapping[str, np.ndarray]) -> list[Path
     for stage, array in arrays.items():
         for channel in range(array.shape[0]):
             path = folder / csv_name(stage, channel)
-            with atomic_path(path) as temporary, open(temporary, "wb") as stream:
-                for text in _csv_blocks(array[channel]):
-                    stream.write(text)
+            write_csv_grid(path, array[channel])
             paths.append(path)
     return paths
+
+
+def write_csv_grid(path: Path, grid: np.ndarray) -> None:
+    """One 2-D grid as CSV: no header, shortest round-trip digits, written atomically."""
+    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+        for text in _csv_blocks(grid):
+            stream.write(text)
 
 
 def _csv_blocks(grid: np.ndarray) -> Iterator[pa.Buffer]:
@@ -168,24 +173,24 @@ def _csv_text(rows: np.ndarray) -> pa.Buffer:
     """
     block = np.ascontiguousarray(rows, dtype=np.float64).ravel()
     count, cols = rows.shape
-    cells = call_function("cast", [_numeric(block)], CastOptions(pa.string()))
+    cells = call_function("cast", [numeric_column(block)], CastOptions(pa.string()))
     lines = call_function("binary_join", [_lists(cells, cols, count), _COMMA])
     # One empty line more, so the joined text ends with a newline.
-    lines = pa.concat_arrays([lines, _repeated_string("", 1)])
+    lines = pa.concat_arrays([lines, repeated_string("", 1)])
     text = call_function("binary_join", [_lists(lines, count + 1, 1), _NEWLINE])
     return text[0].as_buffer()
 
 
 # Separators as Arrow scalars made from buffers: a Python str here would go
 # through pa.scalar(), which imports pandas (0.15 s) to check what it was given.
-_COMMA = _repeated_string(",", 1)[0]
-_NEWLINE = _repeated_string("\n", 1)[0]
+_COMMA = repeated_string(",", 1)[0]
+_NEWLINE = repeated_string("\n", 1)[0]
 
 
 def _lists(values: pa.Array, length: int, count: int) -> pa.ListArray:
     """`values` cut into `count` consecutive lists of `length` items each."""
     offsets = np.arange(0, length * count + 1, length, dtype=np.int32)
-    return pa.ListArray.from_arrays(_numeric(offsets), values)
+    return pa.ListArray.from_arrays(numeric_column(offsets), values)
 
 
 def read_parquet_arrays(path: Path) -> dict[str, np.ndarray]:

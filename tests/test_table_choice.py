@@ -1,0 +1,115 @@
+"""tables.formats and tables.stages: a run writes the tables asked for, and says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.cli import run_cli
+from xopipe.sinks.tables import read_parquet_arrays
+
+QUIET = ("print_matrices=false", "figures=none")
+
+
+def manifest(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text())
+
+
+def files_on_disk(folder: Path) -> set[str]:
+    return {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and ".hydra" not in p.parts
+    }
+
+
+def test_defaults_are_parquet_and_csv_for_every_stage(tmp_path):
+    run_dir = tmp_path / "run"
+    assert run_cli(*QUIET, f"hydra.run.dir={run_dir}").code == 0
+    record = manifest(run_dir)
+    assert record["tables"] == {
+        "formats": ["parquet", "csv"],
+        "stages": ["input", "conv", "pool", "activation"],
+    }
+    assert {"matrices.parquet", "matrices/conv_2.csv", "weights.parquet"} <= set(record["files"])
+
+
+def test_a_large_run_with_parquet_only_writes_no_csv_and_says_so(tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        *QUIET,
+        "input=random",
+        "input.shape=[512,512]",
+        "tables.formats=[parquet]",
+        f"hydra.run.dir={run_dir}",
+    )
+    assert result.code == 0, result.stderr
+    record = manifest(run_dir)
+    assert record["tables"]["formats"] == ["parquet"]
+    on_disk = files_on_disk(run_dir)
+    assert not [name for name in on_disk if name.endswith(".csv")]
+    assert not (run_dir / "matrices").exists() and not (run_dir / "weights").exists()
+    assert set(record["files"]) == {"matrices.parquet", "weights.parquet", "report.html"}
+    arrays = read_parquet_arrays(run_dir / "matrices.parquet")
+    assert arrays["conv"].shape == (3, 510, 510)
+    page = (run_dir / "report.html").read_text()
+    assert "every value is in matrices.parquet." in page  # not pointing at CSV files
+
+
+def test_no_formats_writes_no_tables(tmp_path):
+    run_dir = tmp_path / "run"
+    assert run_cli(*QUIET, "tables.formats=[]", f"hydra.run.dir={run_dir}").code == 0
+    record = manifest(run_dir)
+    assert record["status"] == "complete"
+    assert record["tables"]["formats"] == []
+    assert set(record["files"]) == {"report.html"}
+    assert files_on_disk(run_dir) == {"report.html", "manifest.json", "xopipe.log"}
+
+
+def test_npy_tables_round_trip_and_stages_choose_what_is_written(tmp_path, seed_expected):
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        *QUIET,
+        "tables.formats=[npy,parquet]",
+        "tables.stages=[pool,input]",
+        f"hydra.run.dir={run_dir}",
+    )
+    assert result.code == 0, result.stderr
+    record = manifest(run_dir)
+    assert record["tables"] == {"formats": ["parquet", "npy"], "stages": ["input", "pool"]}
+    pool = np.load(run_dir / "matrices" / "pool.npy")
+    np.testing.assert_allclose(pool, seed_expected["pool"], rtol=0, atol=1e-15)
+    assert np.load(run_dir / "matrices" / "input.npy").tobytes() == (
+        seed_expected["input"].tobytes()
+    )
+    assert list(read_parquet_arrays(run_dir / "matrices.parquet")) == ["input", "pool"]
+    assert not (run_dir / "matrices" / "conv.npy").exists()
+    weight = np.load(run_dir / "weights" / "conv_weight.npy")  # weights: every stage's
+    np.testing.assert_array_equal(weight[:, 0], seed_expected["kernels"])
+    assert np.load(run_dir / "weights" / "conv_bias.npy").tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "tables.formats=[xlsx]",
+            "tables.formats must be a list of parquet, csv, npy (or [] for none), got ['xlsx']",
+        ),
+        (
+            "tables.stages=[pool,conv3]",
+            "tables.stages must be null (all) or a list of input, conv, pool, activation, "
+            "got ['pool', 'conv3']",
+        ),
+    ],
+)
+def test_a_wrong_choice_is_one_line_before_any_work(tmp_path, override, message):
+    run_dir = tmp_path / "run"
+    result = run_cli(*QUIET, override, f"hydra.run.dir={run_dir}")
+    assert result.code == 2
+    assert result.stderr == f"error: {message}\n"
+    assert manifest(run_dir)["status"] == "failed"
+    assert not (run_dir / "matrices.parquet").exists()

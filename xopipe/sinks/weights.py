@@ -1,0 +1,137 @@
+"""Every weight and bias a run's stages used: weights.parquet, weights/*.csv, weights/*.npy.
+
+A run must be reproducible from its folder alone, so the kernels are saved
+as the stages applied them (flipped with conv.flip=true, in the run's dtype,
+2-D kernels already spread over the input's channels), widened exactly to
+float64 like the matrices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from xopipe.sinks.files import atomic_path
+from xopipe.sinks.tables import numeric_column, repeated_string, write_csv_grid
+
+SCHEMA = pa.schema(
+    [
+        ("stage", pa.string()),
+        ("param", pa.string()),  # weight | bias
+        ("kernel", pa.int32()),
+        ("channel", pa.int32()),
+        ("row", pa.int32()),
+        ("col", pa.int32()),
+        ("value", pa.float64()),
+    ]
+)
+PARQUET = "weights.parquet"
+FOLDER = "weights"
+
+
+@dataclass(frozen=True)
+class StageWeights:
+    weight: np.ndarray  # [K, C, kh, kw] float64, as applied
+    bias: np.ndarray  # [K] float64
+
+
+def stage_weights(stages: Mapping[str, Any]) -> dict[str, StageWeights]:
+    """{stage name: its weights} for every stage whose parameters hold weights, in order."""
+    found = {}
+    for name, stage in stages.items():
+        weight = getattr(stage.params, "weight", None)
+        bias = getattr(stage.params, "bias", None)
+        if isinstance(weight, np.ndarray) and isinstance(bias, np.ndarray):
+            found[name] = StageWeights(weight.astype(np.float64), bias.astype(np.float64))
+    return found
+
+
+def weight_csv_name(stage: str, kernel: int, channel: int) -> str:
+    return f"{stage}_{kernel}_{channel}.csv"
+
+
+def bias_csv_name(stage: str) -> str:
+    return f"{stage}_bias.csv"
+
+
+def write_weights_parquet(path: Path, weights: Mapping[str, StageWeights]) -> None:
+    """One row per weight and per bias; bias rows have channel = row = col = 0."""
+    with atomic_path(path) as temporary, pq.ParquetWriter(temporary, SCHEMA) as writer:
+        for batch in _batches(weights):
+            writer.write_batch(batch)
+
+
+def _batches(weights: Mapping[str, StageWeights]) -> Iterator[pa.RecordBatch]:
+    for stage, found in weights.items():
+        k, c, h, w = np.indices(found.weight.shape, dtype=np.int32).reshape(4, -1)
+        yield _batch(stage, "weight", k, c, h, w, found.weight.ravel())
+        count = found.bias.size
+        zeros = np.zeros(count, dtype=np.int32)
+        kernels = np.arange(count, dtype=np.int32)
+        yield _batch(stage, "bias", kernels, zeros, zeros, zeros, found.bias)
+
+
+def _batch(stage: str, param: str, *columns: np.ndarray) -> pa.RecordBatch:
+    n = columns[0].size
+    return pa.RecordBatch.from_arrays(
+        [repeated_string(stage, n), repeated_string(param, n), *map(numeric_column, columns)],
+        schema=SCHEMA,
+    )
+
+
+def write_weights_csv(folder: Path, weights: Mapping[str, StageWeights]) -> list[Path]:
+    """weights/<stage>_<kernel>_<channel>.csv (each grid) and weights/<stage>_bias.csv (one row)."""
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for stage, found in weights.items():
+        for kernel in range(found.weight.shape[0]):
+            for channel in range(found.weight.shape[1]):
+                path = folder / weight_csv_name(stage, kernel, channel)
+                write_csv_grid(path, found.weight[kernel, channel])
+                paths.append(path)
+        path = folder / bias_csv_name(stage)
+        write_csv_grid(path, found.bias[np.newaxis])
+        paths.append(path)
+    return paths
+
+
+def write_weights_npy(folder: Path, weights: Mapping[str, StageWeights]) -> list[Path]:
+    """weights/<stage>_weight.npy ([K, C, kh, kw]) and weights/<stage>_bias.npy ([K])."""
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for stage, found in weights.items():
+        for param, array in (("weight", found.weight), ("bias", found.bias)):
+            path = folder / f"{stage}_{param}.npy"
+            save_npy(path, array)
+            paths.append(path)
+    return paths
+
+
+def save_npy(path: Path, array: np.ndarray) -> None:
+    """np.save, atomically (np.save given a name would add its own suffix)."""
+    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+        np.save(stream, array, allow_pickle=False)
+
+
+def read_weights_parquet(path: Path) -> dict[str, StageWeights]:
+    """Rebuild {stage: weights} from a weights.parquet file."""
+    table = pq.read_table(path)
+    columns = {name: table.column(name).to_numpy(zero_copy_only=False) for name in SCHEMA.names}
+    found = {}
+    for stage in dict.fromkeys(columns["stage"].tolist()):
+        rows = columns["stage"] == stage
+        weight_rows = rows & (columns["param"] == "weight")
+        bias_rows = rows & (columns["param"] == "bias")
+        index = [columns[name][weight_rows] for name in ("kernel", "channel", "row", "col")]
+        weight = np.full([int(i.max()) + 1 for i in index], np.nan)
+        weight[tuple(index)] = columns["value"][weight_rows]
+        bias = np.full(int(columns["kernel"][bias_rows].max()) + 1, np.nan)
+        bias[columns["kernel"][bias_rows]] = columns["value"][bias_rows]
+        found[stage] = StageWeights(weight, bias)
+    return found
