@@ -15,6 +15,7 @@ from xopipe.callbacks import forget_sweep_under_way, sweep_under_way, take_sweep
 from xopipe.compose_once import composing_once
 from xopipe.config import register_configs
 from xopipe.errors import UserError
+from xopipe.figures.settings import figures_on_command_line
 from xopipe.interrupt import Interrupted, describe
 from xopipe.previous import already_done, config_fingerprint
 from xopipe.run import run_experiment
@@ -47,7 +48,11 @@ def _hydra_main(cfg: DictConfig) -> str:
         # In a sweep the launching process prints one progress line per job
         # (with its error, if any) instead of every job's matrices.
         job = hydra_cfg.job.num if sweeping else None
-        run_experiment(cfg, out_dir, overrides, job=job, show_matrices=not sweeping)
+        # Sweep jobs draw figures only when the command line asks (SWEEP_NOTE says why).
+        draw = not sweeping or figures_on_command_line(overrides)
+        run_experiment(
+            cfg, out_dir, overrides, job=job, show_matrices=not sweeping, draw_figures=draw
+        )
     except UserError as error:
         _log_to_file_only(f"error: {error}")
         if sweeping:

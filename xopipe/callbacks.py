@@ -93,6 +93,15 @@ def forget_sweep_under_way() -> None:
     _set_sweep_under_way(None)
 
 
+def _note_figures_off(config: DictConfig) -> None:
+    """One line when the sweep's jobs will draw no figures (their default in a sweep)."""
+    from xopipe.figures.settings import SWEEP_NOTE, figures_on_command_line
+
+    swept = [f"{key}=" for key in (config.hydra.sweeper.get("params") or {})]
+    if not figures_on_command_line([*config.hydra.overrides.task, *swept]):
+        print(f"note: {SWEEP_NOTE}", file=sys.stderr, flush=True)
+
+
 class SweepSummary(Callback):
     """At the end of a multirun, summary.parquet, diff.csv and diff_report.md/.html.
 
@@ -122,6 +131,7 @@ class SweepSummary(Callback):
                 "hydra.callbacks.sweep_summary.progress must be auto, true or false, "
                 f"got '{self.progress}'"
             )
+        _note_figures_off(config)
         if self.progress is True or (self.progress == "auto" and sys.stderr.isatty()):
             total, keys = planned_jobs(config)
             self._watcher = ProgressWatcher(Path(config.hydra.sweep.dir), total, keys)

@@ -32,11 +32,13 @@ def run_experiment(
     overrides: Sequence[str] = (),
     job: int | None = None,
     show_matrices: bool = True,
+    draw_figures: bool = True,
 ) -> Results:
     """Run the experiment `cfg` describes and write its files into `out_dir`.
 
     `job` is the job's number in a sweep (recorded in the manifest);
-    `show_matrices=False` keeps the console quiet whatever print_matrices says.
+    `show_matrices=False` keeps the console quiet whatever print_matrices says;
+    `draw_figures=False` draws none whatever figures says (sweep jobs by default).
 
     Raises UserError (before any work) for a mistake in the config or input;
     whatever happens, `out_dir/manifest.json` says complete or failed.
@@ -61,14 +63,17 @@ def run_experiment(
     try:
         with signals_as_exceptions():
             experiment = build_experiment(cfg)
-            outputs = plan_outputs(cfg, experiment)  # figures.* and explain, checked up front
+            # figures.* and explain, checked up front
+            outputs = plan_outputs(cfg, experiment, draw=draw_figures)
             tables = read_table_choice(to_plain(cfg.tables), [SOURCE, *experiment.pipeline.order])
             options: dict = dict(backend_options)  # the manifest keeps the configured ones
             # Per-stage meters for a single run only: a sweep's jobs share the terminal.
             if backend_name == "loop" and job is None and sys.stderr.isatty():
                 options["progress"] = TerminalProgress(sys.stderr)
             backend = get_backend(backend_name, **options)
-            manifest.update(**_describe(experiment), tables=tables.facts())
+            manifest.update(
+                **_describe(experiment), tables=tables.facts(), figures=outputs.settings.format
+            )
             results = execute(experiment, backend)
             manifest.update(stages=_stages(experiment, results))
             if cfg.print_matrices and show_matrices:

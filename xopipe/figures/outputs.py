@@ -19,7 +19,13 @@ from omegaconf import DictConfig
 from xopipe.experiment import Experiment, Results
 from xopipe.explain import CellRef, explain, parse_cell
 from xopipe.figures.report import write_report
-from xopipe.figures.settings import FigureSettings, check_cmap, read_settings
+from xopipe.figures.settings import (
+    SWEEP_NOTE,
+    FigureSettings,
+    check_cmap,
+    read_settings,
+    without_figures,
+)
 from xopipe.values import to_plain
 from xopipe.yaml_text import to_yaml
 
@@ -35,6 +41,7 @@ class Outputs:
     settings: FigureSettings
     cell: CellRef | None
     config_yaml: str
+    off_note: str = "Figures were off for this run (figures=none)."  # why, when off
     lang: str = "en"  # the language titles really use (zh falls back without a font)
     rc: dict[str, object] = field(default_factory=dict)  # matplotlib settings (the font)
 
@@ -68,7 +75,7 @@ class Outputs:
                 self.settings.animate,
             )
         new = [figure.path for figure in figures]
-        note = "" if self.settings.enabled else "Figures were off for this run (figures=none)."
+        note = "" if self.settings.enabled else self.off_note
         report = write_report(
             out_dir / REPORT,
             out_dir,
@@ -85,11 +92,19 @@ class Outputs:
         return [*new, report]
 
 
-def plan_outputs(cfg: DictConfig, experiment: Experiment) -> Outputs:
-    """Check figures.* and explain against the experiment, before any work."""
+def plan_outputs(cfg: DictConfig, experiment: Experiment, draw: bool = True) -> Outputs:
+    """Check figures.* and explain against the experiment, before any work.
+
+    `draw=False` (a sweep job whose command line did not ask for figures)
+    checks the settings but draws nothing, and the report says why.
+    """
     settings = read_settings(to_plain(cfg.figures))
     cell = parse_cell(cfg.explain, experiment) if cfg.explain not in (None, "") else None
     outputs = Outputs(experiment, settings, cell, to_yaml(cfg))
+    if not draw and settings.enabled:
+        outputs.settings = without_figures(settings)
+        outputs.off_note = SWEEP_NOTE[0].upper() + SWEEP_NOTE[1:] + "."
+        return outputs
     if settings.enabled:
         from xopipe.figures.fonts import font_rc
 

@@ -5,8 +5,8 @@ Nothing here imports matplotlib: `figures=none` runs never pay for it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from xopipe.errors import invalid
@@ -57,6 +57,10 @@ class FigureSettings:
         return self.cmap in DIVERGING
 
 
+def without_figures(settings: FigureSettings) -> FigureSettings:
+    return replace(settings, format="none")
+
+
 def read_settings(node: Mapping[str, Any]) -> FigureSettings:
     """The figures node as settings; a wrong value stops the run with one line."""
     fmt = str(node["format"]).lower()
@@ -73,6 +77,20 @@ def read_settings(node: Mapping[str, Any]) -> FigureSettings:
         animate=bool(node["animate"]),
         font=None if font in (None, "") else str(font),
     )
+
+
+# Sweeps draw no figures unless asked: thirty jobs' six figures each cost many
+# times the sweep's own work, and the sweep's diff report draws its own heatmaps.
+SWEEP_NOTE = (
+    "figures are off in sweep jobs unless the command line sets them "
+    "(e.g. figures=png); the sweep's diff report keeps its heatmaps"
+)
+
+
+def figures_on_command_line(overrides: Iterable[str]) -> bool:
+    """Whether any override (figures=svg, figures.cmap=gray, ...) asks for figures."""
+    keys = (text.partition("=")[0].lstrip("+~") for text in overrides)
+    return any(key == "figures" or key.startswith("figures.") for key in keys)
 
 
 def check_cmap(name: str) -> None:

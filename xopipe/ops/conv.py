@@ -147,7 +147,8 @@ def output_shape(shape: Shape, p: ConvParams) -> Shape:
         raise UserError(
             f"kernels have {group_channels} channel(s) each but this conv input has {channels} "
             f"channel(s) in {groups} group(s), so {channels // groups} per kernel; give "
-            f"kernels [K][{channels // groups}][kh][kw] or 2-D kernels [K][kh][kw]"
+            f"kernels [K][{channels // groups}][kh][kw]"
+            + (" or 2-D kernels [K][kh][kw]" if channels // groups > 1 else "")
         )
     left, right, top, bottom = p.pads
     check_mode_fits(p.keyof("padding"), p.padding_mode, p.pads, height, width)
