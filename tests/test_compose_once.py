@@ -1,20 +1,22 @@
-"""A run composes its config once, and gets exactly the config Hydra's second composition makes."""
+"""xopipe.private_api.compose_once: a run composes its config once, and gets exactly the config
+Hydra's second composition makes."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from hydra import initialize_config_dir, initialize_config_module
-from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import ConfigCompositionException
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from tests.cli import run_cli
-from xopipe.compose_once import composing_once
+from xopipe import app
 from xopipe.config import register_configs
+from xopipe.private_api.compose_once import composing_once
 
 
 def _as_hydra_runs_it(overrides: list[str], multirun: bool) -> str:
@@ -46,20 +48,9 @@ def test_the_kept_composition_is_the_one_hydra_makes_again(overrides, multirun):
     register_configs()
     with initialize_config_module(config_module="xopipe.conf", version_base="1.3"):
         twice = _as_hydra_runs_it(overrides, multirun)
-        calls = []
-        original = ConfigLoaderImpl._load_configuration_impl
-
-        def counting(self, *args, **kwargs):
-            calls.append(kwargs.get("run_mode"))
-            return original(self, *args, **kwargs)
-
-        ConfigLoaderImpl._load_configuration_impl = counting  # type: ignore[method-assign]
-        try:
-            with composing_once():
-                once = _as_hydra_runs_it(overrides, multirun)
-        finally:
-            ConfigLoaderImpl._load_configuration_impl = original  # type: ignore[method-assign]
-    assert calls == [RunMode.MULTIRUN]
+        with composing_once() as compositions:
+            once = _as_hydra_runs_it(overrides, multirun)
+    assert compositions.made == 1
     assert once == twice
 
 
@@ -86,6 +77,8 @@ def test_a_missing_group_is_composed_again_and_reported(tmp_path: Path):
 
 
 def test_the_patch_is_gone_after_the_block():
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
     original = ConfigLoaderImpl.load_configuration
     with composing_once():
         assert ConfigLoaderImpl.load_configuration is not original
@@ -93,17 +86,18 @@ def test_the_patch_is_gone_after_the_block():
 
 
 def test_a_real_run_composes_once(tmp_path, monkeypatch):
-    calls = []
-    original = ConfigLoaderImpl._load_configuration_impl
+    made = []
 
-    def counting(self, *args, **kwargs):
-        calls.append(kwargs.get("run_mode"))
-        return original(self, *args, **kwargs)
+    @contextmanager
+    def counting():
+        with composing_once() as compositions:
+            yield compositions
+        made.append(compositions.made)
 
-    monkeypatch.setattr(ConfigLoaderImpl, "_load_configuration_impl", counting)
+    monkeypatch.setattr(app, "composing_once", counting)
     result = run_cli("figures=none", "print_matrices=false", f"hydra.run.dir={tmp_path}")
     assert result.code == 0, result.stderr
-    assert calls == [RunMode.MULTIRUN]
+    assert made == [1]
     saved = OmegaConf.load(tmp_path / ".hydra" / "hydra.yaml")
     assert saved.hydra.mode == "RUN"
     assert saved.hydra.overrides.hydra[-1] == "hydra.mode=RUN"

@@ -5,8 +5,10 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
 from xopipe.backends import get_backend
@@ -43,10 +45,15 @@ REQUIRED = {
 def test_option_composes_and_runs(make_config, group, option):
     cfg = make_config(f"{group}={option}", *REQUIRED.get((group, option), []))
     experiment = build_experiment(cfg)
-    results = execute(experiment, get_backend("numpy"))
+    options = OmegaConf.to_container(cfg.backend)
+    assert isinstance(options, dict)
+    results = execute(experiment, get_backend(options.pop("name"), **options))
     assert results.arrays["input"].shape == experiment.source.shape
-    if group == "backend":
+    if group == "backend":  # the option's own backend ran, and gave numpy's numbers
         assert cfg.backend.name == option
+        reference = execute(experiment, get_backend("numpy"))
+        for stage, array in reference.arrays.items():
+            np.testing.assert_allclose(results.arrays[stage], array, rtol=0, atol=1e-12)
     if group == "activation":
         assert cfg.activation.name == option
 

@@ -114,17 +114,17 @@ def test_jobs_match_the_basic_launcher(tmp_path_factory, grid, n_jobs):
 
 
 def _compositions_in(monkeypatch) -> list[int]:
-    from hydra_plugins.xopipe_launcher import _core
+    from xopipe.private_api.sweep_loader import ReusingSweepLoader
 
     made: list[int] = []
-    original = _core.ReusingSweepLoader.load_sweep_config
+    original = ReusingSweepLoader.load_sweep_config
 
     def spy(self, master_config, sweep_overrides):
         config = original(self, master_config, sweep_overrides)
         made.append(self.compositions)
         return config
 
-    monkeypatch.setattr(_core.ReusingSweepLoader, "load_sweep_config", spy)
+    monkeypatch.setattr(ReusingSweepLoader, "load_sweep_config", spy)
     return made
 
 
@@ -292,8 +292,8 @@ def test_the_job_copies_are_what_run_job_deep_copies():
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf, open_dict, read_write
 
-    from hydra_plugins.xopipe_launcher._core import _hydra_copy, _task_copy
     from xopipe.config import register_configs
+    from xopipe.private_api.job_runner import _hydra_copy, _task_copy
 
     register_configs()
     with initialize_config_module(config_module="xopipe.conf", version_base="1.3"):

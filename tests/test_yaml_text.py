@@ -1,4 +1,4 @@
-"""xopipe.yaml_text writes exactly OmegaConf.to_yaml's text: on real configs and random trees."""
+"""xopipe.private_api.yaml_text: OmegaConf.to_yaml's exact text, real configs, random trees."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from omegaconf.errors import GrammarParseError
 
 from tests.conftest import compose_config
 from xopipe.config import register_configs
-from xopipe.yaml_text import container_to_yaml, to_yaml
+from xopipe.private_api.yaml_text import container_to_yaml, to_yaml
 
 # Text YAML treats specially: indicators, quotes, look-alikes of other types, line
 # breaks of every kind, long lines that wrap, non-ASCII.
@@ -91,9 +91,10 @@ def test_what_libyaml_may_write_is_checked_piece_by_piece():
 
 
 def test_without_libyaml_the_python_emitter_writes_it_all(monkeypatch):
-    from xopipe import yaml_text
+    from xopipe.private_api import yaml_text
 
-    monkeypatch.setattr(yaml_text, "_LibyamlDumper", None)
+    python, _ = yaml_text._dumpers()
+    monkeypatch.setattr(yaml_text, "_dumpers", lambda: (python, None))
     cfg = compose_config(["kernels=sobel"])
     assert to_yaml(cfg) == OmegaConf.to_yaml(cfg)
 

@@ -11,13 +11,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from xopipe.callbacks import forget_sweep_under_way, sweep_under_way, take_sweep_exit_status
-from xopipe.compose_once import composing_once
 from xopipe.config import register_configs
 from xopipe.errors import UserError
 from xopipe.figures.settings import figures_on_command_line
 from xopipe.interrupt import Interrupted, describe
 from xopipe.previous import already_done, config_fingerprint
+from xopipe.private_api.compose_once import composing_once
 from xopipe.run import run_experiment
 
 log = logging.getLogger("xopipe")
@@ -70,14 +69,14 @@ def _hydra_main(cfg: DictConfig) -> str:
 
 
 def main() -> None:
-    take_sweep_exit_status()  # whatever an earlier call in this process left is not ours
-    forget_sweep_under_way()
+    """Run or sweep; a sweep with a failed job exits 1 (SystemExit from its callback)."""
     try:
         with composing_once():
             _hydra_main()
     except (KeyboardInterrupt, Interrupted) as error:
-        # The manifests already say failed; say so once, without a traceback.
-        sweep = sweep_under_way()
+        # The manifests already say failed; say so once, without a traceback. An
+        # interrupt during a sweep names its folder (xopipe.interrupt.stop_sweep_on_signals).
+        sweep = getattr(error, "sweep", None)
         if sweep is None:
             print(f"error: {describe(error)}; the run folder is marked failed", file=sys.stderr)
         else:
@@ -87,7 +86,3 @@ def main() -> None:
                 file=sys.stderr,
             )
         raise SystemExit(130 if isinstance(error, KeyboardInterrupt) else 143) from None
-    # A sweep with a failed job has written its summary and report; now it fails.
-    status = take_sweep_exit_status()
-    if status:
-        raise SystemExit(status)

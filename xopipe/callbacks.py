@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,42 +58,6 @@ class OutputDirCheck(Callback):
         _ensure_writable("hydra.sweep.dir", folder)
 
 
-# The exit status a finished sweep asks for; xopipe.app.main applies it after
-# Hydra returns (a callback's own exception would only become a warning).
-_sweep_exit_status = 0
-
-
-def take_sweep_exit_status() -> int:
-    """The status the last sweep asked for, cleared so a later call in this process starts at 0."""
-    global _sweep_exit_status
-    status, _sweep_exit_status = _sweep_exit_status, 0
-    return status
-
-
-def _set_sweep_exit_status(status: int) -> None:
-    global _sweep_exit_status
-    _sweep_exit_status = status
-
-
-# The folder of the sweep under way, for xopipe.app's message if it is interrupted.
-_sweep_under_way: str | None = None
-
-
-def sweep_under_way() -> str | None:
-    """The folder of a sweep that started and has not finished, else None."""
-    return _sweep_under_way
-
-
-def _set_sweep_under_way(folder: str | None) -> None:
-    global _sweep_under_way
-    _sweep_under_way = folder
-
-
-def forget_sweep_under_way() -> None:
-    """Clear what an earlier call in this process may have left."""
-    _set_sweep_under_way(None)
-
-
 def _note_figures_off(config: DictConfig) -> None:
     """One line when the sweep's jobs will draw no figures (their default in a sweep)."""
     from xopipe.figures.settings import SWEEP_NOTE, figures_on_command_line
@@ -116,16 +81,17 @@ class SweepSummary(Callback):
         # auto: only when stderr is a terminal (a log file or a pipe gets the summary alone)
         self.progress = progress
         self._watcher: Any = None
+        self._restore_signals: Callable[[], None] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        # Launchers pickle the callbacks to run jobs elsewhere; the watcher thread stays here.
-        return {"progress": self.progress, "_watcher": None}
+        # Launchers pickle the callbacks to run jobs elsewhere; the watcher thread and the
+        # signal handlers stay here.
+        return {"progress": self.progress, "_watcher": None, "_restore_signals": None}
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from xopipe.interrupt import stop_sweep_on_signals
         from xopipe.multirun.progress import ProgressWatcher, planned_jobs
 
-        _set_sweep_exit_status(0)
-        _set_sweep_under_way(str(config.hydra.sweep.dir))
         if self.progress not in (True, False, "auto"):
             _refuse(
                 "hydra.callbacks.sweep_summary.progress must be auto, true or false, "
@@ -136,11 +102,14 @@ class SweepSummary(Callback):
             total, keys = planned_jobs(config)
             self._watcher = ProgressWatcher(Path(config.hydra.sweep.dir), total, keys)
             self._watcher.start(resuming=bool(config.get("resume", False)))
+        self._restore_signals = stop_sweep_on_signals(str(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from xopipe.multirun.finish import finish_sweep
 
-        _set_sweep_under_way(None)
+        if self._restore_signals is not None:
+            self._restore_signals()
+            self._restore_signals = None
         shown = self._watcher is not None  # its lines named each failed job's error
         if self._watcher is not None:
             self._watcher.stop()
@@ -157,8 +126,7 @@ class SweepSummary(Callback):
                 f"{type(error).__name__}: {error}",
                 file=sys.stderr,
             )
-            _set_sweep_exit_status(1)
-            return
+            raise SystemExit(1) from None
         if not shown:  # a log or a pipe still gets why each failed job failed, one line each
             for job in comparison.skipped:
                 print(
@@ -169,4 +137,4 @@ class SweepSummary(Callback):
         print(f"report: {sweep_dir / 'diff_report.md'} (and .html), {sweep_dir / 'diff.csv'}")
         print(f"summary: {sweep_dir / 'summary.parquet'}")
         if comparison.skipped or not comparison.jobs:
-            _set_sweep_exit_status(1)
+            raise SystemExit(1)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -292,25 +291,10 @@ SCHEMAS: dict[str, dict[str, type]] = {
 }
 
 
-def expose_launcher_plugin() -> None:
-    """Let Hydra's plugin scan find hydra_plugins/xopipe_launcher in an editable install.
-
-    setuptools serves an editable package through an import hook that pkgutil,
-    and so Hydra's scan, cannot list; adding the source folder to the
-    namespace package's path makes the launcher visible. A regular install
-    puts it in site-packages, where it is found anyway.
-    """
-    try:
-        import hydra_plugins
-    except ImportError:
-        return
-    source = Path(__file__).resolve().parent.parent / "hydra_plugins"
-    if (source / "xopipe_launcher").is_dir() and str(source) not in list(hydra_plugins.__path__):
-        hydra_plugins.__path__.append(str(source))
-
-
 def register_configs() -> None:
     """Put the schemas where the YAML files' defaults lists look for them."""
+    from xopipe.private_api.plugin_path import expose_launcher_plugin
+
     expose_launcher_plugin()
     store = ConfigStore.instance()
     store.store(name="xopipe_schema", node=XopipeConfig)

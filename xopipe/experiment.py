@@ -177,12 +177,8 @@ def _stage_node(
     return node, keyof
 
 
-def execute(
-    experiment: Experiment,
-    backend: Backend,
-    on_stage: Callable[[str, float], None] | None = None,
-) -> Results:
-    """Run every stage in order; `on_stage(name, seconds)` is told as each finishes."""
+def execute(experiment: Experiment, backend: Backend) -> Results:
+    """Run every stage in order, timing each."""
     seconds: dict[str, float] = {}
 
     def compute(spec: StageSpec, x: np.ndarray) -> np.ndarray:
@@ -192,8 +188,6 @@ def execute(
         seconds[spec.name] = time.perf_counter() - start
         assert y.shape == stage.shape, (spec.name, y.shape, stage.shape)
         assert y.dtype == experiment.dtype, (spec.name, y.dtype)
-        if on_stage is not None:
-            on_stage(spec.name, seconds[spec.name])
         return y
 
     arrays = experiment.pipeline.run(experiment.source, compute)

@@ -9,20 +9,74 @@ KeyboardInterrupt, which takes the same path.
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 from xopipe.errors import UserError
 
 
 class Interrupted(BaseException):
-    """A termination signal arrived; like KeyboardInterrupt, not an Exception."""
+    """A termination signal arrived; like KeyboardInterrupt, not an Exception.
+
+    `sweep` is the folder of the sweep it stopped, when it stopped one.
+    """
+
+    sweep: str | None = None
+
+
+class SweepKeyboardInterrupt(KeyboardInterrupt):
+    """Ctrl-C during a sweep: a KeyboardInterrupt that names the sweep's folder."""
+
+    sweep: str | None = None
 
 
 def _raise(signum: int, frame: FrameType | None) -> None:
     signal.signal(signum, signal.SIG_IGN)  # one is enough (see signals_as_exceptions)
     raise Interrupted(signal.Signals(signum).name)
+
+
+_raise.raises_interrupted = True  # type: ignore[attr-defined]
+
+
+def _raises_interrupted(handler: Any) -> bool:
+    return bool(getattr(handler, "raises_interrupted", False))
+
+
+def stop_sweep_on_signals(sweep: str) -> Callable[[], None]:
+    """Until the returned function is called, SIGTERM and SIGINT raise exceptions naming `sweep`.
+
+    So whoever catches them (xopipe.app.main) can say which sweep to resume,
+    and every job running in this process or forked from it still takes its
+    interrupt as usual (an Interrupted, a KeyboardInterrupt). Main thread only.
+    """
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signum, signal.SIG_IGN)
+        error = Interrupted(signal.Signals(signum).name)
+        error.sweep = sweep
+        raise error
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        error = SweepKeyboardInterrupt()
+        error.sweep = sweep
+        raise error
+
+    on_sigterm.raises_interrupted = True  # type: ignore[attr-defined]
+    try:
+        previous = (
+            signal.signal(signal.SIGTERM, on_sigterm),
+            signal.signal(signal.SIGINT, on_sigint),
+        )
+    except ValueError:  # not the main thread
+        return lambda: None
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
+
+    return restore
 
 
 @contextmanager
@@ -34,6 +88,9 @@ def signals_as_exceptions() -> Iterator[None]:
     launcher passing on what the whole group already got) must not cut short.
     """
     try:
+        if _raises_interrupted(signal.getsignal(signal.SIGTERM)):
+            yield  # a sweep's handler already does, and names the sweep too
+            return
         previous = signal.signal(signal.SIGTERM, _raise)
     except ValueError:  # not the main thread: leave signals to whoever owns them
         yield

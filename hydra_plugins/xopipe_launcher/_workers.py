@@ -12,7 +12,10 @@ running job marks itself failed as it would in a single process (a SIGINT
 sent to the launching process alone is passed on after a second's grace).
 SIGTERM to the launching process is passed on to the busy workers at once
 (a job takes only the first SIGTERM it gets). Either way no new job starts,
-and the launching process raises what it got once the workers are gone.
+and the launching process raises what it got once the workers are gone. An
+app that handles SIGTERM itself keeps its handler (xopipe's sweep callback
+raises an exception naming the sweep); where nobody does, the launching
+process stops its workers first and then ends as SIGTERM's default would.
 A worker that dies (killed, out of memory) fails only the job it was
 running; the job it held next goes to another worker.
 """
@@ -27,14 +30,12 @@ import pickle
 import signal
 import sys
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from hydra.core.utils import JobReturn, JobStatus
-
-from xopipe.interrupt import Interrupted, signals_as_exceptions
 
 GRACE_SECONDS = 1.0
 log = logging.getLogger(__name__)
@@ -99,10 +100,52 @@ class _Dispatch:
         return [connection for connection, held in self.held.items() if held]
 
 
+class _Terminated(BaseException):
+    """SIGTERM reached the launching process, and nothing else in it handles SIGTERM."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Within the block SIGTERM raises _Terminated, unless the process already handles it."""
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            yield  # the app's own handler stops the sweep
+            return
+
+        def terminated(signum: int, frame: object) -> None:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: the rest are passed on
+            raise _Terminated
+
+        signal.signal(signal.SIGTERM, terminated)
+    except ValueError:  # not the main thread: leave signals to whoever owns them
+        yield
+        return
+    try:
+        yield
+    except _Terminated:
+        raise  # SIGTERM stays ignored until the workers are gone
+    except BaseException:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def run_in_workers(
     run_job: Callable[[int], JobReturn], count: int, workers: int
 ) -> list[JobReturn]:
     """run_job(0..count-1) on `workers` forked processes; the returns in job order."""
+    try:
+        return _run_in_workers(run_job, count, workers)
+    except _Terminated:
+        # Workers stopped and gone: now end as an unhandled SIGTERM ends a process.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise
+
+
+def _run_in_workers(
+    run_job: Callable[[int], JobReturn], count: int, workers: int
+) -> list[JobReturn]:
     context = get_context("fork")
     dispatch = _Dispatch(count)
     processes: dict[Connection, Any] = {}
@@ -124,7 +167,7 @@ def run_in_workers(
             dispatch.held[ours] = deque()
             process.start()
             theirs.close()
-        with signals_as_exceptions():
+        with _sigterm_raises():
             for ahead in range(1, AHEAD + 1):  # round by round: jobs 0, 1, ... start first
                 for connection in processes:
                     dispatch.top_up(connection, ahead)
@@ -183,10 +226,13 @@ def _serve(
                 ret.status = JobStatus.FAILED
                 connection.send((job, ret))
             job = None
-    except (KeyboardInterrupt, Interrupted, EOFError, BrokenPipeError):
-        # The launching process is stopping the sweep; a running job has already
-        # marked its folder failed. Leave quietly, without a traceback.
-        pass
+    except (EOFError, BrokenPipeError):
+        pass  # the launching process is gone or stopping the sweep
+    except BaseException as error:
+        if isinstance(error, Exception | SystemExit):
+            raise
+        # Ctrl-C or the app's own interrupt: the launching process is stopping the
+        # sweep and a running job has already marked its folder failed. Leave quietly.
     finally:
         connection.close()
 

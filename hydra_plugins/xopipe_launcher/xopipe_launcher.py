@@ -1,6 +1,9 @@
 """hydra/launcher=xopipe: Hydra's basic launcher, with every per-job artefact (.hydra/, log,
 callbacks) it writes, but without re-composing the whole config for every job, and with
-the jobs spread over worker processes forked from this one (n_jobs)."""
+the jobs spread over worker processes forked from this one (n_jobs).
+
+It uses nothing of the xopipe app; its shortcuts through Hydra's private API live in
+xopipe.private_api, behind that package's version guard."""
 
 from __future__ import annotations
 
@@ -32,15 +35,16 @@ class XopipeLauncher(Launcher):
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
     ) -> None:
-        from hydra_plugins.xopipe_launcher._core import ReusingSweepLoader
+        from xopipe.private_api import private_api_usable
 
-        if self.reuse_compositions and not isinstance(
-            hydra_context.config_loader, ReusingSweepLoader
-        ):
-            # The sweeper validates every job with this same loader before launching:
-            # sharing it means that check composes once per group choice too.
-            loader: Any = ReusingSweepLoader(hydra_context.config_loader)  # a ConfigLoader by duck
-            hydra_context.config_loader = loader
+        if self.reuse_compositions and private_api_usable():
+            from xopipe.private_api.sweep_loader import ReusingSweepLoader
+
+            if not isinstance(hydra_context.config_loader, ReusingSweepLoader):
+                # The sweeper validates every job with this same loader before launching:
+                # sharing it means that check composes once per group choice too.
+                loader: Any = ReusingSweepLoader(hydra_context.config_loader)  # by duck typing
+                hydra_context.config_loader = loader
         self.config, self.task_function, self.hydra_context = config, task_function, hydra_context
 
     def launch(

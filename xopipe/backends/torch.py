@@ -120,8 +120,6 @@ class TorchBackend:
         return self._array(ACTIVATION[name](self._tensor(x), params))
 
 
-Params = Mapping[str, float | str]
-
 ACTIVATION = {
     "relu": lambda t, p: F.relu(t),
     "leaky_relu": lambda t, p: F.leaky_relu(t, float(p["negative_slope"])),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -176,10 +175,6 @@ def memory_bandwidth() -> float:
         np.copyto(target, source)
         times.append(time.perf_counter() - begin)
     return 2 * source.nbytes / float(np.median(times))
-
-
-def peak_rss_self() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def machine() -> dict[str, str]:

@@ -59,7 +59,7 @@ def report_blocks(comparison: Comparison, detail: str = "") -> list[Block]:
         blocks.append(Block("md", f"Heatmaps of the grids that differ: {REPORT}.html."))
     if comparison.skipped:
         blocks.append(Block("h2", "Failed jobs (skipped)"))
-        blocks.append(_jobs_table(comparison.skipped, with_error=True))
+        blocks.append(_jobs_table(comparison.skipped))
     if comparison.unmatched:
         blocks.append(Block("h2", "Runs without a match"))
         rows = [[source, job.name, job.label()] for source, job in comparison.unmatched]
@@ -175,7 +175,7 @@ def _number(value: float | None) -> str:
     return "" if value is None else repr(value)
 
 
-def _jobs_table(jobs: list[Job], with_error: bool) -> Block:
+def _jobs_table(jobs: list[Job]) -> Block:
     rows = [[str(job.num), job.name, job.label(), job.error or ""] for job in jobs]
     return Block("table", header=["job", "run", "overrides", "error"], rows=_cut(rows))
 

@@ -196,8 +196,3 @@ def write_gif(path: Path, frames: list[Image.Image]) -> None:
     )
     with atomic_path(path) as temporary:
         temporary.write_bytes(buffer.getvalue())
-
-
-def frame_count(path: Path) -> int:
-    with Image.open(path) as gif:
-        return int(getattr(gif, "n_frames", 1))

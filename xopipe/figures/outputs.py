@@ -26,8 +26,8 @@ from xopipe.figures.settings import (
     read_settings,
     without_figures,
 )
+from xopipe.private_api.yaml_text import to_yaml
 from xopipe.values import to_plain
-from xopipe.yaml_text import to_yaml
 
 log = logging.getLogger(__name__)
 

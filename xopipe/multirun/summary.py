@@ -22,7 +22,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from xopipe.sinks.files import atomic_path
-from xopipe.sinks.tables import BATCH_ROWS, SCHEMA, constant_column
+from xopipe.sinks.arrow_columns import constant_column
+from xopipe.sinks.tables import BATCH_ROWS, SCHEMA
 from xopipe.diff.jobs import Job
 
 SUMMARY = "summary.parquet"
@@ -73,8 +74,6 @@ def write_summary(path: Path, jobs: Sequence[Job]) -> None:
                 writer.write_batch(_failed_row(job, constants, schema))
 
 
-# Every column here is built from buffers: pa.array() and pa.scalar() import
-# pandas, a quarter of a second at the end of every sweep.
 Constant = tuple[object, pa.DataType]
 
 

@@ -16,14 +16,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pyarrow.compute import CastOptions, call_function
 
-try:
-    # The kernels behind pyarrow.compute, without the Python wrappers that module
-    # generates for every function on import (25 ms of every run's start).
-    from pyarrow._compute import CastOptions, call_function
-except ImportError:  # the same two names, public, should the private module move
-    from pyarrow.compute import CastOptions, call_function
-
+from xopipe.sinks.arrow_columns import numeric_column, repeated_string
 from xopipe.sinks.files import atomic_path
 
 SCHEMA = pa.schema(
@@ -72,50 +67,6 @@ def _batches(arrays: Mapping[str, np.ndarray]) -> Iterator[pa.RecordBatch]:
                     ],
                     schema=SCHEMA,
                 )
-
-
-_ARROW_TYPES = {
-    np.dtype(np.int32): pa.int32(),
-    np.dtype(np.int64): pa.int64(),
-    np.dtype(np.float64): pa.float64(),
-}
-
-
-def numeric_column(values: np.ndarray) -> pa.Array:
-    """A zero-copy arrow view of a contiguous 1-D array.
-
-    pa.array() would do too, but it checks for pandas objects first and so
-    imports pandas (a quarter of a second) into every run.
-    """
-    values = np.ascontiguousarray(values)
-    return pa.Array.from_buffers(
-        _ARROW_TYPES[values.dtype], len(values), [None, pa.py_buffer(values)]
-    )
-
-
-def repeated_string(text: str, n: int) -> pa.Array:
-    """A string column of n copies of `text`, built from buffers (no Python loop)."""
-    data = text.encode()
-    offsets = np.arange(n + 1, dtype=np.int32) * len(data)
-    return pa.Array.from_buffers(
-        pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data * n)]
-    )
-
-
-def constant_column(value: object, arrow_type: pa.DataType, n: int) -> pa.Array:
-    """n copies of one value (None: nulls) as an Arrow column, built from buffers.
-
-    pa.array() and pa.scalar() would import pandas (see _numeric).
-    """
-    if value is None:
-        return pa.nulls(n, arrow_type)
-    if pa.types.is_string(arrow_type):
-        return repeated_string(str(value), n)
-    if pa.types.is_boolean(arrow_type):
-        bits = np.packbits(np.full(n, bool(value)), bitorder="little")
-        return pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(bits)])
-    dtype = {pa.int32(): np.int32, pa.int64(): np.int64, pa.float64(): np.float64}[arrow_type]
-    return numeric_column(np.full(n, value, dtype=dtype))
 
 
 # Cells per block of CSV text: the text of one block is in memory at a time.
@@ -181,8 +132,7 @@ def _csv_text(rows: np.ndarray) -> pa.Buffer:
     return text[0].as_buffer()
 
 
-# Separators as Arrow scalars made from buffers: a Python str here would go
-# through pa.scalar(), which imports pandas (0.15 s) to check what it was given.
+# Separators as Arrow scalars (a Python str would go through pa.scalar(): see arrow_columns).
 _COMMA = repeated_string(",", 1)[0]
 _NEWLINE = repeated_string("\n", 1)[0]
 

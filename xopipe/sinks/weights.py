@@ -17,8 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from xopipe.sinks.arrow_columns import numeric_column, repeated_string
 from xopipe.sinks.files import atomic_path
-from xopipe.sinks.tables import numeric_column, repeated_string, write_csv_grid
+from xopipe.sinks.tables import write_csv_grid
 
 SCHEMA = pa.schema(
     [

@@ -1,9 +1,11 @@
-"""Compose a run's config once instead of twice.
+"""Compose a run's config once instead of twice (a workaround for hydra#3440).
 
 Hydra 1.3 composes every run's config two times: `Hydra.get_mode` composes
 it in MULTIRUN mode without checking sweep overrides, only to read
-`hydra.mode`, and `run` or `multirun` then composes it again. For xopipe's
-typed config each composition costs about 0.1 s, a fifth of a whole run.
+`hydra.mode`, and `run` or `multirun` then composes it again. Upstream:
+https://github.com/hydra-ecosystem/hydra/issues/3440 (the diagnosis and a
+proposed fix: read hydra.mode from the overrides or the primary config
+alone); once a Hydra release carries a fix, this module can go.
 
 The two results are the same config whenever the second would succeed.
 The calls differ in three ways, each handled here with Hydra's own code:
@@ -14,14 +16,15 @@ to the kept config and recorded, as composition would); and in RUN mode a
 group left as `???` is an error rather than skipped (such a config is never
 reused: Hydra composes again and reports it). So the first composition is
 kept, handed to the second call, and dropped. Active only inside
-`composing_once()`; hydra-core is pinned to 1.3, whose ConfigLoaderImpl
-this wraps.
+`composing_once()`, and only on the Hydra release whose ConfigLoaderImpl it
+wraps (xopipe.private_api.private_api_usable); elsewhere Hydra composes twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
@@ -30,6 +33,8 @@ from hydra.errors import ConfigCompositionException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+
+from xopipe.private_api import private_api_usable
 
 _KEPT = "_xopipe_kept_composition"
 
@@ -70,8 +75,20 @@ def _with_mode_overrides(cfg: DictConfig, lines: list[str]) -> DictConfig:
     return cfg
 
 
+@dataclass
+class Compositions:
+    """How many full compositions Hydra made inside the block (None: not counted, public path)."""
+
+    made: int | None = 0
+
+
 @contextmanager
-def composing_once() -> Iterator[None]:
+def composing_once() -> Iterator[Compositions]:
+    """Within the block, Hydra's second composition of a run reuses its first."""
+    if not private_api_usable():
+        yield Compositions(made=None)
+        return
+    counted = Compositions()
     original = ConfigLoaderImpl.load_configuration
 
     def load_configuration(
@@ -90,6 +107,8 @@ def composing_once() -> Iterator[None]:
                     parsed = OverridesParser.create().parse_overrides(overrides=list(overrides))
                     ConfigLoaderImpl.validate_sweep_overrides_legal(parsed, run_mode, from_shell)
                 return _with_mode_overrides(reused, list(overrides)[len(kept[0][1]) :])
+        assert counted.made is not None
+        counted.made += 1
         cfg = original(
             self,
             config_name=config_name,
@@ -105,6 +124,6 @@ def composing_once() -> Iterator[None]:
 
     ConfigLoaderImpl.load_configuration = load_configuration  # type: ignore[method-assign]
     try:
-        yield
+        yield counted
     finally:
         ConfigLoaderImpl.load_configuration = original  # type: ignore[method-assign]

@@ -1,4 +1,4 @@
-"""OmegaConf.to_yaml's exact text, in about half the time, for configs saved on every job.
+"""OmegaConf.to_yaml's exact text, written with libyaml wherever that gives the same bytes.
 
 A sweep writes three YAML files per job (.hydra/) and a fourth copy in
 report.html, through PyYAML's pure-Python emitter. Two things make the same
@@ -24,14 +24,14 @@ a scalar) is written whole by the Python emitter.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 import yaml
 from omegaconf import Container, OmegaConf
-from omegaconf._utils import OmegaConfDumper, get_omega_conf_dumper
 
-get_omega_conf_dumper()  # registers OmegaConf's str representer, which these dumpers inherit
+from xopipe.private_api import private_api_usable
 
 WIDTH = 80  # PyYAML's default best width, which OmegaConf keeps
 _MAX_KEY = 100  # longer keys are written "? key" by both emitters, with differences
@@ -39,46 +39,55 @@ _OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
 _MAX_REMEMBERED = 1 << 16
 
 
-class _PythonDumper(OmegaConfDumper):
-    _analyses: dict[str, Any] = {}
+@functools.cache
+def _dumpers() -> tuple[Any, Any]:
+    """(Python dumper, libyaml dumper or None): OmegaConf's own dumper, subclassed.
 
-    def analyze_scalar(self, scalar: str) -> Any:
-        found = self._analyses.get(scalar)
-        if found is None:
-            if len(self._analyses) >= _MAX_REMEMBERED:
-                self._analyses.clear()
-            found = self._analyses[scalar] = super().analyze_scalar(scalar)
-        return found
+    OmegaConfDumper is private to OmegaConf (omegaconf._utils); it is imported
+    only once the version guard has let the fast path through.
+    """
+    from omegaconf._utils import OmegaConfDumper, get_omega_conf_dumper
 
+    get_omega_conf_dumper()  # registers OmegaConf's str representer, which these inherit
 
-def _libyaml_dumper() -> Any:
-    """OmegaConf's representers on libyaml's emitter; None for a PyYAML built without it."""
-    if not getattr(yaml, "__with_libyaml__", False):
-        return None
+    class PythonDumper(OmegaConfDumper):  # type: ignore[misc]
+        _analyses: dict[str, Any] = {}
+
+        def analyze_scalar(self, scalar: str) -> Any:
+            # PyYAML's analysis depends on the text alone: remembered across calls.
+            found = self._analyses.get(scalar)
+            if found is None:
+                if len(self._analyses) >= _MAX_REMEMBERED:
+                    self._analyses.clear()
+                found = self._analyses[scalar] = super().analyze_scalar(scalar)
+            return found
+
+    if not getattr(yaml, "__with_libyaml__", False):  # a PyYAML built without libyaml
+        return PythonDumper, None
 
     class LibyamlDumper(yaml.CDumper):  # type: ignore[misc,name-defined]
         pass
 
     LibyamlDumper.add_representer(str, OmegaConfDumper.str_representer)
-    return LibyamlDumper
-
-
-_LibyamlDumper = _libyaml_dumper()
+    return PythonDumper, LibyamlDumper
 
 
 def to_yaml(cfg: Container) -> str:
     """OmegaConf.to_yaml(cfg): interpolations kept, keys in their order."""
+    if not private_api_usable():
+        return OmegaConf.to_yaml(cfg)
     return container_to_yaml(OmegaConf.to_container(cfg, resolve=False, enum_to_str=True))
 
 
 def container_to_yaml(data: Any) -> str:
     """yaml.dump(data) as OmegaConf.to_yaml writes it, for dicts, lists and scalars."""
-    if _LibyamlDumper is None or not _plain_breaks(data):
-        return _dump(data, _PythonDumper, WIDTH)
+    python, libyaml = _dumpers()
+    if libyaml is None or not _plain_breaks(data):
+        return _dump(data, python, WIDTH)
     try:
-        return _block(data, 0)
+        return _block(data, 0, python, libyaml)
     except _TooDeep:
-        return _dump(data, _PythonDumper, WIDTH)
+        return _dump(data, python, WIDTH)
 
 
 class _TooDeep(Exception):
@@ -104,15 +113,15 @@ def _dump(data: Any, dumper: type, width: int) -> str:
     return text
 
 
-def _block(data: Any, indent: int) -> str:
+def _block(data: Any, indent: int, python: Any, libyaml: Any) -> str:
     """`data` written as the value of a block mapping nested `indent` spaces deep."""
     width = WIDTH - indent
     if width <= 2 * 2:  # both emitters take a width of at most twice the indent (2) as 80
         raise _TooDeep
     if _libyaml_safe(data):
-        return _shift(_dump(data, _LibyamlDumper, width), indent)
+        return _shift(_dump(data, libyaml, width), indent)
     if not isinstance(data, dict) or not data:
-        return _shift(_dump(data, _PythonDumper, width), indent)
+        return _shift(_dump(data, python, width), indent)
     parts: list[str] = []
     run: dict[Any, Any] = {}
     for key, value in data.items():
@@ -120,16 +129,16 @@ def _block(data: Any, indent: int) -> str:
             run[key] = value
             continue
         if run:
-            parts.append(_shift(_dump(run, _LibyamlDumper, width), indent))
+            parts.append(_shift(_dump(run, libyaml, width), indent))
             run = {}
         if isinstance(value, dict) and value and _safe_key(key):
-            head = _dump({key: {}}, _LibyamlDumper, width)  # "key: {}\n"
+            head = _dump({key: {}}, libyaml, width)  # "key: {}\n"
             parts.append(_shift(head[: -len(" {}\n")] + "\n", indent))
-            parts.append(_block(value, indent + 2))
+            parts.append(_block(value, indent + 2, python, libyaml))
         else:
-            parts.append(_shift(_dump({key: value}, _PythonDumper, width), indent))
+            parts.append(_shift(_dump({key: value}, python, width), indent))
     if run:
-        parts.append(_shift(_dump(run, _LibyamlDumper, width), indent))
+        parts.append(_shift(_dump(run, libyaml, width), indent))
     return "".join(parts)
 
 
