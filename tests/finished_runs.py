@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import struct
-import zlib
+import io
 from pathlib import Path
 
 import numpy as np
 from omegaconf import OmegaConf
+from PIL import Image
 
 from xopipe.sinks.manifest import Manifest
 from xopipe.sinks.tables import write_parquet
@@ -51,13 +51,10 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def png_size_and_pixels(data: bytes) -> tuple[int, int, np.ndarray]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", data[16:24])
-    idat = data.index(b"IDAT")
-    length = struct.unpack(">I", data[idat - 4 : idat])[0]
-    raw = np.frombuffer(zlib.decompress(data[idat + 4 : idat + 4 + length]), np.uint8)
-    rows = raw.reshape(height, 1 + 3 * width)[:, 1:].reshape(height, width, 3)
-    return width, height, rows
+    """A PNG's width, height and [H, W, 3] pixels, read back with Pillow."""
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "PNG" and image.mode == "RGB"
+        return image.width, image.height, np.asarray(image)
 
 
 def hydra_like(params: dict[str, str], task: list[str], sweeper: str = "BasicSweeper"):

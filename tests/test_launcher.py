@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from hydra.core.utils import JobReturn, JobStatus
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hydra_plugins.xopipe_launcher._core import worker_count
-from hydra_plugins.xopipe_launcher._workers import run_in_workers
 from tests.cli import run_cli
 
 # Sweepable keys and the values a grid may take for them (groups and plain values).
@@ -163,55 +157,6 @@ def test_a_value_sweep_starts_from_the_sweeps_own_composition(
         assert (job / "matrices.parquet").read_bytes() == (other / "matrices.parquet").read_bytes()
 
 
-# --- worker processes -------------------------------------------------------------------
-
-
-def _square(job: int) -> JobReturn:
-    ret = JobReturn()
-    ret.status = JobStatus.COMPLETED
-    ret.return_value = (job * job, os.getpid())
-    return ret
-
-
-def test_workers_run_every_job_once_and_return_them_in_order():
-    runs = run_in_workers(_square, 9, workers=2)
-    assert [ret.return_value[0] for ret in runs] == [job * job for job in range(9)]
-    pids = {ret.return_value[1] for ret in runs}
-    assert len(pids) == 2 and os.getpid() not in pids
-
-
-def _dies_on_job_one(job: int) -> JobReturn:
-    if job == 1:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return _square(job)
-
-
-def test_a_worker_that_dies_fails_only_the_job_it_was_running(caplog):
-    runs = run_in_workers(_dies_on_job_one, 5, workers=2)
-    assert [ret.status for ret in runs] == [JobStatus.COMPLETED] * 5  # the sweep goes on
-    assert runs[1].return_value == "failed"  # as xopipe's own jobs report a crash
-    assert "job 1 failed: its worker process died (signal SIGKILL)" in caplog.text
-    assert [ret.return_value[0] for i, ret in enumerate(runs) if i != 1] == [0, 4, 9, 16]
-
-
-def _raises_on_job_two(job: int) -> JobReturn:
-    if job == 2:
-        raise OSError("disk gone")
-    return _square(job)
-
-
-def test_an_error_outside_the_task_fails_its_job_as_hydra_would():
-    runs = run_in_workers(_raises_on_job_two, 4, workers=2)
-    assert [ret.status for ret in runs] == [
-        JobStatus.COMPLETED,
-        JobStatus.COMPLETED,
-        JobStatus.FAILED,
-        JobStatus.COMPLETED,
-    ]
-    with pytest.raises(RuntimeError, match="job 2 failed: OSError: disk gone"):
-        _ = runs[2].return_value
-
-
 def test_n_jobs_zero_is_refused_in_one_line(tmp_path):
     folder = f"hydra.sweep.dir={tmp_path}"
     result = run_cli("-m", "conv.stride=1,2", "figures=none", folder, "hydra.launcher.n_jobs=0")
@@ -227,100 +172,6 @@ def test_worker_count_reads_n_jobs_as_joblib_does():
     assert worker_count(3) == 3
     assert worker_count(-1) == cores
     assert worker_count(-2) == max(1, cores - 1)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_a_signal_stops_a_parallel_sweep_and_marks_its_running_jobs_failed(tmp_path, sig, status):
-    sweep_dir = tmp_path / "sweep"
-    # Four loop-backend jobs of seconds each, on two workers: two are running when the signal comes.
-    command = [
-        sys.executable,
-        "-m",
-        "xopipe",
-        "-m",
-        "backend=loop",
-        "input=random",
-        "input.shape=[300,300]",
-        "input.seed=1,2,3,4",
-        "figures=none",
-        "print_matrices=false",
-        "hydra.launcher.n_jobs=2",
-        f"hydra.sweep.dir={sweep_dir}",
-    ]
-    process = subprocess.Popen(
-        command,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    logs = [sweep_dir / "0" / "xopipe.log", sweep_dir / "1" / "xopipe.log"]
-    while not all(log.exists() for log in logs) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)  # both inside the conv stage by now
-    if sig == signal.SIGINT:
-        os.killpg(process.pid, sig)  # Ctrl-C: the terminal signals the whole group
-    else:
-        process.send_signal(sig)  # kill PID: the launching process alone
-    _, stderr = process.communicate(timeout=90)
-
-    assert process.returncode == status, stderr
-    name = signal.Signals(sig).name
-    assert stderr.strip().splitlines()[-1] == (
-        f"error: interrupted ({name}); the jobs that were running are marked failed; "
-        f"add resume=true to finish the sweep in {sweep_dir}"
-    )
-    assert "Traceback" not in stderr
-    for job in ("0", "1"):
-        manifest = json.loads((sweep_dir / job / "manifest.json").read_text())
-        assert manifest["status"] == "failed" and manifest["error"] == f"interrupted ({name})"
-    for job in ("2", "3"):  # never started
-        assert not (sweep_dir / job / "manifest.json").exists()
-
-
-# --- the job's copies of its config ---------------------------------------------------
-
-
-def test_the_job_copies_are_what_run_job_deep_copies():
-    """_task_copy and _hydra_copy give what Hydra's run_job gets by deepcopy, and touch nothing."""
-    import copy
-
-    from hydra import compose, initialize_config_module
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import OmegaConf, open_dict, read_write
-
-    from xopipe.config import register_configs
-    from xopipe.private_api.job_runner import _hydra_copy, _task_copy
-
-    register_configs()
-    with initialize_config_module(config_module="xopipe.conf", version_base="1.3"):
-        config = compose("config", ["conv.stride=2", "pool=avg"], return_hydra_config=True)
-    keys, hydra_node = list(config), config._get_node("hydra")
-    before = OmegaConf.to_yaml(config)
-
-    theirs = copy.deepcopy(config)
-    with read_write(theirs), open_dict(theirs):
-        del theirs["hydra"]
-    mine = _task_copy(config)
-    assert OmegaConf.to_yaml(mine) == OmegaConf.to_yaml(theirs)
-    assert OmegaConf.is_struct(mine) and list(mine) == list(theirs)
-    assert list(config) == keys and config._get_node("hydra") is hydra_node
-    assert OmegaConf.to_yaml(config) == before
-
-    saved = HydraConfig.instance().cfg
-    try:
-        HydraConfig.instance().set_config(config)
-        masked = HydraConfig.instance().cfg
-        theirs_hydra, mine_hydra = copy.deepcopy(masked), _hydra_copy(masked)
-        assert OmegaConf.to_yaml(mine_hydra) == OmegaConf.to_yaml(theirs_hydra)
-        assert mine_hydra.hydra._get_parent() is mine_hydra  # as deepcopy re-parents it
-        assert masked.hydra._get_parent() is config  # the original is left as it was
-        assert OmegaConf.is_readonly(mine_hydra.hydra) == OmegaConf.is_readonly(theirs_hydra.hydra)
-    finally:
-        HydraConfig.instance().cfg = saved
 
 
 @pytest.mark.slow

@@ -1,16 +1,16 @@
-"""A difference map as a small PNG, made with numpy and zlib alone.
+"""A difference map as a small PNG image (numpy for the colours, Pillow to encode).
 
-Reports embed these as data: URIs (self-contained HTML, no matplotlib import
-for a sweep's end). Large grids are reduced by block maxima, so a single
+Reports embed these as data: URIs (self-contained HTML; no matplotlib at a
+sweep's end). Large grids are reduced by block maxima, so a single
 differing cell of a 4096x4096 grid still shows.
 """
 
 from __future__ import annotations
 
-import struct
-import zlib
+import io
 
 import numpy as np
+from PIL import Image
 
 # Longest side of the image in cells after reduction.
 MAX_SIDE = 256
@@ -47,25 +47,11 @@ def colorize(grid: np.ndarray) -> np.ndarray:
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
-    """Encode [H, W, 3] uint8 as a PNG (8-bit RGB, no filter)."""
-    height, width, _ = rgb.shape
-    raw = np.zeros((height, 1 + 3 * width), dtype=np.uint8)  # a 0 filter byte per row
-    raw[:, 1:] = rgb.reshape(height, 3 * width)
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"".join(
-        [
-            b"\x89PNG\r\n\x1a\n",
-            _chunk(b"IHDR", header),
-            _chunk(b"IDAT", zlib.compress(raw.tobytes(), 9)),
-            _chunk(b"IEND", b""),
-        ]
-    )
+    """Encode [H, W, 3] uint8 as an 8-bit RGB PNG."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def heatmap_png(grid: np.ndarray, max_side: int = MAX_SIDE) -> bytes:
     return png_bytes(colorize(reduce_blocks(grid, max_side)))
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)

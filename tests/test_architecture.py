@@ -1,0 +1,81 @@
+"""The house: every import goes down a floor or stays on its own, and no two packages import
+each other; the launcher plugin uses only xopipe's private_api fence (README "Architecture")."""
+
+from __future__ import annotations
+
+import ast
+import graphlib
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+# Each room of xopipe (a top-level module or package) on its floor, the lowest first.
+FLOORS = [
+    ["errors", "geometry", "values", "strict", "interrupt", "readers", "private_api"],
+    ["config", "inputs", "kernels"],
+    ["backends", "ops", "pipeline", "experiment", "explain"],
+    ["sinks", "figures", "diff", "previous"],
+    ["run", "multirun"],
+    ["app", "callbacks", "cli", "__main__", "bench", "__init__"],
+]
+FLOOR = {room: level for level, rooms in enumerate(FLOORS) for room in rooms}
+
+
+def _room(path: Path) -> str:
+    return path.relative_to(ROOT / "xopipe").with_suffix("").parts[0]
+
+
+def _imported(path: Path) -> set[str]:
+    """Top-level modules of xopipe that `path` imports, wherever the import stands."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "xopipe" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+def _edges() -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = {}
+    for path in (ROOT / "xopipe").rglob("*.py"):
+        room = _room(path)
+        if room == "conf":
+            continue
+        edges.setdefault(room, set()).update(_imported(path) - {room} - {"conf"})
+    return edges
+
+
+def test_every_room_has_a_floor():
+    assert set(_edges()) <= set(FLOOR), set(_edges()) - set(FLOOR)
+
+
+def test_no_import_goes_up_a_floor():
+    upward = [
+        (room, other)
+        for room, others in _edges().items()
+        for other in others
+        if FLOOR[other] > FLOOR[room]
+    ]
+    assert upward == []
+
+
+def test_no_two_rooms_import_each_other():
+    graphlib.TopologicalSorter(_edges()).prepare()  # raises CycleError on a circle
+
+
+def test_the_launcher_uses_nothing_of_the_app():
+    used = set()
+    for path in (ROOT / "hydra_plugins").rglob("*.py"):
+        used |= _imported(path)
+    assert used == {"private_api"}
+
+
+def test_the_fence_uses_nothing_else_of_xopipe():
+    for path in (ROOT / "xopipe" / "private_api").rglob("*.py"):
+        assert _imported(path) <= {"private_api"}, path
