@@ -1,0 +1,232 @@
+"""Sweeps with hydra/launcher=submitit_slurm on a real SLURM cluster (tests/slurm_cluster.py).
+
+The seed across the three backends must give the summary, diff report and
+exit status of the local launcher. A job cancelled with scancel, a job that
+reaches its time limit and a job that fails are each reported failed, in
+bounded time, while the others complete; resume=true then submits only
+those jobs. Skipped, with the reason, where the daemons cannot start
+(XOPIPE_REQUIRE_SLURM=1, as .ci/run sets it, turns that skip into a failure).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from tests.slurm_cluster import (
+    ClusterUnavailable,
+    SlurmCluster,
+    new_cluster_root,
+    start_cluster,
+    stop_cluster,
+)
+from tests.test_sweep import (
+    PROGRESS,
+    QUIET,
+    assert_summary_matches_runs,
+    assert_three_backends_agree,
+    progress_lines,
+)
+
+pytestmark = pytest.mark.slow
+
+SLURM = ["hydra/launcher=submitit_slurm"]
+# No sweep here may take longer than this; the launcher itself never waits forever.
+SWEEP_LIMIT_S = 240
+
+
+@pytest.fixture(scope="module")
+def slurm() -> Iterator[SlurmCluster]:
+    root = new_cluster_root()
+    try:
+        cluster = start_cluster(root)
+    except ClusterUnavailable as why:
+        shutil.rmtree(root, ignore_errors=True)
+        if os.environ.get("XOPIPE_REQUIRE_SLURM") == "1":
+            pytest.fail(f"XOPIPE_REQUIRE_SLURM=1 but no SLURM cluster could start: {why}")
+        pytest.skip(f"no single-node SLURM cluster can start here: {why}")
+    try:
+        yield cluster
+    finally:
+        stop_cluster(cluster)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def command(folder: Path, *args: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "xopipe",
+        "-m",
+        *args,
+        *QUIET,
+        PROGRESS,
+        f"hydra.sweep.dir={folder}",
+    ]
+
+
+def run(cluster: SlurmCluster, folder: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in cluster.env.items() if k != "HYDRA_FULL_ERROR"}
+    return subprocess.run(
+        command(folder, *args),
+        cwd=folder.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SWEEP_LIMIT_S,
+    )
+
+
+def slurm_job_ids(folder: Path) -> set[str]:
+    """The SLURM ids (array_task) of the jobs a sweep submitted, from submitit's folders."""
+    submitit = folder / ".submitit"
+    found = submitit.iterdir() if submitit.is_dir() else ()
+    return {p.name for p in found if p.is_dir() and re.fullmatch(r"\d+_\d+", p.name)}
+
+
+def manifest(job: Path) -> dict:
+    return json.loads((job / "manifest.json").read_text())
+
+
+def test_seed_sweep_on_slurm_matches_the_local_launcher(slurm, tmp_path):
+    grid = "backend=loop,numpy,torch"
+    local = tmp_path / "local"
+    expected = run(slurm, local, grid)
+    cluster = tmp_path / "cluster"
+    result = run(slurm, cluster, grid, *SLURM)
+    assert_three_backends_agree(cluster, result)
+    assert len(slurm_job_ids(cluster)) == 3  # each job ran as a SLURM job
+    for job in range(3):  # ... on the node, with SLURM's own environment
+        log = next((cluster / ".submitit").glob(f"*_{job}/*_{job}_0_log.out")).read_text()
+        assert "submitit INFO" in log
+    assert result.returncode == expected.returncode == 0
+
+    def verdict(stdout: str, folder: Path) -> list[str]:
+        return [line.replace(str(folder), "SWEEP") for line in stdout.splitlines()[-3:]]
+
+    assert verdict(result.stdout, cluster) == verdict(expected.stdout, local)
+    for name in ("diff.csv", "diff_report.md"):
+        assert (cluster / name).read_text().replace(str(cluster), "SWEEP") == (
+            local / name
+        ).read_text().replace(str(local), "SWEEP")
+    mine, theirs = (pq.read_table(f / "summary.parquet") for f in (cluster, local))
+    assert mine.schema == theirs.schema
+    assert mine.drop(["run"]).equals(theirs.drop(["run"]))
+    assert [Path(r).name for r in mine.column("run").to_pylist()] == [
+        Path(r).name for r in theirs.column("run").to_pylist()
+    ]
+
+
+def _inputs(folder: Path) -> dict[str, Path]:
+    """A small input, two large ones (the loop backend takes minutes), and one never written."""
+    folder.mkdir()
+    rng = np.random.default_rng(15)
+    names = {"ok": (9, 9), "cancelled": (2048, 2048), "timed_out": (2048, 2048), "missing": None}
+    paths = {}
+    for name, shape in names.items():
+        paths[name] = folder / f"{name}.npy"
+        if shape is not None:
+            np.save(paths[name], rng.uniform(-1, 1, shape))
+    return paths
+
+
+def _cancel_when_running(slurm: SlurmCluster, sweep: Path, job: int, process) -> float:
+    """scancel the SLURM job of sweep job `job` once its run has started; the time it took."""
+    start = time.monotonic()
+    while time.monotonic() - start < 120 and process.poll() is None:
+        ids = [i for i in slurm_job_ids(sweep) if i.endswith(f"_{job}")]
+        if ids and (sweep / str(job) / ".hydra").is_dir():
+            assert slurm.states()[ids[0]] == "RUNNING"
+            assert slurm.run("scancel", ids[0]).returncode == 0
+            return time.monotonic() - start
+        time.sleep(0.2)
+    raise AssertionError(f"job {job} never started running on the cluster")
+
+
+def test_cancelled_timed_out_and_failing_jobs_are_reported_and_resumed(slurm, tmp_path):
+    paths = _inputs(tmp_path / "data")
+    grid = [
+        "input=file",
+        "input.path=" + ",".join(str(p) for p in paths.values()),
+        "backend=loop",
+        *SLURM,
+        # SLURM warns a job signal_delay_s before its limit: here 10 s into the job.
+        "hydra.launcher.timeout_min=2",
+        "hydra.launcher.signal_delay_s=110",
+    ]
+    sweep = tmp_path / "sweep"
+    started = time.monotonic()
+    env = {k: v for k, v in slurm.env.items() if k != "HYDRA_FULL_ERROR"}
+    process = subprocess.Popen(
+        command(sweep, *grid),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _cancel_when_running(slurm, sweep, 1, process)
+        stdout, stderr = process.communicate(timeout=SWEEP_LIMIT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    seconds = time.monotonic() - started
+    assert process.returncode == 1, stderr[-3000:]
+    assert seconds < 90  # the time-limit warning comes 10 s into the job, polls every 3 s
+    assert "Traceback" not in stderr
+
+    jobs = [manifest(sweep / str(n)) for n in range(4)]
+    assert [job["status"] for job in jobs] == ["complete", "failed", "failed", "failed"]
+    cancelled_id = next(i for i in slurm_job_ids(sweep) if i.endswith("_1"))
+    assert jobs[1]["error"].startswith(
+        f"SLURM job {cancelled_id} ended without a result (CANCELLED"
+    )
+    assert f".submitit/{cancelled_id}/{cancelled_id}_0_log.err" in jobs[1]["error"]
+    assert jobs[2]["error"].startswith(
+        "TimeLimitReached: SLURM's time limit is near (hydra.launcher.timeout_min=2"
+    )
+    assert jobs[3]["error"] == (
+        f"input.path must name a readable file, got '{paths['missing']}' (no such file)"
+    )
+    assert_summary_matches_runs(sweep)
+    frame = pq.read_table(sweep / "summary.parquet").to_pandas()
+    failed = frame[frame.status == "failed"]
+    assert failed.job.tolist() == [1, 2, 3]
+    assert failed.error.tolist() == [job["error"] for job in jobs[1:]]
+    assert "3 of 4 jobs failed (skipped)" in stdout
+    lines = progress_lines(stderr)
+    assert len(lines) == 4 and sum(" failed " in line for line in lines) == 3
+    errors = [line for line in stderr.splitlines() if line.startswith("error: job ")]
+    assert errors == []  # progress lines named each failure already
+
+    # The user fixes the inputs and resumes: only the three failed jobs go to the cluster.
+    first_ids = slurm_job_ids(sweep)
+    complete_before = (sweep / "0" / "manifest.json").read_bytes()
+    np.save(paths["cancelled"], np.eye(6))
+    np.save(paths["timed_out"], np.eye(7))
+    np.save(paths["missing"], np.eye(8))
+    resumed = run(slurm, sweep, *grid, "resume=true")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    new_ids = slurm_job_ids(sweep) - first_ids
+    assert sorted(i.split("_")[1] for i in new_ids) == ["0", "1", "2"]  # a 3-task array
+    assert (sweep / "0" / "manifest.json").read_bytes() == complete_before
+    assert [manifest(sweep / str(n))["status"] for n in range(4)] == ["complete"] * 4
+    assert [manifest(sweep / str(n))["input"]["shape"] for n in range(1, 4)] == [
+        [1, 6, 6],
+        [1, 7, 7],
+        [1, 8, 8],
+    ]
+    assert_summary_matches_runs(sweep)
+    assert re.search(r"^\[\d/4\] complete", resumed.stderr, flags=re.MULTILINE)
