@@ -100,6 +100,7 @@ def _wait_for_all(jobs: list[Any]) -> list[tuple[Any, str | None]]:
     ended: dict[int, str | None] = {}
     dying: dict[int, tuple[str, float]] = {}  # ended says SLURM; the result may still show up
     unknown_since: dict[int, float] = {}
+    use_sacct = bool(jobs) and _sacct_answers(jobs[0].job_id)
     started = time.monotonic()
     next_look = started + FIRST_POLL_S
     while len(ended) < len(jobs):
@@ -113,7 +114,7 @@ def _wait_for_all(jobs: list[Any]) -> list[tuple[Any, str | None]]:
                 ended[index] = dying[index][0]
         waiting = [i for i in range(len(jobs)) if i not in ended and i not in dying]
         if waiting and now >= next_look:
-            states = _slurm_states([jobs[index] for index in waiting])
+            states = _slurm_states([jobs[index] for index in waiting], use_sacct)
             for index in waiting:
                 found = states.get(jobs[index].job_id)
                 if found is None:  # neither sacct nor squeue knows it (yet, or any more)
@@ -130,17 +131,27 @@ def _wait_for_all(jobs: list[Any]) -> list[tuple[Any, str | None]]:
     return [(job, ended[index]) for index, job in enumerate(jobs)]
 
 
-def _slurm_states(jobs: list[Any]) -> dict[str, str]:
+def _sacct_answers(job_id: str) -> bool:
+    """Whether this cluster keeps accounting: sacct fails on one without (slurmdbd)."""
+    command = ["sacct", "-n", "-X", "-j", job_id.split("_")[0]]
+    try:
+        return subprocess.run(command, capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _slurm_states(jobs: list[Any], use_sacct: bool) -> dict[str, str]:
     """{job id: state} from sacct (submitit's watcher), then squeue for what sacct lacks."""
-    watcher = jobs[0].watcher
-    for job in jobs:
-        watcher.register_job(job.job_id)
-    watcher.update()  # one sacct call; a failing sacct only logs a warning
     states = {}
-    for job in jobs:
-        state = watcher.get_state(job.job_id, mode="cache")
-        if state.upper() != "UNKNOWN":
-            states[job.job_id] = state
+    if use_sacct:
+        watcher = jobs[0].watcher
+        for job in jobs:
+            watcher.register_job(job.job_id)
+        watcher.update()  # one sacct call for every job
+        for job in jobs:
+            state = watcher.get_state(job.job_id, mode="cache")
+            if state.upper() != "UNKNOWN":
+                states[job.job_id] = state
     missing = [job.job_id for job in jobs if job.job_id not in states]
     if missing:
         states.update(_squeue_states(missing))

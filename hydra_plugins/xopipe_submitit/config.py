@@ -35,7 +35,7 @@ if SlurmQueueConf is not None:
         # --partition: the queue the jobs wait in; None: the cluster's default.
         partition: Optional[str] = None  # noqa: UP045 (Hydra's schema types)
         # --time, in minutes. A job still running at the limit is stopped and
-        # marked failed; the other jobs go on. At least 2 (see signal_delay_s).
+        # marked failed; the other jobs go on. More than a minute above signal_delay_s.
         timeout_min: int = 60
         # --cpus-per-task: numpy and torch use as many threads.
         cpus_per_task: Optional[int] = 1  # noqa: UP045
@@ -44,7 +44,7 @@ if SlurmQueueConf is not None:
         # --gpus-per-node: 1 for backend=torch backend.device=cuda.
         gpus_per_node: Optional[int] = 0  # noqa: UP045
         # SLURM warns a job this many seconds before its time limit (submitit's
-        # USR2); the job then stops and is marked failed.
+        # USR2), up to a minute early; the job then stops and is marked failed.
         signal_delay_s: int = 90
 
 
