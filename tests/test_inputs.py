@@ -9,18 +9,19 @@ import torch.nn.functional as F
 from PIL import Image
 
 from xopipe.backends import get_backend
+from xopipe.config import read_config
 from xopipe.errors import UserError
 from xopipe.experiment import build_experiment, execute
 from xopipe.inputs import load_input
 from xopipe.readers import Limits
-from xopipe.values import to_plain
 
 
 def source(make_config, *overrides):
     """The input a config reads (without building the stages, which may not fit it)."""
     cfg = make_config(*overrides)
     limits = Limits(cfg.limits.max_file_bytes, cfg.limits.max_input_cells)
-    return load_input(to_plain(cfg.input), np.dtype(cfg.dtype.value), limits)
+    config = read_config(cfg)
+    return load_input(config.input, np.dtype(config.dtype.value), limits)
 
 
 def user_error(make_config, *overrides) -> str:

@@ -9,6 +9,8 @@ conv-arithmetic formula gives, or both refuse (xopipe with a UserError).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -20,7 +22,7 @@ from hypothesis import strategies as st
 from xopipe.backends import get_backend
 from xopipe.errors import UserError
 from xopipe.kernels import KernelSet
-from xopipe.ops import OPS
+from xopipe.ops import OPS, StageConfig
 
 BACKENDS = ["loop", "numpy", "torch"]
 TOL = {"float64": 1e-10, "float32": 2e-4}
@@ -35,9 +37,15 @@ def _keyof(op: str):
 
 
 def _run_ours(op: str, node: dict, x: np.ndarray, backend: str):
-    """xopipe's answer: (array, shape) or the UserError it raised."""
+    """xopipe's answer: (array, shape) or the UserError it raised.
+
+    The node's keys become attributes, as the op's typed config node has them;
+    a conv's `kernels` goes where a pipeline puts a stage's weights.
+    """
+    settings = {k: v for k, v in node.items() if k != "kernels"}
+    stage = StageConfig(SimpleNamespace(**settings), _keyof(op), x.dtype, node.get("kernels"))
     try:
-        params = OPS[op].prepare(node, _keyof(op), x.dtype)
+        params = OPS[op].prepare(stage)
         shape = OPS[op].output_shape(x.shape, params)
     except UserError as error:
         return error

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,20 +19,29 @@ from xopipe.readers import (
     read_image,
     read_npy,
 )
-from xopipe.values import parse_grid, to_plain
+from xopipe.values import parse_grid
+
+if TYPE_CHECKING:
+    from xopipe.config.schema import (
+        FileInputConfig,
+        InputConfig,
+        RandomInputConfig,
+        ValuesInputConfig,
+    )
 
 GRID = "a grid [H][W] or [C][H][W] of numbers"
 
 
-def load_input(node: Mapping[str, Any], dtype: np.dtype, limits: Limits) -> np.ndarray:
+def load_input(node: InputConfig, dtype: np.dtype, limits: Limits) -> np.ndarray:
     """Build the input the `input` config node describes, cast to `dtype`."""
-    kind = node["kind"]
+    kind = node.kind
     if kind == "values":
-        array = parse_grid("input.values", node["values"], (2, 3), GRID)
+        values: ValuesInputConfig = node  # type: ignore[assignment]
+        array = parse_grid("input.values", values.values, (2, 3), GRID)
     elif kind == "random":
-        array = random_input(node, limits)
+        array = random_input(node, limits)  # type: ignore[arg-type]
     elif kind == "file":
-        array = file_input(node, limits)
+        array = file_input(node, limits)  # type: ignore[arg-type]
     else:
         raise invalid("input.kind", kind, "one of values, random, file")
     if array.ndim == 2:
@@ -46,24 +54,24 @@ def load_input(node: Mapping[str, Any], dtype: np.dtype, limits: Limits) -> np.n
     return array.astype(dtype)
 
 
-def random_input(node: Mapping[str, Any], limits: Limits) -> np.ndarray:
+def random_input(node: RandomInputConfig, limits: Limits) -> np.ndarray:
     """Uniform [low, high) from default_rng(seed), or low/high pixels; float64 first, so
     float32 runs see the same draws rounded."""
-    shape = to_plain(node["shape"])
+    shape = node.shape
     if not (isinstance(shape, list) and len(shape) in (2, 3) and all(s >= 1 for s in shape)):
         raise invalid("input.shape", shape, "[H, W] or [C, H, W] of positive integers")
     if int(np.prod(shape)) > limits.max_cells:
         raise invalid(
             "input.shape", shape, f"at most limits.max_input_cells ({limits.max_cells:,}) cells"
         )
-    low, high = float(node["low"]), float(node["high"])
+    low, high = float(node.low), float(node.high)
     for key, value in (("input.low", low), ("input.high", high)):
         if not np.isfinite(value):
             raise invalid(key, value, "a finite number")
     if not low < high:
         raise invalid("input.high", high, f"greater than input.low ({low})")
-    rng = np.random.default_rng(check_seed("input.seed", node["seed"]))
-    if node["pixels"]:
+    rng = np.random.default_rng(check_seed("input.seed", node.seed))
+    if node.pixels:
         return np.where(rng.random(shape) < 0.5, low, high)
     return rng.uniform(low, high, size=shape)
 
@@ -74,9 +82,9 @@ def check_seed(key: str, seed: int) -> int:
     return int(seed)
 
 
-def file_input(node: Mapping[str, Any], limits: Limits) -> np.ndarray:
+def file_input(node: FileInputConfig, limits: Limits) -> np.ndarray:
     options = _image_options(node)  # checked for every file: a typo is a typo
-    path = existing_file("input.path", str(node["path"]), SUFFIXES)
+    path = existing_file("input.path", str(node.path), SUFFIXES)
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         grid = read_csv_grid("input.path", path, limits)
@@ -98,13 +106,13 @@ def file_input(node: Mapping[str, Any], limits: Limits) -> np.ndarray:
     return grid
 
 
-def _image_options(node: Mapping[str, Any]) -> ImageOptions:
-    color, scale = node["color"], node["scale"]
+def _image_options(node: FileInputConfig) -> ImageOptions:
+    color, scale = node.color, node.scale
     if color not in ("grey", "rgb"):
         raise invalid("input.color", color, "grey or rgb")
     if scale not in ("signed", "unit"):
         raise invalid("input.scale", scale, "signed (-1..1) or unit (0..1)")
-    resize = to_plain(node["resize"])
+    resize = node.resize
     if resize is not None and not (len(resize) == 2 and all(s >= 1 for s in resize)):
         raise invalid("input.resize", resize, "null or [H, W] of positive integers")
     return ImageOptions(color, None if resize is None else (resize[0], resize[1]), scale)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,7 +17,10 @@ from xopipe.readers import (
     read_csv_grid,
     read_npy,
 )
-from xopipe.values import parse_grid, to_plain
+from xopipe.values import parse_grid
+
+if TYPE_CHECKING:
+    from xopipe.config.schema import KernelsConfig, RandomKernelsConfig
 
 LAYOUT = "a list of 2-D kernels [K][kh][kw] or [K][C][kh][kw]"
 
@@ -29,27 +31,30 @@ class KernelSet:
     names: tuple[str, ...]  # one label per kernel
 
 
-def load_kernels(node: Mapping[str, Any], key: str, limits: Limits) -> KernelSet:
-    """The kernels the config node at `key` describes."""
-    kind = node["kind"]
+def load_kernels(node: KernelsConfig, key: str, limits: Limits) -> KernelSet:
+    """The kernels the typed config node at `key` describes."""
+    kind = node.kind
     if kind == "values":
-        weight = _as_4d(parse_grid(f"{key}.values", node["values"], (2, 3, 4), LAYOUT))
+        weight = parse_grid(f"{key}.values", node.values, (2, 3, 4), LAYOUT)  # type: ignore[attr-defined]
     elif kind == "random":
-        shape = to_plain(node["shape"])
-        if not (isinstance(shape, list) and len(shape) in (3, 4) and all(s >= 1 for s in shape)):
-            raise invalid(
-                f"{key}.shape", shape, "[K, kh, kw] or [K, C, kh, kw] of positive integers"
-            )
-        low, high = float(node["low"]), float(node["high"])
-        if not (np.isfinite(low) and np.isfinite(high) and low < high):
-            raise invalid(f"{key}.high", high, f"a finite number above {key}.low ({low})")
-        rng = np.random.default_rng(check_seed(f"{key}.seed", node["seed"]))
-        weight = _as_4d(rng.uniform(low, high, size=shape))
+        weight = _random_weights(node, key)  # type: ignore[arg-type]
     elif kind == "file":
-        weight = _as_4d(_read_file(f"{key}.path", str(node["path"]), limits))
+        weight = _read_file(f"{key}.path", str(node.path), limits)  # type: ignore[attr-defined]
     else:
         raise invalid(f"{key}.kind", kind, "one of values, random, file")
-    return KernelSet(weight, _names(node, key, weight.shape[0]))
+    weight = _as_4d(weight)
+    return KernelSet(weight, _names(getattr(node, "names", None), key, weight.shape[0]))
+
+
+def _random_weights(node: RandomKernelsConfig, key: str) -> np.ndarray:
+    shape = node.shape
+    if not (isinstance(shape, list) and len(shape) in (3, 4) and all(s >= 1 for s in shape)):
+        raise invalid(f"{key}.shape", shape, "[K, kh, kw] or [K, C, kh, kw] of positive integers")
+    low, high = float(node.low), float(node.high)
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise invalid(f"{key}.high", high, f"a finite number above {key}.low ({low})")
+    rng = np.random.default_rng(check_seed(f"{key}.seed", node.seed))
+    return rng.uniform(low, high, size=shape)
 
 
 def _read_file(key: str, path_text: str, limits: Limits) -> np.ndarray:
@@ -76,8 +81,7 @@ def _as_4d(grid: np.ndarray) -> np.ndarray:
     return grid
 
 
-def _names(node: Mapping[str, Any], key: str, count: int) -> tuple[str, ...]:
-    names = to_plain(node.get("names"))
+def _names(names: list[str] | None, key: str, count: int) -> tuple[str, ...]:
     if names is None:
         return tuple(f"kernel {k}" for k in range(count))
     if len(names) != count:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
@@ -10,18 +11,19 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from xopipe.backends import get_backend
+from xopipe.config import XopipeConfig, read_config
 from xopipe.errors import UserError
 from xopipe.experiment import Experiment, Results, build_experiment, execute
 from xopipe.figures.outputs import plan_outputs
 from xopipe.interrupt import describe, shielded, signals_as_exceptions
 from xopipe.pipeline import SOURCE
 from xopipe.previous import clear_previous_outputs, config_fingerprint
+from xopipe.private_api.yaml_text import to_yaml
 from xopipe.sinks.console import print_results
 from xopipe.sinks.manifest import Manifest
 from xopipe.sinks.progress import TerminalProgress
 from xopipe.sinks.table_files import read_table_choice, write_tables
 from xopipe.sinks.weights import stage_weights
-from xopipe.values import to_plain
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,10 @@ def run_experiment(
 ) -> Results:
     """Run the experiment `cfg` describes and write its files into `out_dir`.
 
+    This is where the composed config is read: once into typed objects
+    (everything below receives those), once as its fingerprint and YAML
+    text for the manifest and the report.
+
     `job` is the job's number in a sweep (recorded in the manifest);
     `show_matrices=False` keeps the console quiet whatever print_matrices says;
     `draw_figures=False` draws none whatever figures says (sweep jobs by default).
@@ -45,27 +51,34 @@ def run_experiment(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     clear_previous_outputs(out_dir)  # only reached with overwrite=true (or a failed run)
-    backend_options = to_plain(cfg.backend)
-    backend_name = backend_options.pop("name")
+    job_fact = {} if job is None else {"job": job}
+    try:
+        config = read_config(cfg)
+    except UserError as error:  # not even the backend is known: say what is
+        Manifest(out_dir, {"overrides": list(overrides), **job_fact}).write(
+            "failed", error=str(error)
+        )
+        raise
+    backend_name, backend_options = _backend_choice(config)
     manifest = Manifest(
         out_dir,
         {
             "backend": backend_name,
             "backend_options": backend_options,
-            "dtype": cfg.dtype.value,
-            "pipeline": cfg.pipeline.name,
+            "dtype": config.dtype.value,
+            "pipeline": config.pipeline.name,
             "overrides": list(overrides),
             "config_sha256": config_fingerprint(cfg),
-            **({} if job is None else {"job": job}),
+            **job_fact,
         },
     )
     written: list[Path] = []
     try:
         with signals_as_exceptions():
-            experiment = build_experiment(cfg)
+            experiment = build_experiment(config)
             # figures.* and explain, checked up front
-            outputs = plan_outputs(cfg, experiment, draw=draw_figures)
-            tables = read_table_choice(to_plain(cfg.tables), [SOURCE, *experiment.pipeline.order])
+            outputs = plan_outputs(experiment, to_yaml(cfg), draw=draw_figures)
+            tables = read_table_choice(config.tables, [SOURCE, *experiment.pipeline.order])
             options: dict = dict(backend_options)  # the manifest keeps the configured ones
             # Per-stage meters for a single run only: a sweep's jobs share the terminal.
             if backend_name == "loop" and job is None and sys.stderr.isatty():
@@ -76,7 +89,7 @@ def run_experiment(
             )
             results = execute(experiment, backend)
             manifest.update(stages=_stages(experiment, results))
-            if cfg.print_matrices and show_matrices:
+            if config.print_matrices and show_matrices:
                 print_results(results.arrays, results.seconds)
             try:
                 weights = stage_weights(experiment.stages)
@@ -94,6 +107,12 @@ def run_experiment(
         raise
     log.info("wrote %d files to %s", len(written) + 1, out_dir)
     return results
+
+
+def _backend_choice(config: XopipeConfig) -> tuple[str, dict]:
+    """The backend's name and the options it was configured with."""
+    options = dataclasses.asdict(config.backend)
+    return options.pop("name"), options
 
 
 def _write_failed(manifest: Manifest, written: list[Path], error: BaseException) -> None:

@@ -9,22 +9,12 @@ import numpy as np
 from xopipe.errors import UserError, invalid
 
 
-def to_plain(value: Any) -> Any:
-    """OmegaConf containers to plain Python lists and dicts (other values unchanged)."""
-    from omegaconf import DictConfig, ListConfig, OmegaConf
-
-    if isinstance(value, (DictConfig, ListConfig)):
-        return OmegaConf.to_container(value, resolve=True)
-    return value
-
-
 def parse_grid(key: str, values: Any, ranks: tuple[int, ...], what: str) -> np.ndarray:
     """Nested lists of numbers -> float64 array of one of `ranks`, all finite.
 
     `what` describes the expected layout for the error message, e.g.
     "a grid [H][W] or [C][H][W] of numbers".
     """
-    values = to_plain(values)
     if isinstance(values, str) or not isinstance(values, (list, tuple, np.ndarray)):
         raise invalid(key, values, what)
     try:

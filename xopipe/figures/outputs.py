@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
-
 from xopipe.experiment import Experiment, Results
 from xopipe.explain import CellRef, explain, parse_cell
 from xopipe.figures.report import write_report
@@ -26,8 +24,6 @@ from xopipe.figures.settings import (
     read_settings,
     without_figures,
 )
-from xopipe.private_api.yaml_text import to_yaml
-from xopipe.values import to_plain
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +88,17 @@ class Outputs:
         return [*new, report]
 
 
-def plan_outputs(cfg: DictConfig, experiment: Experiment, draw: bool = True) -> Outputs:
+def plan_outputs(experiment: Experiment, config_yaml: str, draw: bool = True) -> Outputs:
     """Check figures.* and explain against the experiment, before any work.
 
-    `draw=False` (a sweep job whose command line did not ask for figures)
-    checks the settings but draws nothing, and the report says why.
+    `config_yaml` is the composed config as text, for the report. `draw=False`
+    (a sweep job whose command line did not ask for figures) checks the
+    settings but draws nothing, and the report says why.
     """
-    settings = read_settings(to_plain(cfg.figures))
-    cell = parse_cell(cfg.explain, experiment) if cfg.explain not in (None, "") else None
-    outputs = Outputs(experiment, settings, cell, to_yaml(cfg))
+    config = experiment.config
+    settings = read_settings(config.figures)
+    cell = parse_cell(config.explain, experiment) if config.explain not in (None, "") else None
+    outputs = Outputs(experiment, settings, cell, config_yaml)
     if not draw and settings.enabled:
         outputs.settings = without_figures(settings)
         outputs.off_note = SWEEP_NOTE[0].upper() + SWEEP_NOTE[1:] + "."

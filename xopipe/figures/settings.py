@@ -5,11 +5,14 @@ Nothing here imports matplotlib: `figures=none` runs never pay for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from xopipe.errors import invalid
+
+if TYPE_CHECKING:
+    from xopipe.config.schema import FiguresConfig
 
 FORMATS = ("png", "svg", "pdf", "none")
 LANGS = ("en", "zh")
@@ -61,21 +64,20 @@ def without_figures(settings: FigureSettings) -> FigureSettings:
     return replace(settings, format="none")
 
 
-def read_settings(node: Mapping[str, Any]) -> FigureSettings:
+def read_settings(node: FiguresConfig) -> FigureSettings:
     """The figures node as settings; a wrong value stops the run with one line."""
-    fmt = str(node["format"]).lower()
+    fmt = str(node.format).lower()
     if fmt not in FORMATS:
-        raise invalid("figures.format", node["format"], "one of " + ", ".join(FORMATS))
-    lang = str(node["lang"]).lower()
+        raise invalid("figures.format", node.format, "one of " + ", ".join(FORMATS))
+    lang = str(node.lang).lower()
     if lang not in LANGS:
-        raise invalid("figures.lang", node["lang"], "one of " + ", ".join(LANGS))
-    font = node.get("font")
+        raise invalid("figures.lang", node.lang, "one of " + ", ".join(LANGS))
     return FigureSettings(
         format=fmt,
         lang=lang,
-        cmap=str(node["cmap"]),
-        animate=bool(node["animate"]),
-        font=None if font in (None, "") else str(font),
+        cmap=str(node.cmap),
+        animate=bool(node.animate),
+        font=None if node.font in (None, "") else str(node.font),
     )
 
 

@@ -1,6 +1,6 @@
 """The stage registry: ops are plain functions registered by name.
 
-An op is three functions: `prepare` turns its config node into parameters
+An op is three functions: `prepare` turns its typed config node into parameters
 (rejecting bad values), `output_shape` checks the parameters against the
 shape that reaches the stage, and `run` computes on a backend. A pipeline
 prepares and shape-checks every stage before it runs any, so a user's
@@ -9,18 +9,33 @@ mistake stops the run before work starts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from xopipe.backends.base import Backend
 
+if TYPE_CHECKING:
+    from xopipe.kernels import KernelSet
+
 Shape = tuple[int, int, int]  # channels, rows, cols
 
 KeyOf = Callable[[str], str]  # a config field -> its full key, for messages
-Prepare = Callable[[Mapping[str, Any], KeyOf, np.dtype], Any]
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """What an op's `prepare` reads: its node with the stage's own params applied."""
+
+    node: Any  # the op's schema dataclass: ConvConfig, PadConfig, PoolConfig, ...
+    keyof: KeyOf
+    dtype: np.dtype
+    kernels: KernelSet | None = None  # conv: the weights this stage slides
+
+
+Prepare = Callable[[StageConfig], Any]
 OutputShape = Callable[[Shape, Any], Shape]
 Run = Callable[[Backend, np.ndarray, Any], np.ndarray]
 
@@ -28,7 +43,7 @@ Run = Callable[[Backend, np.ndarray, Any], np.ndarray]
 @dataclass(frozen=True)
 class StageOp:
     name: str
-    prepare: Prepare  # (config node, key namer, dtype) -> params
+    prepare: Prepare  # stage config -> params
     output_shape: OutputShape  # (input shape, params) -> output shape
     run: Run  # (backend, input array, params) -> output array
 

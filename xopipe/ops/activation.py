@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from xopipe.backends.base import ACTIVATIONS, Backend
 from xopipe.errors import invalid
-from xopipe.ops import Shape, register
+from xopipe.ops import Shape, StageConfig, register
+
+if TYPE_CHECKING:
+    from xopipe.config.schema import ActivationConfig
 
 
 @dataclass(frozen=True)
@@ -19,13 +22,13 @@ class ActivationParams:
     params: Mapping[str, float | str]  # negative_slope, alpha, beta, ... as the name needs
 
 
-def prepare(
-    node: Mapping[str, Any], keyof: Callable[[str], str], dtype: np.dtype
-) -> ActivationParams:
-    name = node["name"]
+def prepare(stage: StageConfig) -> ActivationParams:
+    node: ActivationConfig = stage.node
+    keyof = stage.keyof
+    name = node.name
     if name not in ACTIVATIONS:
         raise invalid(keyof("name"), name, "one of " + ", ".join(ACTIVATIONS))
-    params = {key: node[key] for key in ACTIVATIONS[name]}
+    params = {key: getattr(node, key) for key in ACTIVATIONS[name]}
     if name == "gelu" and params["approximate"] not in ("none", "tanh"):
         raise invalid(keyof("approximate"), params["approximate"], "none or tanh")
     if name == "softplus" and not params["beta"] > 0:

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from xopipe.backends.base import PADDING_MODES, Backend
 from xopipe.errors import UserError, invalid
 from xopipe.geometry import Pads, Pair, as_pair, conv_out, effective_size, same_pads
-from xopipe.kernels import KernelSet
-from xopipe.ops import Shape, register
+from xopipe.ops import Shape, StageConfig, register
 from xopipe.ops.pad import check_mode_fits
-from xopipe.values import to_plain
+
+if TYPE_CHECKING:
+    from xopipe.config.schema import ConvConfig
 
 NORMALIZE = ("mean", "none")
 DEPTHWISE = "depthwise"  # conv.groups: one group per input channel
@@ -34,34 +35,36 @@ class ConvParams:
     divisor: float | None  # the element count for normalize=mean
 
 
-def prepare(node: Mapping[str, Any], keyof: Callable[[str], str], dtype: np.dtype) -> ConvParams:
-    kernels: KernelSet = node["kernels"]
-    weight = kernels.weight
+def prepare(stage: StageConfig) -> ConvParams:
+    node: ConvConfig = stage.node
+    keyof, dtype = stage.keyof, stage.dtype
+    assert stage.kernels is not None, "a conv stage is prepared with its kernels"
+    weight = stage.kernels.weight
     count, group_channels, kh, kw = weight.shape
-    stride = as_pair(keyof("stride"), to_plain(node["stride"]), minimum=1)
-    dilation = as_pair(keyof("dilation"), to_plain(node["dilation"]), minimum=1)
-    pads = _pads(keyof("padding"), to_plain(node["padding"]), (kh, kw), dilation, stride)
+    stride = as_pair(keyof("stride"), node.stride, minimum=1)
+    dilation = as_pair(keyof("dilation"), node.dilation, minimum=1)
+    pads = _pads(keyof("padding"), node.padding, (kh, kw), dilation, stride)
 
-    mode = node["padding_mode"]
+    mode = node.padding_mode
     if mode not in PADDING_MODES:
         raise invalid(keyof("padding_mode"), mode, "one of " + ", ".join(PADDING_MODES))
-    groups = node["groups"]
+    groups = node.groups
     if groups != DEPTHWISE:
         if not (isinstance(groups, int) and not isinstance(groups, bool) and groups >= 1):
             raise invalid(keyof("groups"), groups, f"a positive integer or {DEPTHWISE}")
         if count % groups:
             raise invalid(keyof("groups"), groups, f"a divisor of the number of kernels ({count})")
-    normalize = node["normalize"]
+    normalize = node.normalize
     if normalize not in NORMALIZE:
         raise invalid(keyof("normalize"), normalize, "one of " + ", ".join(NORMALIZE))
 
-    if node["flip"]:
+    if node.flip:
         weight = weight[..., ::-1, ::-1].copy()
     return ConvParams(
         keyof=keyof,
         weight=np.ascontiguousarray(weight, dtype=dtype),
-        names=kernels.names,
-        bias=_bias(keyof("bias"), to_plain(node["bias"]), count).astype(dtype),
+        names=stage.kernels.names,
+        bias=_bias(keyof("bias"), node.bias, count).astype(dtype),
         stride=stride,
         pads=pads,
         dilation=dilation,

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from xopipe.backends.base import Backend
 from xopipe.errors import UserError, invalid
 from xopipe.geometry import Pads, as_pads
-from xopipe.ops import Shape, register
-from xopipe.values import to_plain
+from xopipe.ops import Shape, StageConfig, register
+
+if TYPE_CHECKING:
+    from xopipe.config.schema import PadConfig
 
 MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -40,14 +42,16 @@ def check_mode_fits(key: str, mode: str, pads: Pads, height: int, width: int) ->
         )
 
 
-def prepare(node: Mapping[str, Any], keyof: Callable[[str], str], dtype: np.dtype) -> PadParams:
-    mode = node["mode"]
+def prepare(stage: StageConfig) -> PadParams:
+    node: PadConfig = stage.node
+    keyof = stage.keyof
+    mode = node.mode
     if mode not in MODES:
         raise invalid(keyof("mode"), mode, "one of " + ", ".join(MODES))
-    value = float(node["value"])
+    value = float(node.value)
     if not np.isfinite(value):
         raise invalid(keyof("value"), value, "a finite number")
-    return PadParams(keyof, as_pads(keyof("pads"), to_plain(node["pads"])), value, mode)
+    return PadParams(keyof, as_pads(keyof("pads"), node.pads), value, mode)
 
 
 def output_shape(shape: Shape, p: PadParams) -> Shape:

@@ -10,17 +10,19 @@ On an all-negative edge window the two give different maxima.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from xopipe.backends.base import Backend
 from xopipe.errors import UserError, invalid
 from xopipe.geometry import Pads, Pair, as_pads, as_pair, auto_pool_fill, effective_size, pool_out
-from xopipe.ops import Shape, register
-from xopipe.values import to_plain
+from xopipe.ops import Shape, StageConfig, register
+
+if TYPE_CHECKING:
+    from xopipe.config.schema import PoolConfig
 
 KINDS = ("max", "avg")
 
@@ -38,21 +40,24 @@ class PoolParams:
     count_include_pad: bool
 
 
-def prepare(node: Mapping[str, Any], keyof: Callable[[str], str], dtype: np.dtype) -> PoolParams:
-    kind = node["name"]
+def prepare(stage: StageConfig) -> PoolParams:
+    node: PoolConfig = stage.node
+    keyof = stage.keyof
+    kind = node.name
     if kind not in KINDS:
         raise invalid(keyof("name"), kind, "one of " + ", ".join(KINDS))
-    size = as_pair(keyof("size"), to_plain(node["size"]), minimum=1)
-    stride_value = to_plain(node["stride"])
+    size = as_pair(keyof("size"), node.size, minimum=1)
+    stride_value = node.stride
     stride = size if stride_value is None else as_pair(keyof("stride"), stride_value, minimum=1)
-    fill_value = to_plain(node["pad"])
+    fill_value = node.pad
     fill = None if fill_value == "auto" else _fill(keyof("pad"), fill_value)
-    padding = as_pair(keyof("padding"), to_plain(node["padding"]), minimum=0)
+    padding = as_pair(keyof("padding"), node.padding, minimum=0)
     if padding[0] > size[0] // 2 or padding[1] > size[1] // 2:
         raise invalid(
             keyof("padding"), list(padding), f"at most half the window {list(size)} (as in PyTorch)"
         )
-    dilation = as_pair(keyof("dilation"), to_plain(node.get("dilation", 1)), minimum=1)
+    # Only max pools dilate; only avg pools choose whether padding counts.
+    dilation = as_pair(keyof("dilation"), getattr(node, "dilation", 1), minimum=1)
     return PoolParams(
         keyof=keyof,
         kind=kind,
@@ -61,8 +66,8 @@ def prepare(node: Mapping[str, Any], keyof: Callable[[str], str], dtype: np.dtyp
         fill=fill,
         padding=padding,
         dilation=dilation,
-        ceil_mode=bool(node["ceil_mode"]),
-        count_include_pad=bool(node.get("count_include_pad", True)),
+        ceil_mode=bool(node.ceil_mode),
+        count_include_pad=bool(getattr(node, "count_include_pad", True)),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from xopipe.sinks.weights import (
     write_weights_npy,
     write_weights_parquet,
 )
+
+if TYPE_CHECKING:
+    from xopipe.config.schema import TablesConfig
 
 FORMATS = ("parquet", "csv", "npy")
 MATRICES = "matrices"
@@ -41,14 +44,14 @@ class TableChoice:
         return {"formats": list(self.formats), "stages": list(self.stages)}
 
 
-def read_table_choice(node: Mapping[str, Any], stage_names: Sequence[str]) -> TableChoice:
+def read_table_choice(node: TablesConfig, stage_names: Sequence[str]) -> TableChoice:
     """tables.formats and tables.stages, checked against the pipeline's stage names."""
-    formats = node.get("formats")
+    formats = node.formats
     if formats is None:
         formats = []
     if not isinstance(formats, list) or any(f not in FORMATS for f in formats):
         raise invalid("tables.formats", formats, "a list of parquet, csv, npy (or [] for none)")
-    stages = node.get("stages")
+    stages = node.stages
     if stages is None:
         chosen = tuple(stage_names)
     else:

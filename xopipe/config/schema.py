@@ -1,11 +1,11 @@
-"""Typed schemas for every config node, registered with Hydra's ConfigStore.
+"""Typed schemas for every config node: keys, types and default values.
 
-YAML in conf/ holds the values; these dataclasses hold the keys and types,
-so a misspelt key or a wrongly typed value fails when the config is
-composed, before any work. Each group option's YAML names its schema in
-its defaults list (`/schema/<group>/<name>@_here_`). Values that may be an
-int or a list (stride, padding, ...) are typed Any and checked by the op
-that reads them, with a one-line error.
+The defaults live here and only here; a group option's YAML in conf/ sets
+just what makes it that option (`figures=svg` sets `format: svg`) and names
+its schema in its defaults list (`/schema/<group>/<name>@_here_`). A
+misspelt key or a wrongly typed value fails when the config is composed,
+before any work. Values that may be an int or a list (stride, padding, ...)
+are typed Any and checked by the op that reads them, with a one-line error.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 
@@ -78,7 +77,7 @@ class RandomInputConfig(InputConfig):
 class FileInputConfig(InputConfig):
     kind: str = "file"
     name: str = "file"
-    path: str = MISSING  # .csv (a plain grid), .npy, .png, .jpg/.jpeg
+    path: str = ""  # required ("" = not set): .csv (a plain grid), .npy, .png, .jpg/.jpeg
     color: str = "grey"  # images: grey (1 channel) | rgb (3 channels)
     resize: list[int] | None = None  # images: [H, W] to resize to, null keeps the size
     scale: str = "signed"  # images: signed maps 0..255 to -1..1, unit to 0..1
@@ -114,7 +113,9 @@ class RandomKernelsConfig(KernelsConfig):
 class FileKernelsConfig(KernelsConfig):
     kind: str = "file"
     name: str = "file"
-    path: str = MISSING  # .csv (one 2-D kernel) or .npy ([kh, kw], [K, kh, kw] or [K, C, kh, kw])
+    # required ("" = not set): .csv (one 2-D kernel) or .npy ([kh, kw], [K, kh, kw]
+    # or [K, C, kh, kw])
+    path: str = ""
 
 
 # --- stages ------------------------------------------------------------------
@@ -289,15 +290,3 @@ SCHEMAS: dict[str, dict[str, type]] = {
     "pipeline": {"pipeline": PipelineConfig},
     "figures": {"figures": FiguresConfig},
 }
-
-
-def register_configs() -> None:
-    """Put the schemas where the YAML files' defaults lists look for them."""
-    from xopipe.private_api.plugin_path import expose_launcher_plugin
-
-    expose_launcher_plugin()
-    store = ConfigStore.instance()
-    store.store(name="xopipe_schema", node=XopipeConfig)
-    for group, schemas in SCHEMAS.items():
-        for name, schema in schemas.items():
-            store.store(group=f"schema/{group}", name=name, node=schema)

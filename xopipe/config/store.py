@@ -1,0 +1,19 @@
+"""Register the schemas with Hydra's ConfigStore, where the YAML defaults lists find them."""
+
+from __future__ import annotations
+
+from hydra.core.config_store import ConfigStore
+
+from xopipe.config.schema import SCHEMAS, XopipeConfig
+
+
+def register_configs() -> None:
+    """Put the schemas where the YAML files' defaults lists look for them."""
+    from xopipe.private_api.plugin_path import expose_launcher_plugin
+
+    expose_launcher_plugin()
+    store = ConfigStore.instance()
+    store.store(name="xopipe_schema", node=XopipeConfig)
+    for group, schemas in SCHEMAS.items():
+        for name, schema in schemas.items():
+            store.store(group=f"schema/{group}", name=name, node=schema)
