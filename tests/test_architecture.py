@@ -69,11 +69,17 @@ def test_no_two_rooms_import_each_other():
     graphlib.TopologicalSorter(_edges()).prepare()  # raises CycleError on a circle
 
 
-def test_the_launcher_uses_nothing_of_the_app():
-    used = set()
-    for path in (ROOT / "hydra_plugins").rglob("*.py"):
-        used |= _imported(path)
-    assert used == {"private_api"}
+def test_the_launchers_use_nothing_of_the_app():
+    """xopipe's launcher reaches xopipe through the private_api fence only; the SLURM one
+    through previous only (the resume rule, and the failed manifest of a job that died)."""
+    allowed = {"xopipe_launcher": {"private_api"}, "xopipe_submitit": {"previous"}}
+    plugins = {p.name for p in (ROOT / "hydra_plugins").iterdir() if p.is_dir()}
+    assert plugins - {"__pycache__"} == set(allowed)
+    for plugin, rooms in allowed.items():
+        used = set()
+        for path in (ROOT / "hydra_plugins" / plugin).rglob("*.py"):
+            used |= _imported(path)
+        assert used == rooms, plugin
 
 
 def test_the_fence_uses_nothing_else_of_xopipe():

@@ -69,3 +69,25 @@ def clear_previous_outputs(folder: Path) -> None:
     for name in manifest.get("files", {}):
         (folder / name).unlink(missing_ok=True)
     (folder / MANIFEST).unlink()
+
+
+def mark_failed(folder: Path, overrides: list[str], reason: str) -> None:
+    """Record in `folder` that its run died without saying so itself (a launcher's finding).
+
+    What the run's own manifest recorded is kept (its files, so a resumed run
+    clears them), with its error after the launcher's reason; a job that
+    never started gets a manifest with its overrides, so the summary names it.
+    """
+    from xopipe.sinks.files import write_text
+
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        document = read_manifest(folder) or {}
+    except (OSError, ValueError):  # half-written or not JSON: replaced
+        document = {}
+    if document.get("error"):
+        reason = f"{reason} (the run said: {document['error']})"
+    document.setdefault("overrides", list(overrides))
+    document.setdefault("files", {})
+    document.update(status="failed", error=reason)
+    write_text(folder / MANIFEST, json.dumps(document, indent=2) + "\n")

@@ -12,7 +12,6 @@ knows nothing (a cluster without accounting), from squeue.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import os
 import subprocess
@@ -174,6 +173,8 @@ def _outcome(
     launcher: Any, job: Any, ended: str | None, overrides: list[str], num: int
 ) -> JobReturn:
     """The job's own JobReturn, or a failed one whose reason is now in the job's manifest."""
+    from xopipe.previous import mark_failed
+
     if ended is None:
         try:
             return job.results()[0]
@@ -183,7 +184,7 @@ def _outcome(
         reason = f"SLURM job {job.job_id} ended without a result ({ended})"
     reason += f"; its log: {job.paths.stderr}"
     folder = _job_folder(launcher, overrides, num)[0]
-    _write_failed_manifest(folder, overrides, reason)
+    mark_failed(folder, list(overrides), reason)
     log.error("job %d failed: %s", num, reason)
     return _job_return(overrides, "failed")
 
@@ -226,21 +227,3 @@ def _already_complete(launcher: Any, overrides: Sequence[str], num: int) -> bool
 
     folder, task = _job_folder(launcher, overrides, num)
     return already_done(folder, config_fingerprint(task))
-
-
-def _write_failed_manifest(folder: Path, overrides: Sequence[str], reason: str) -> None:
-    """Mark the job failed, keeping what its own manifest (if any) recorded."""
-    from xopipe.sinks.files import write_text
-    from xopipe.sinks.manifest import MANIFEST, read_manifest
-
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        document = read_manifest(folder) or {}
-    except (OSError, ValueError):
-        document = {}
-    if document.get("error"):
-        reason = f"{reason} (the run said: {document['error']})"
-    document.setdefault("overrides", list(overrides))
-    document.setdefault("files", {})
-    document.update(status="failed", error=reason)
-    write_text(folder / MANIFEST, json.dumps(document, indent=2) + "\n")
