@@ -15,6 +15,7 @@ from xopipe.config import register_configs
 from xopipe.errors import UserError
 from xopipe.figures.settings import figures_on_command_line
 from xopipe.interrupt import Interrupted, describe
+from xopipe.override_hints import grammar_error
 from xopipe.previous import already_done, config_fingerprint
 from xopipe.private_api.compose_once import composing_once
 from xopipe.run import run_experiment
@@ -70,6 +71,10 @@ def _hydra_main(cfg: DictConfig) -> str:
 
 def main() -> None:
     """Run or sweep; a sweep with a failed job exits 1 (SystemExit from its callback)."""
+    problem = grammar_error(sys.argv[1:])
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        raise SystemExit(2)
     try:
         with composing_once():
             _hydra_main()

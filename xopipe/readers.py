@@ -118,6 +118,9 @@ def read_image(key: str, path: Path, options: ImageOptions, limits: Limits) -> n
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     check_size(key, path, limits)
+    # limits.max_input_cells is checked on the header below, before decoding; Pillow's
+    # own bomb check would first print a two-line warning (or refuse in its own words).
+    pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
     try:
         with Image.open(path) as image:
             # The header gives the size: refuse huge images before decoding them.
@@ -130,6 +133,8 @@ def read_image(key: str, path: Path, options: ImageOptions, limits: Limits) -> n
             pixels = np.asarray(converted, dtype=np.float64)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise UserError(f"{key}: '{path}' is not a readable PNG/JPEG image ({error})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
     grid = pixels[np.newaxis] if pixels.ndim == 2 else np.moveaxis(pixels, -1, 0)
     if options.scale == "unit":
         return grid / 255.0
