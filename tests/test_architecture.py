@@ -12,7 +12,7 @@ ROOT = Path(__file__).parent.parent
 # Each room of xopipe (a top-level module or package) on its floor, the lowest first.
 FLOORS = [
     ["errors", "geometry", "values", "strict", "interrupt", "readers", "private_api"]
-    + ["override_hints"],
+    + ["override_hints", "help_text"],
     ["config", "inputs", "kernels"],
     ["backends", "ops", "pipeline", "experiment", "explain"],
     ["sinks", "figures", "diff", "previous"],

@@ -16,11 +16,18 @@ frees the whole process anyway.
 from __future__ import annotations
 
 import gc
+import sys
 
 FIRST_GENERATION_THRESHOLD = 5000  # Python's default is 700
 
 
 def entry() -> None:
+    from xopipe.help_text import quick_help
+
+    text = quick_help(sys.argv[1:])
+    if text is not None:  # plain --help: no config to compose (xopipe.help_text says why)
+        sys.stdout.write(text)
+        return
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(FIRST_GENERATION_THRESHOLD, older, oldest)
     from xopipe.app import main
