@@ -42,6 +42,16 @@ class Override:
         return cls(key.lstrip("+~"), value if equals else None, text)
 
 
+# Keys that say what to show or write, or what to refuse, never what to compute:
+# two runs that differ only in them hold the same numbers.
+NO_NUMBER_KEYS = ("figures", "print_matrices", "tables", "explain", "diff", "limits")
+
+
+def changes_numbers(key: str) -> bool:
+    """Whether an override of `key` can change a run's numbers (figures=svg cannot)."""
+    return key.split(".")[0] not in NO_NUMBER_KEYS
+
+
 def is_backend_key(key: str) -> bool:
     """backend and backend.* keys: what runs compared across backends may differ in."""
     return key == "backend" or key.startswith("backend.")
@@ -201,6 +211,12 @@ def _problem(job: Job) -> str | None:
         return f"no readable {MANIFEST}: the job did not finish (killed, or still running)"
     if job.manifest.get("status") != "complete":
         return str(job.manifest.get("error") or f"status {job.manifest.get('status')!r}")
+    formats = (job.manifest.get("tables") or {}).get("formats", ["parquet"])
+    if "parquet" not in formats:
+        return (
+            f"no {PARQUET}: the run was made with tables.formats={formats}; "
+            "comparing reads it, so keep parquet in tables.formats"
+        )
     try:
         pq.read_metadata(job.parquet)
     except (OSError, ValueError) as error:  # pyarrow raises ArrowInvalid, a ValueError

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from xopipe.diff.compare import GridDiff, Tolerance, beyond_tolerance, compare_grids
 from xopipe.diff.grids import RunGrids
 from xopipe.diff.heatmap import heatmap_png
-from xopipe.diff.jobs import Job, is_backend_key
+from xopipe.diff.jobs import Job, changes_numbers, is_backend_key
 
 # Heatmaps embedded in one HTML report at most; the rest of the detail is in diff.csv.
 MAX_HEATMAPS = 48
@@ -189,7 +189,8 @@ def compare_sweeps(
 
 
 def _overrides_key(job: Job) -> tuple:
-    return tuple(sorted((o.key, o.value or "") for o in job.overrides))
+    """What matches a job across sweeps: its overrides that can change a number."""
+    return tuple(sorted((o.key, o.value or "") for o in job.overrides if changes_numbers(o.key)))
 
 
 def _compare_matched(
