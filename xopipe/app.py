@@ -18,19 +18,11 @@ from xopipe.interrupt import Interrupted, describe
 from xopipe.override_hints import grammar_error
 from xopipe.previous import already_done, config_fingerprint
 from xopipe.private_api.compose_once import composing_once
-from xopipe.run import run_experiment
+from xopipe.run import log_to_file_only, run_experiment
 
 log = logging.getLogger("xopipe")
 
 register_configs()
-
-
-def _log_to_file_only(message: str) -> None:
-    """Put an error in xopipe.log without repeating it on the console."""
-    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, (), None)
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.FileHandler):
-            handler.handle(record)
 
 
 @hydra.main(version_base="1.3", config_path="pkg://xopipe.conf", config_name="config")
@@ -54,7 +46,7 @@ def _hydra_main(cfg: DictConfig) -> str:
             cfg, out_dir, overrides, job=job, show_matrices=not sweeping, draw_figures=draw
         )
     except UserError as error:
-        _log_to_file_only(f"error: {error}")
+        log_to_file_only(log, logging.ERROR, f"error: {error}")
         if sweeping:
             return "failed"  # the manifest says so; the other jobs of the sweep go on
         print(f"error: {error}", file=sys.stderr)

@@ -105,8 +105,20 @@ def run_experiment(
         with shielded():
             _write_failed(manifest, written, error)
         raise
-    log.info("wrote %d files to %s", len(written) + 1, out_dir)
+    wrote = f"wrote {len(written) + 1} files to {out_dir}"
+    if job is None:
+        log.info(wrote)
+    else:  # a sweep's console shows progress lines, not one of these per job
+        log_to_file_only(log, logging.INFO, wrote)
     return results
+
+
+def log_to_file_only(logger: logging.Logger, level: int, message: str) -> None:
+    """Put a line in the run's xopipe.log without showing it on the console."""
+    record = logger.makeRecord(logger.name, level, __file__, 0, message, (), None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
 
 
 def _backend_choice(config: XopipeConfig) -> tuple[str, dict]:

@@ -36,7 +36,9 @@ def launch(
     setup_globals()
     configure_log(config.hydra.hydra_logging, config.hydra.verbose)
     Path(str(config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
-    log.info(f"Launching {len(job_overrides)} jobs locally")
+    # Debug, not info: the sweep's console shows one progress line per job instead
+    # (hydra.verbose=true shows these again).
+    log.debug(f"Launching {len(job_overrides)} jobs locally")
     loader = hydra_context.config_loader
     # xopipe.private_api.sweep_loader's loader hands over the configs the sweeper's check built.
     take = getattr(loader, "take_sweep_config", loader.load_sweep_config)
@@ -56,11 +58,11 @@ def launch(
     try:
         if workers > 1 and can_fork():
             for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
-                log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
+                log.debug(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
             return run_in_workers(run, len(job_overrides), workers)
         runs: list[JobReturn] = []
         for position, overrides in enumerate(job_overrides):
-            log.info(f"\t#{initial_job_idx + position} : {' '.join(filter_overrides(overrides))}")
+            log.debug(f"\t#{initial_job_idx + position} : {' '.join(filter_overrides(overrides))}")
             runs.append(run(position))
         return runs
     finally:
