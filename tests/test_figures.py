@@ -28,7 +28,7 @@ from tests.conftest import compose_config
 from xopipe.backends import get_backend
 from xopipe.errors import UserError
 from xopipe.experiment import build_experiment, execute
-from xopipe.figures import draw, fonts
+from xopipe.figures import draw, fonts, maps
 from xopipe.figures.labels import WORDS
 from xopipe.figures.layout import DPI, MAX_WIDTH, Style
 from xopipe.run import run_experiment
@@ -205,9 +205,9 @@ def test_small_maps_carry_their_numbers_and_large_maps_do_not():
 def test_diverging_scale_is_centred_on_zero_and_gray_spans_the_data():
     experiment, arrays = figure_for("pipeline=classic")
     relu = arrays["activation"]
-    centred = draw.colour_scale([relu[0]], centred=True)
+    centred = maps.colour_scale([relu[0]], centred=True)
     assert centred.vmin == -centred.vmax == -relu[0].max()
-    plain = draw.colour_scale([relu[0]], centred=False)
+    plain = maps.colour_scale([relu[0]], centred=False)
     assert (plain.vmin, plain.vmax) == (relu[0].min(), relu[0].max())
 
 

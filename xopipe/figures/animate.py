@@ -22,15 +22,10 @@ from PIL import Image
 from xopipe.experiment import Experiment
 from xopipe.explain import CellRef, Explanation, explain
 from xopipe.explain.text import shape_text
-from xopipe.figures.draw import (
-    annotation_size,
-    colormap,
-    colour_scale,
-    heatmap,
-    number_collections,
-)
 from xopipe.figures.labels import word
 from xopipe.figures.layout import Panel, Style, natural_side
+from xopipe.figures.maps import annotation_size, colormap, colour_scale, heatmap
+from xopipe.figures.numbers import number_collections
 from xopipe.ops.conv import ConvParams
 from xopipe.ops.pool import PoolParams
 from xopipe.sinks.files import atomic_path

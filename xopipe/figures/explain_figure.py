@@ -15,9 +15,9 @@ from matplotlib.patches import Rectangle
 
 from xopipe.explain import Explanation
 from xopipe.explain.text import shape_text
-from xopipe.figures.draw import ANNOTATE_MAX, draw_placed
 from xopipe.figures.labels import word
 from xopipe.figures.layout import Block, Panel, Style
+from xopipe.figures.maps import ANNOTATE_MAX, draw_placed
 
 HIGHLIGHT = "#ffb000"  # the window and the cell, on every colormap
 CONTEXT = 3  # cells shown around the window in a crop of a large map
