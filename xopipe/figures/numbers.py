@@ -1,9 +1,9 @@
 """Numbers on maps (cell values, row and column numbers), drawn as glyph outlines.
 
 One path per distinct text, placed by a PathCollection, instead of a Text
-artist per cell: the same look, and drawing the seed's figures takes a
-third of the time it takes with Text artists (docs/benchmarks.md, "Speed
-tricks"). Everything that writes numbers onto a map comes through here.
+artist per cell: the same look for less drawing work (what it saves is in
+docs/benchmarks.md, "Speed tricks"). Everything that writes numbers onto a
+map comes through here.
 """
 
 from __future__ import annotations

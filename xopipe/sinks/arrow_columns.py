@@ -1,8 +1,8 @@
 """Arrow columns made from NumPy buffers, so that writing tables never imports pandas.
 
 pa.array() and pa.scalar() look for pandas objects in what they are given,
-which imports pandas: more than half a second of a default run (see
-docs/benchmarks.md). Everything that builds an Arrow column for xopipe's
+which imports pandas (what that costs a run is in docs/benchmarks.md,
+"Speed tricks"). Everything that builds an Arrow column for xopipe's
 tables (matrices.parquet, the CSV text, summary.parquet) builds it here,
 from buffers, with the same result.
 """
