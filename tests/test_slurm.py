@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -274,3 +275,37 @@ def test_without_accounting_a_cancelled_job_is_seen_through_squeue(slurm, tmp_pa
     assert cancelled["status"] == "failed"
     assert re.match(r"SLURM job \d+_1 ended without a result \(CANCELLED\)", cancelled["error"])
     assert "1 of 2 jobs failed (skipped)" in stdout
+
+
+def test_ctrl_c_leaves_the_jobs_to_the_cluster_and_resume_collects_them(slurm, tmp_path):
+    paths = _inputs(tmp_path / "data")
+    sweep = tmp_path / "sweep"
+    grid = ["input=file", f"input.path={paths['ok']},{paths['cancelled']}", "backend=loop", *SLURM]
+    process = subprocess.Popen(
+        command(sweep, *grid),
+        cwd=tmp_path,
+        env=environment(slurm),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (sweep / "1" / ".hydra").is_dir() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130
+    (array,) = {i.split("_")[0] for i in slurm_job_ids(sweep)}
+    note = f"note: the sweep's SLURM jobs (job array {array}) are not stopped and keep running"
+    assert note in stderr
+    assert "Traceback" not in stderr
+    assert slurm.states()[f"{array}_1"] == "RUNNING"  # the large input is still being computed
+    assert slurm.run("scancel", array).returncode == 0
+    np.save(paths["cancelled"], np.eye(5))
+    resumed = run(slurm, sweep, *grid, "resume=true")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert [manifest(sweep / str(n))["status"] for n in range(2)] == ["complete"] * 2

@@ -15,6 +15,7 @@ import copy
 import logging
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,7 +90,17 @@ def launch_and_wait(
         state = Singleton.get_state()
         arguments = [(o, "hydra.sweep.dir", num, f"job_id_for_{num}", state) for num, o in todo]
         jobs = executor.map_array(launcher, *zip(*arguments, strict=True))
-        for (num, overrides), (job, ended) in zip(todo, _wait_for_all(jobs), strict=True):
+        try:
+            waited = _wait_for_all(jobs)
+        except KeyboardInterrupt:  # the jobs are the cluster's now; say so, then stop
+            array = jobs[0].job_id.split("_")[0]
+            print(
+                f"note: the sweep's SLURM jobs (job array {array}) are not stopped and keep "
+                f"running; scancel {array} stops them, resume=true collects what they finish",
+                file=sys.stderr,
+            )
+            raise
+        for (num, overrides), (job, ended) in zip(todo, waited, strict=True):
             returns[num] = _outcome(launcher, job, ended, overrides, num)
     return [returns[num] for num in nums]
 
