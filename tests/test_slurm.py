@@ -44,7 +44,7 @@ pytestmark = pytest.mark.slow
 
 SLURM = ["hydra/launcher=submitit_slurm"]
 # No sweep here may take longer than this; the launcher itself never waits forever.
-SWEEP_LIMIT_S = 240
+SWEEP_LIMIT_S = 300
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +194,9 @@ def test_cancelled_timed_out_and_failing_jobs_are_reported_and_resumed(slurm, tm
             process.kill()
     seconds = time.monotonic() - started
     assert process.returncode == 1, stderr[-3000:]
-    assert seconds < 200  # the warning comes at most 50 s into the job; SLURM's kill at 120 s
+    # SLURM's warning comes 20 to 50 s into the job as a rule (seen late under heavy load),
+    # its kill at its next check after the 120 s limit (every 30 s): bounded either way.
+    assert seconds < 240
     assert "Traceback" not in stderr
 
     jobs = [manifest(sweep / str(n)) for n in range(4)]
