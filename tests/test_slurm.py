@@ -121,6 +121,12 @@ def test_seed_sweep_on_slurm_matches_the_local_launcher(slurm, tmp_path):
         log = next((cluster / ".submitit").glob(f"*_{job}/*_{job}_0_log.out")).read_text()
         assert "submitit INFO" in log
     assert result.returncode == expected.returncode == 0
+    # The preset's defaults, as sbatch got them (no GPU asked for unless gpus_per_node is set).
+    (script,) = (cluster / ".submitit").glob("*/*_submission.sh")
+    flags = {line for line in script.read_text().splitlines() if line.startswith("#SBATCH")}
+    for flag in ("cpus-per-task=1", "mem=4GB", "time=60", "signal=USR2@90", "job-name=xopipe"):
+        assert f"#SBATCH --{flag}" in flags
+    assert not any("gpus" in flag or "partition" in flag for flag in flags)
 
     def verdict(stdout: str, folder: Path) -> list[str]:
         return [line.replace(str(folder), "SWEEP") for line in stdout.splitlines()[-3:]]

@@ -41,8 +41,8 @@ if SlurmQueueConf is not None:
         cpus_per_task: Optional[int] = 1  # noqa: UP045
         # --mem, in GB per job (a 4096x4096 run with figures needs about 2).
         mem_gb: Optional[int] = 4  # noqa: UP045
-        # --gpus-per-node: 1 for backend=torch backend.device=cuda.
-        gpus_per_node: Optional[int] = 0  # noqa: UP045
+        # --gpus-per-node: 1 for backend=torch backend.device=cuda; None: not asked for.
+        gpus_per_node: Optional[int] = None  # noqa: UP045
         # SLURM warns a job this many seconds before its time limit (submitit's
         # USR2), up to a minute early; the job then stops and is marked failed.
         signal_delay_s: int = 90
