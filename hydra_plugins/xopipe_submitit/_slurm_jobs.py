@@ -67,7 +67,7 @@ def launch_and_wait(
     if config.get("resume", False):
         for num, overrides in zip(nums, job_overrides, strict=True):
             if _already_complete(launcher, overrides, num):
-                log.info("\t#%d : complete already (resume=true), not submitted", num)
+                log.debug("\t#%d : complete already (resume=true), not submitted", num)
                 returns[num] = _job_return(overrides, "complete")
     todo = [
         (num, list(o)) for num, o in zip(nums, job_overrides, strict=True) if num not in returns
@@ -84,16 +84,19 @@ def launch_and_wait(
         executor.update_parameters(
             **{key if key in base_keys else f"slurm_{key}": v for key, v in params.items()}
         )
-        log.info("Submitit 'slurm' sweep output dir : %s", sweep_dir)
+        # Debug, as the other launchers' per-job lines: the console shows progress lines.
         for num, overrides in todo:
-            log.info("\t#%d : %s", num, " ".join(filter_overrides(overrides)))
+            log.debug("\t#%d : %s", num, " ".join(filter_overrides(overrides)))
         state = Singleton.get_state()
         arguments = [(o, "hydra.sweep.dir", num, f"job_id_for_{num}", state) for num, o in todo]
         jobs = executor.map_array(launcher, *zip(*arguments, strict=True))
+        array = jobs[0].job_id.split("_")[0]
+        log.info(
+            "%d jobs submitted to SLURM as job array %s (squeue -j %s)", len(jobs), array, array
+        )
         try:
             waited = _wait_for_all(jobs)
         except KeyboardInterrupt:  # the jobs are the cluster's now; say so, then stop
-            array = jobs[0].job_id.split("_")[0]
             print(
                 f"note: the sweep's SLURM jobs (job array {array}) are not stopped and keep "
                 f"running; scancel {array} stops them, resume=true collects what they finish",
@@ -196,7 +199,7 @@ def _outcome(
     reason += f"; its log: {job.paths.stderr}"
     folder = _job_folder(launcher, overrides, num)[0]
     mark_failed(folder, list(overrides), reason)
-    log.error("job %d failed: %s", num, reason)
+    log.debug("job %d failed: %s", num, reason)  # the sweep's summary reports it
     return _job_return(overrides, "failed")
 
 
