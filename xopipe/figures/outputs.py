@@ -84,6 +84,7 @@ class Outputs:
             overrides=list(overrides),
             facts=facts,
             figures_note=note,
+            lang=self.settings.lang,
         )
         return [*new, report]
 

@@ -1,0 +1,99 @@
+"""What the explorer page carries: the run's arrays, kernels and the op settings.
+
+The page's JavaScript engine (engine.js) prepares every stage again from the
+op settings (so a control can change them) and checks nothing else: the
+arrays are the run's own, exact, in the run's dtype.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from xopipe.experiment import Experiment
+from xopipe.ops import OPS
+from xopipe.ops.conv import ConvParams
+from xopipe.pipeline import SOURCE
+
+# Cells (input and every stage together) the page holds: 4 Mi cells make a page
+# of about 45 MB as float64; larger runs get the figures and a note instead.
+MAX_CELLS = 4 * 1024 * 1024
+
+
+def _packed(array: np.ndarray, dtype: np.dtype) -> str:
+    """Little-endian values in the run's dtype, base64: exact, and a third of JSON's size."""
+    little = np.ascontiguousarray(array, dtype=dtype.newbyteorder("<"))
+    return base64.b64encode(little.tobytes()).decode()
+
+
+def _plain(value: Any) -> Any:
+    """A config value as JSON: lists for tuples, an enum's value."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def op_settings(config: Any) -> dict[str, dict[str, Any]]:
+    """Each op's config node (conv, pool, activation, pad) as configured, plain."""
+    return {
+        op: _plain(dataclasses.asdict(getattr(config, op))) for op in OPS if hasattr(config, op)
+    }
+
+
+def stage_settings(config: Any) -> dict[str, dict[str, Any]]:
+    """Each stage's own settings over its op's node (kernels travel as weights)."""
+    return {
+        name: {k: _plain(v) for k, v in entry.params.items() if k != "kernels"}
+        for name, entry in config.pipeline.stages.items()
+    }
+
+
+def total_cells(arrays: Mapping[str, np.ndarray]) -> int:
+    return sum(int(a.size) for a in arrays.values())
+
+
+def explorer_data(
+    experiment: Experiment,
+    arrays: Mapping[str, np.ndarray],
+    op_settings: Mapping[str, Mapping[str, Any]],
+    stage_settings: Mapping[str, Mapping[str, Any]],
+    words: Mapping[str, str],
+) -> dict[str, Any]:
+    """The page's JSON: input, every stage (op, input, own settings, values), op settings."""
+    dtype = experiment.dtype
+    stages = []
+    for name in experiment.pipeline.order:
+        stage = experiment.stages[name]
+        entry: dict[str, Any] = {
+            "name": name,
+            "op": stage.spec.op,
+            "input": stage.spec.input,
+            "shape": list(stage.shape),
+            "params": {k: v for k, v in stage_settings.get(name, {}).items() if k != "kernels"},
+            "data": _packed(arrays[name], dtype),
+        }
+        if isinstance(stage.params, ConvParams):
+            weight = stage.params.weight  # flipped already when conv.flip is on
+            entry["kernel"] = {
+                "shape": list(weight.shape),
+                "names": list(stage.params.names),
+                "data": _packed(weight, dtype),
+            }
+        stages.append(entry)
+    source = arrays[SOURCE]
+    return {
+        "dtype": dtype.name,
+        "words": dict(words),
+        "config": {op: dict(node) for op, node in op_settings.items()},
+        "input": {"shape": list(source.shape), "data": _packed(source, dtype)},
+        "stages": stages,
+    }
