@@ -1,4 +1,7 @@
-"""report.html: self-contained, with the figures, the tables, the config and the files."""
+"""report.html: self-contained, with the figures, the explorer's data, the config and the files.
+
+What the page does in a browser is tested in test_explorer.py.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
@@ -40,7 +45,7 @@ class Page(HTMLParser):
         if tag == "td" and self._in_grid:
             self._in_cell = True
             self.cells.append("")
-        if tag not in ("img", "meta", "br"):
+        if tag not in ("img", "meta", "br", "input"):
             self.open_tags.append(tag)
 
     def handle_endtag(self, tag):
@@ -75,7 +80,13 @@ def test_report_is_self_contained(seed_report):
     text, page = read_page(seed_report / "report.html")
     assert page.sources and all(src.startswith("data:image/") for src in page.sources)
     assert page.links == []
-    assert not re.search(r"https?://|url\(|<script|@import", text)
+    assert not re.search(r"https?://|url\(|@import", text)
+    # Two scripts: the data (JSON, not run) and the page's own code, both inline.
+    assert re.findall(r"<script[^>]*>", text) == [
+        '<script type="application/json" id="xopipe-data">',
+        "<script>",
+    ]
+    assert "default-src 'none'" in text  # the browser refuses any request, should one slip in
 
 
 def test_report_embeds_every_figure_as_a_decodable_image(seed_report):
@@ -94,21 +105,28 @@ def test_report_embeds_every_figure_as_a_decodable_image(seed_report):
     assert base64.b64encode(on_disk).decode() in page.sources[0]  # the overview comes first
 
 
-def test_report_tables_hold_the_numbers(seed_report):
-    text, page = read_page(seed_report / "report.html")
-    # input 9x9, kernels 3 x 3x3, conv/pool/activation 3 channels each
-    assert len(page.cells) == 81 + 27 + 3 * 49 + 3 * 16 + 3 * 49
-    assert page.cells[81 + 27 : 81 + 27 + 7] == [
-        "0.78",
-        "−0.11",
-        "0.11",
-        "0.33",
-        "0.56",
-        "−0.11",
-        "0.33",
-    ]
-    assert 'title="0.7777777777777778"' in text  # the exact value on hover
-    assert "<caption>kernel 2</caption>" in text and "<caption>pool, channel 1</caption>" in text
+def page_data(text: str) -> dict:
+    start = text.index('<script type="application/json" id="xopipe-data">')
+    body = text[text.index(">", start) + 1 : text.index("</script>", start)]
+    return json.loads(body)
+
+
+def test_report_carries_every_array_exactly(seed_report):
+    text, _ = read_page(seed_report / "report.html")
+    data = page_data(text)
+    table = pq.read_table(seed_report / "matrices.parquet").to_pandas()
+    stages = {"input": data["input"], **{s["name"]: s for s in data["stages"]}}
+    assert list(stages) == ["input", "conv", "pool", "activation"]
+    for name, entry in stages.items():
+        values = np.frombuffer(base64.b64decode(entry["data"]), dtype="<f8")
+        expected = table[table.stage == name].sort_values(["channel", "row", "col"]).value
+        assert values.reshape(entry["shape"]).shape == tuple(entry["shape"])
+        assert values.tobytes() == expected.to_numpy().tobytes()
+    kernel = stages["conv"]["kernel"]
+    assert kernel["shape"] == [3, 1, 3, 3]
+    weights = np.frombuffer(base64.b64decode(kernel["data"]), dtype="<f8")
+    assert weights[:9].tolist() == [1, -1, -1, -1, 1, -1, -1, -1, 1]
+    assert data["config"]["conv"]["stride"] == 1 and data["config"]["pool"]["name"] == "max"
 
 
 def test_report_shows_the_stages_the_explanation_config_and_files(seed_report):
@@ -126,21 +144,31 @@ def test_report_shows_the_stages_the_explanation_config_and_files(seed_report):
     assert manifest["files"]["report.html"] == digest
 
 
-def test_report_without_figures_still_has_tables(tmp_path):
+def test_report_without_figures_still_has_the_explorer(tmp_path):
     run_experiment(compose_config(["figures=none", "print_matrices=false"]), tmp_path)
     text, page = read_page(tmp_path / "report.html")
     assert page.sources == []
     assert "Figures were off for this run (figures=none)." in text
-    assert "0.78" in page.cells
+    assert page_data(text)["stages"][0]["shape"] == [3, 7, 7]
 
 
-def test_large_maps_are_summarized_not_tabulated(tmp_path):
+def test_a_run_too_large_for_the_page_says_so(tmp_path, monkeypatch):
+    import xopipe.figures.report
+
+    monkeypatch.setattr(xopipe.figures.report, "MAX_CELLS", 1000)
     overrides = ["figures=none", "print_matrices=false", "input=random", "input.shape=[40,40]"]
     run_experiment(compose_config(overrides), tmp_path)
+    text, _ = read_page(tmp_path / "report.html")
+    assert "This run has 11,347 cells, more than the page holds (1,000)" in text
+    assert "<script" not in text
+
+
+def test_config_strings_are_text_never_markup(tmp_path):
+    hostile = 'x"><img src=x onerror=alert(1)><script>alert(2)</script>'
+    run_experiment(compose_config([*["figures=none", "print_matrices=false"]]), tmp_path, [hostile])
     text, page = read_page(tmp_path / "report.html")
-    assert len(page.cells) == 27  # only the kernels
-    assert "38×38 per channel is too large for a table" in text
-    assert "matrices/conv_&lt;channel&gt;.csv" in text
+    assert hostile not in text and "<img" not in text
+    assert "x&#34;&gt;&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;" in text
 
 
 @pytest.mark.parametrize(("fmt", "mime"), [("pdf", "image/png"), ("svg", "image/svg+xml")])

@@ -32,7 +32,7 @@ WORDS: dict[str, dict[str, str]] = {
         "stored": "Showing the run's own values (matrices.parquet).",
         "too_large": "This run has {cells} cells, more than the page holds ({limit}); "
         "the first stage's values are {saved}.",
-        "no_script": "The explorer needs JavaScript; the figures and tables below do not.",
+        "no_script": "The explorer needs JavaScript; the figures below do not.",
         "figures": "Figures",
         "explained": "How {cell} was computed",
         "configuration": "Configuration",
@@ -71,7 +71,7 @@ WORDS: dict[str, dict[str, str]] = {
         "stored": "显示的是本次运行的数值（matrices.parquet）。",
         "too_large": "本次运行共有 {cells} 个数值，超过本页可容纳的 {limit} 个；"
         "第一步的数值保存在：{saved}。",
-        "no_script": "交互浏览需要 JavaScript；下面的图和表不需要。",
+        "no_script": "交互浏览需要 JavaScript；下面的图不需要。",
         "figures": "图",
         "explained": "{cell} 的计算过程",
         "configuration": "配置",
