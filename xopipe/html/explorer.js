@@ -91,7 +91,7 @@
     g.border = g.mode === "large" ? [0, 0, 0, 0] : border(name);
     if (!g.el) {
       g.el = make("section", "stage");
-      g.el.id = "stage-" + order.indexOf(name);
+      g.el.id = "stage-" + ["input", ...order].indexOf(name);
       $("#stages").appendChild(g.el);
       g.cell = g.mode === "large" ? 8 : Math.max(6, Math.min(40, Math.floor(560 / (W + 4))));
     }
@@ -128,23 +128,35 @@
       tools.append(b);
     }
     g.el.append(tools);
-    g.cells = new Map();
+    g.parts = new Map();
     if (g.mode === "large") {
       g.el.append(make("p", "note", T.large), mapCanvas(g));
     }
     const port = make("div", "port");
-    port.style.setProperty("--cell", g.cell + "px");
     g.port = port;
+    sizeCells(g);
     const channels = g.mode === "all" ? [...Array(C).keys()] : [g.channel];
     for (const c of channels) port.append(grid(g, c));
     g.el.append(port);
     panAndZoom(g, port);
   }
 
+  // 41 shades from blue (negative) through white to red (positive), as classes: a
+  // class per cell lays out far faster than an inline style on 65,536 cells.
+  const SHADES = 20;
+  (function palette() {
+    const rules = [".vn { background: #eeeeee; }"];
+    for (let k = -SHADES; k <= SHADES; k++) rules.push(`.v${k} { background: ${tint(k / SHADES, 1)}; }`);
+    const style = document.createElement("style");
+    style.textContent = rules.join("\n");
+    document.head.append(style);
+  })();
+  const shade = (v, reach) => (isFinite(v) && reach > 0 ? "v" + Math.round((Math.max(-1, Math.min(1, v / reach))) * SHADES) : "vn");
+
   function grid(g, c) {
     const t = view.arrays[g.name];
     const [, H, W] = t.shape;
-    let [left, right, top, bottom] = g.border;
+    const [left, right, top, bottom] = g.border;
     let r0 = -top, r1 = H + bottom, q0 = -left, q1 = W + right;
     if (g.mode === "large") {
       r0 = g.window[0]; q0 = g.window[1];
@@ -156,28 +168,24 @@
     const box = make("figure", "grid");
     box.append(make("figcaption", null, `${T.channel} ${c}` + (g.mode === "large" ? ` · ${T.rows} ${r0}..${r1 - 1}, ${T.cols} ${q0}..${q1 - 1}` : "")));
     const body = make("div", "cells");
-    body.style.gridTemplateColumns = `repeat(${q1 - q0}, var(--cell))`;
     const withText = q1 - q0 <= TEXT_MAX + 2;
-    const frag = document.createDocumentFragment();
+    const stageAttr = g.name.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
+    const html = [];
     for (let r = r0; r < r1; r++) {
+      html.push('<div class="r">');
       for (let q = q0; q < q1; q++) {
-        const el = document.createElement("div");
         const inside = r >= 0 && r < H && q >= 0 && q < W;
-        el.className = inside ? "c" : "c pad";
-        el.dataset.stage = g.name;
-        el.dataset.channel = c;
-        el.dataset.row = r;
-        el.dataset.col = q;
-        if (inside) {
-          const v = plane[r * W + q];
-          el.style.background = tint(v, reach);
-          if (withText) el.textContent = cellText(v);
-        }
-        g.cells.set(`${c},${r},${q}`, el);
-        frag.append(el);
+        const v = inside ? plane[r * W + q] : 0;
+        const cls = inside ? "c " + shade(v, reach) : "c pad";
+        const label = inside && withText ? cellText(v) : "";
+        html.push(`<div class="${cls}" data-stage="${stageAttr}" data-channel="${c}" data-row="${r}" data-col="${q}">${label}</div>`);
       }
+      html.push("</div>");
     }
-    body.append(frag);
+    body.style.setProperty("--cols", q1 - q0);
+    if ((r1 - r0) * (q1 - q0) > 4096) body.classList.add("big");
+    body.innerHTML = html.join("");
+    g.parts.set(c, { body, r0, r1, q0, q1 });
     body.addEventListener("click", (event) => {
       if (g.dragged) return;
       const el = event.target.closest("[data-stage]");
@@ -186,6 +194,13 @@
     });
     box.append(body);
     return box;
+  }
+
+  // The element of cell (c, r, q) where it is displayed, or null.
+  function cellAt(g, c, r, q) {
+    const part = g.parts.get(c);
+    if (!part || r < part.r0 || r >= part.r1 || q < part.q0 || q >= part.q1) return null;
+    return part.body.children[r - part.r0].children[q - part.q0];
   }
 
   function mapCanvas(g) {
@@ -225,9 +240,14 @@
     g.window = [clamp(r, H), clamp(q, W)];
   }
 
+  function sizeCells(g) {
+    g.port.style.setProperty("--cell", g.cell + "px");
+    g.port.classList.toggle("tiny", g.cell < 26); // numbers only where they can be read
+  }
+
   function zoom(g, factor) {
     g.cell = Math.max(3, Math.min(60, Math.round(g.cell * factor)));
-    g.port.style.setProperty("--cell", g.cell + "px");
+    sizeCells(g);
   }
 
   function panAndZoom(g, port) {
@@ -269,7 +289,7 @@
   function mark(name, cells, role) {
     const g = grids[name];
     for (const cell of cells) {
-      const el = g && g.cells.get(cell.join(","));
+      const el = g && cellAt(g, cell[0], cell[1], cell[2]);
       if (el) el.dataset.role = role;
     }
   }
@@ -285,7 +305,7 @@
     bringIntoView(name, [c, r, q]);
     if (src) { mark(src.stage, src.cells, "source"); mark(src.stage, src.copies, "source"); }
     for (const [s, cells] of Object.entries(downstream)) mark(s, cells, "feeds");
-    const picked = grids[name].cells.get(`${c},${r},${q}`);
+    const picked = cellAt(grids[name], c, r, q);
     if (picked) picked.classList.add("picked");
     let text;
     if (stage) text = XoExplain.explain(view, name, c, r, q);
@@ -316,7 +336,7 @@
         for (let g = 0; g < gc; g++) {
           const fig = make("figure", "grid");
           fig.append(make("figcaption", null, `${k < p.names.length ? p.names[k] : "kernel " + k}${gc > 1 ? " · " + T.channel + " " + g : ""} · bias ${XoExplain.show(p.bias[k], false)}`));
-          const body = make("div", "cells");
+          const body = make("div", "kcells");
           body.style.gridTemplateColumns = `repeat(${kw}, 34px)`;
           for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) {
             const v = p.weight[((k * gc + g) * kh + a) * kw + b];
