@@ -20,7 +20,7 @@ from xopipe.backends.loop import SCALAR_ACTIVATION
 from xopipe.errors import UserError
 from xopipe.experiment import build_experiment, execute
 from xopipe.explain import CellRef, explain, parse_cell
-from xopipe.run import run_experiment
+from xopipe.runner import run_experiment
 
 RANDOM = ["input=random", "input.seed=7", "kernels=random", "kernels.seed=3"]
 CONFIGS = {

@@ -20,7 +20,7 @@ from tests.test_explain import CONFIGS
 from xopipe.backends import get_backend
 from xopipe.experiment import build_experiment
 from xopipe.explain import CellRef, explain
-from xopipe.run import run_experiment
+from xopipe.runner import run_experiment
 
 pytestmark = pytest.mark.slow
 QUIET = ["figures=none", "print_matrices=false"]

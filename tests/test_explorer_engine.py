@@ -18,7 +18,7 @@ from tests.test_properties import ACTIVATION_CASES, _run_ours, conv_cases, pool_
 from xopipe.backends import get_backend
 from xopipe.errors import UserError
 from xopipe.experiment import build_experiment, execute
-from xopipe.run import run_experiment
+from xopipe.runner import run_experiment
 
 pytestmark = pytest.mark.slow
 TOLERANCE = 1e-12

@@ -8,7 +8,7 @@ import pytest
 
 from tests.browser import browser, open_page  # noqa: F401  (the fixture)
 from tests.conftest import compose_config
-from xopipe.run import run_experiment
+from xopipe.runner import run_experiment
 
 pytestmark = pytest.mark.slow
 QUIET = ["figures=none", "print_matrices=false"]

@@ -31,7 +31,7 @@ from xopipe.experiment import build_experiment, execute
 from xopipe.figures import draw, fonts, maps
 from xopipe.figures.labels import WORDS
 from xopipe.figures.layout import DPI, MAX_WIDTH, Style
-from xopipe.run import run_experiment
+from xopipe.runner import run_experiment
 
 SEED_FIGURES = [
     "00_input",
@@ -139,7 +139,7 @@ def test_figures_none_writes_no_figure_and_never_imports_matplotlib(tmp_path):
     script = (
         "import sys\n"
         "from tests.conftest import compose_config\n"
-        "from xopipe.run import run_experiment\n"
+        "from xopipe.runner import run_experiment\n"
         "from pathlib import Path\n"
         "cfg = compose_config(['figures=none', 'print_matrices=false', 'explain=pool:1:2:3'])\n"
         f"run_experiment(cfg, Path({str(tmp_path / 'run')!r}))\n"

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import compose_config
-from xopipe.run import run_experiment
+from xopipe.runner import run_experiment
 
 
 class Page(HTMLParser):

@@ -1,3 +1,19 @@
-"""xopipe: convolution, padding, pooling and activation as a declarative pipeline."""
+"""xopipe: convolution, padding, pooling and activation as a declarative pipeline.
+
+`xopipe.run("conv.stride=2")` runs it from Python (xopipe/api.py); importing
+the package itself stays light, so the command line does not pay for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("run", "Result"):
+        from xopipe import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'xopipe' has no attribute {name!r}")

@@ -18,7 +18,7 @@ from xopipe.interrupt import Interrupted, describe
 from xopipe.override_hints import grammar_error
 from xopipe.previous import already_done, config_fingerprint
 from xopipe.private_api.compose_once import composing_once
-from xopipe.run import log_to_file_only, run_experiment
+from xopipe.runner import log_to_file_only, run_experiment
 
 log = logging.getLogger("xopipe")
 

@@ -1,0 +1,71 @@
+"""xopipe.run from Python, and the example notebook in docs/, executed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import xopipe
+from tests.browser import browser, open_page  # noqa: F401  (the fixture)
+from xopipe.errors import UserError
+
+NOTEBOOK = Path(__file__).parent.parent / "docs" / "explorer.ipynb"
+
+
+def test_run_returns_arrays_manifest_and_explain(tmp_path, seed_expected):
+    result = xopipe.run("figures=none", out_dir=tmp_path)
+    assert list(result.arrays) == ["input", "conv", "pool", "activation"]
+    for name in ("input", "conv", "pool", "activation"):
+        np.testing.assert_allclose(result.arrays[name], seed_expected[name], rtol=0, atol=1e-15)
+    assert result.manifest == json.loads((tmp_path / "manifest.json").read_text())
+    assert result.manifest["status"] == "complete"
+    assert result.manifest["overrides"] == ["figures=none"]
+    text = result.explain("conv", 0, 0, 0)
+    assert text.splitlines()[-1] == (
+        "stored conv[0, 0, 0] = 0.7777777777777778  (identical, bit for bit)"
+    )
+    with pytest.raises(UserError, match="conv is 3×7×7"):
+        result.explain("conv", 3, 0, 0)
+
+
+def test_overrides_mean_what_they_mean_on_the_command_line(tmp_path):
+    result = xopipe.run("conv.stride=2", "pool=avg", "figures=none", out_dir=tmp_path)
+    assert result.arrays["conv"].shape == (3, 4, 4) and result.arrays["pool"].shape == (3, 2, 2)
+    with pytest.raises(UserError, match="conv.stride must be a positive integer"):
+        xopipe.run("conv.stride=0", "figures=none", out_dir=tmp_path / "bad")
+
+
+def test_repr_html_is_the_explorer_and_works_inline(browser, tmp_path):  # noqa: F811
+    result = xopipe.run("figures=none", out_dir=tmp_path)
+    inline = result._repr_html_()
+    assert inline.startswith('<iframe srcdoc="&lt;!doctype html&gt;') and "<script" not in inline
+    host = tmp_path / "notebook.html"
+    host.write_text(f"<!doctype html><html><body>{inline}</body></html>")
+    with open_page(browser, host) as page:
+        frame = page.page.frames[1]
+        frame.click('[data-stage="conv"][data-channel="0"][data-row="0"][data-col="0"]')
+        assert frame.inner_text("#explain") == result.explain("conv", 0, 0, 0)
+        assert page.requests == [] and page.errors == []
+
+
+@pytest.mark.slow
+def test_the_example_notebook_runs(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    nbclient.NotebookClient(
+        notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
+    ).execute()
+    outputs = [
+        output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+    ]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "\n".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "stored conv[0, 0, 0] = 0.7777777777777778  (identical, bit for bit)" in text
+    html = [o.data["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    assert len(html) == 2 and all(h.startswith("<iframe srcdoc=") for h in html)
+    results = [o.data["text/plain"] for o in outputs if o.output_type == "execute_result"]
+    assert "array([[ 7, -1,  1,  3,  5, -1,  3]," in results[1]
