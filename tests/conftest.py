@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_module
 from hypothesis import settings
 from omegaconf import DictConfig
 
+from tests.browser import browser  # noqa: F401  (one browser for the whole session)
 from tests.finished_runs import make_run, random_arrays
 from xopipe.config import register_configs
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import xopipe
-from tests.browser import browser, open_page  # noqa: F401  (the fixture)
+from tests.browser import open_page
 from xopipe.errors import UserError
 
 NOTEBOOK = Path(__file__).parent.parent / "docs" / "explorer.ipynb"
@@ -38,7 +38,7 @@ def test_overrides_mean_what_they_mean_on_the_command_line(tmp_path):
         xopipe.run("conv.stride=0", "figures=none", out_dir=tmp_path / "bad")
 
 
-def test_repr_html_is_the_explorer_and_works_inline(browser, tmp_path):  # noqa: F811
+def test_repr_html_is_the_explorer_and_works_inline(browser, tmp_path):
     result = xopipe.run("figures=none", out_dir=tmp_path)
     inline = result._repr_html_()
     assert inline.startswith('<iframe srcdoc="&lt;!doctype html&gt;') and "<script" not in inline

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from tests.browser import browser, open_page  # noqa: F401  (the fixture)
+from tests.browser import open_page
 from tests.conftest import compose_config
 from tests.test_explain import CONFIGS
 from xopipe.backends import get_backend
@@ -115,7 +115,7 @@ def click(page, stage, c, r, q):
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_clicks_on_random_cells_match_the_tables_explain_and_the_oracle(browser, tmp_path, name):  # noqa: F811
+def test_clicks_on_random_cells_match_the_tables_explain_and_the_oracle(browser, tmp_path, name):
     experiment, arrays, report = run(tmp_path, CONFIGS[name])
     relation = dependencies(experiment, arrays)
     rng = np.random.default_rng(len(name))
@@ -147,7 +147,7 @@ def test_clicks_on_random_cells_match_the_tables_explain_and_the_oracle(browser,
         assert page.requests == [] and page.errors == []
 
 
-def test_seed_7_9_from_input_to_pool_and_kernel_shown(browser, tmp_path):  # noqa: F811
+def test_seed_7_9_from_input_to_pool_and_kernel_shown(browser, tmp_path):
     experiment, arrays, report = run(tmp_path, [])
     with open_page(browser, report) as page:
         text = click(page, "conv", 0, 0, 0)

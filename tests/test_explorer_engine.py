@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.browser import browser, open_page  # noqa: F401  (the fixture)
+from tests.browser import open_page
 from tests.conftest import compose_config
 from tests.test_properties import ACTIVATION_CASES, _run_ours, conv_cases, pool_cases
 from xopipe.backends import get_backend
@@ -123,7 +123,7 @@ def seed_page(tmp_path_factory):
     return out / "report.html"
 
 
-def test_engine_matches_numpy_on_the_property_cases(browser, seed_page):  # noqa: F811
+def test_engine_matches_numpy_on_the_property_cases(browser, seed_page):
     cases = all_cases()
     assert len(cases) >= 200
     payload = [{**page, "shape": list(x.shape), "x": x.ravel().tolist()} for _, _, page, x in cases]
@@ -170,7 +170,7 @@ PIPELINES = [
 ]
 
 
-def test_window_xopipe_run_recomputes_the_pipeline_as_numpy_does(browser, seed_page):  # noqa: F811
+def test_window_xopipe_run_recomputes_the_pipeline_as_numpy_does(browser, seed_page):
     with open_page(browser, seed_page) as page:
         for overrides, keys in PIPELINES:
             got = page.page.evaluate("o => window.xopipe.run(o)", keys)
@@ -187,7 +187,7 @@ def test_window_xopipe_run_recomputes_the_pipeline_as_numpy_does(browser, seed_p
         assert page.errors == [] and page.requests == []
 
 
-def test_a_bad_setting_in_the_page_is_one_line_like_the_command_line(browser, seed_page):  # noqa: F811
+def test_a_bad_setting_in_the_page_is_one_line_like_the_command_line(browser, seed_page):
     with open_page(browser, seed_page) as page:
         for overrides, keys in [
             (["conv.stride=0"], {"conv.stride": 0}),

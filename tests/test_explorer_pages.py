@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from tests.browser import browser, open_page  # noqa: F401  (the fixture)
+from tests.browser import open_page
 from tests.conftest import compose_config
 from xopipe.runner import run_experiment
 
@@ -25,7 +25,7 @@ def stored(out, stage, c, r, q) -> float:
     return float(row.value.iloc[0])
 
 
-def test_hostile_input_paths_execute_nothing_and_nothing_is_requested(browser, tmp_path):  # noqa: F811
+def test_hostile_input_paths_execute_nothing_and_nothing_is_requested(browser, tmp_path):
     # The path holds a whole <script> element (across a folder) and an attribute breakout.
     folder = tmp_path / '"><img src=x onerror="window.pwned=1"><script>window.pwned=2<'
     folder.mkdir()
@@ -47,7 +47,7 @@ def test_hostile_input_paths_execute_nothing_and_nothing_is_requested(browser, t
         assert str(path) in page.page.inner_text("body")
 
 
-def test_the_page_in_chinese(browser, tmp_path):  # noqa: F811
+def test_the_page_in_chinese(browser, tmp_path):
     report = run(tmp_path, ["figures.lang=zh"])
     text = report.read_text()
     assert '<html lang="zh-CN">' in text
@@ -61,7 +61,7 @@ def test_the_page_in_chinese(browser, tmp_path):  # noqa: F811
         assert page.requests == [] and page.errors == []
 
 
-def test_256x256_is_fully_interactive_with_zoom(browser, tmp_path):  # noqa: F811
+def test_256x256_is_fully_interactive_with_zoom(browser, tmp_path):
     report = run(tmp_path, ["input=random", "input.shape=[256,256]", "input.seed=3"])
     with open_page(browser, report) as page:
         count = page.page.locator('[data-stage="input"]:not(.pad)').count
@@ -90,7 +90,7 @@ def test_256x256_is_fully_interactive_with_zoom(browser, tmp_path):  # noqa: F81
         assert page.requests == [] and page.errors == []
 
 
-def test_1024x1024_shows_a_map_and_opens_a_64x64_window(browser, tmp_path):  # noqa: F811
+def test_1024x1024_shows_a_map_and_opens_a_64x64_window(browser, tmp_path):
     overrides = [
         "input=random",
         "input.shape=[1024,1024]",

@@ -177,3 +177,9 @@ def test_report_shows_pdf_runs_as_png_and_svg_as_svg(tmp_path, fmt, mime):
     _, page = read_page(tmp_path / "report.html")
     assert len(page.sources) == 6
     assert all(src.startswith(f"data:{mime};base64,") for src in page.sources)
+
+
+def test_the_seed_page_stays_under_2_mb(tmp_path):
+    run_experiment(compose_config(["print_matrices=false"]), tmp_path)
+    size = (tmp_path / "report.html").stat().st_size
+    assert 100_000 < size < 2_000_000  # figures included
