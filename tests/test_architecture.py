@@ -15,9 +15,9 @@ FLOORS = [
     + ["override_hints", "help_text"],
     ["config", "inputs", "kernels"],
     ["backends", "ops", "pipeline", "experiment", "explain"],
-    ["sinks", "figures", "diff", "previous"],
-    ["run", "multirun"],
-    ["app", "callbacks", "cli", "__main__", "bench", "__init__"],
+    ["sinks", "html", "figures", "diff", "previous"],
+    ["runner", "multirun"],
+    ["app", "api", "callbacks", "cli", "__main__", "bench", "__init__"],
 ]
 FLOOR = {room: level for level, rooms in enumerate(FLOORS) for room in rooms}
 
