@@ -56,7 +56,7 @@ def test_a_large_run_with_parquet_only_writes_no_csv_and_says_so(tmp_path):
     arrays = read_parquet_arrays(run_dir / "matrices.parquet")
     assert arrays["conv"].shape == (3, 510, 510)
     page = (run_dir / "report.html").read_text()
-    assert "every value is in matrices.parquet." in page  # not pointing at CSV files
+    assert "On disk, every value is in matrices.parquet." in page  # not pointing at CSV files
 
 
 def test_no_formats_writes_no_tables(tmp_path):

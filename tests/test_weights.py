@@ -122,7 +122,7 @@ def test_every_conv_stage_of_a_deeper_pipeline_is_saved(tmp_path):
 
 
 def test_the_report_points_to_files_that_hold_the_kernels_it_leaves_out(tmp_path):
-    """4 rgb kernels = 12 grids; the report shows 8 and names where all of them are."""
+    """4 rgb kernels = 12 grids; the report carries all of them and names where they are."""
     run_dir = tmp_path / "run"
     result = run_cli(
         "print_matrices=false",
@@ -135,7 +135,7 @@ def test_the_report_points_to_files_that_hold_the_kernels_it_leaves_out(tmp_path
     )
     assert result.code == 0, result.stderr
     page = (run_dir / "report.html").read_text()
-    note = re.search(r"4 more grids: every value is in ([^<]*)\.</p>", page)
+    note = re.search(r"Its kernels and bias: every value is in ([^<]*)\.</span>", page)
     assert note is not None, "the report names where the other kernels are"
     places = note.group(1).replace("&lt;", "<").replace("&gt;", ">").split(" and ")
     assert places == ["weights.parquet", "weights/conv_<kernel>_<channel>.csv"]
@@ -143,7 +143,7 @@ def test_the_report_points_to_files_that_hold_the_kernels_it_leaves_out(tmp_path
     assert saved.shape == (4, 3, 3, 2)
     last = read_csv(run_dir / places[1].replace("<kernel>", "3").replace("<channel>", "2"))
     np.testing.assert_array_equal(last, saved[3, 2])
-    assert "more channels are in the tables" not in page
+    assert '"kernel":{"shape":[4,3,3,2]' in page  # the explorer's data: every grid
 
 
 def test_kernels_as_applied_are_saved_flipped_and_spread_over_channels(tmp_path):

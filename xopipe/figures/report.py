@@ -129,21 +129,28 @@ def build_report(
         backend=facts.get("backend", ""),
         dtype=facts.get("dtype", ""),
     )
+    tables = facts.get("tables")
     steps = [
         {
             "name": "input",
             "text": f"{experiment.source_name} [{shape_text(experiment.source.shape)}]",
+            "saved": words["saved"].format(saved=saved_in(tables, "input")),
         }
     ]
     for name in experiment.pipeline.order:
         stage = experiment.stages[name]
         source = stage.spec.input
+        saved = words["saved"].format(saved=saved_in(tables, name))
+        if stage.spec.op == "conv":
+            kernels = saved_in(tables, name, weights=True)
+            saved += " " + words["kernels_saved"].format(saved=kernels)
         steps.append(
             {
                 "name": name,
                 "text": f"({stage.spec.op}, {words['reads']} {source} "
                 f"[{shape_text(shapes[source])}]) → [{shape_text(stage.shape)}]: "
                 f"{describe(stage, shapes[source])}",
+                "saved": saved,
             }
         )
     cells = total_cells(arrays)
@@ -166,7 +173,7 @@ def build_report(
         too_large=words["too_large"].format(
             cells=f"{cells:,}",
             limit=f"{MAX_CELLS:,}",
-            saved=saved_in(facts.get("tables"), experiment.pipeline.order[0]),
+            saved=saved_in(tables, experiment.pipeline.order[0]),
         ),
         figures=_figures(figures, experiment.pipeline.order),
         explanation=(

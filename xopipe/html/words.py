@@ -7,6 +7,8 @@ WORDS: dict[str, dict[str, str]] = {
         "title": "xopipe: {source} through the {pipeline} pipeline ({backend}, {dtype})",
         "lead": "What each stage did, in order (a stage reads the stage named after "
         "reads; shapes are channels×rows×cols):",
+        "saved": "On disk, every value is {saved}.",
+        "kernels_saved": "Its kernels and bias: every value is {saved}.",
         "explorer": "Explorer",
         "explorer_lead": "Click any cell of any stage: the cells it reads light up in green "
         "(padding as the border it really is), the cells downstream that read it in orange, "
@@ -47,6 +49,8 @@ WORDS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "xopipe：{source} 经过 {pipeline} 流程（{backend}，{dtype}）",
         "lead": "每一步按顺序做了什么（每一步读取“输入”所指的那一步；形状为 通道×行×列）：",
+        "saved": "磁盘上的保存位置：{saved}。",
+        "kernels_saved": "卷积核与偏置的保存位置：{saved}。",
         "explorer": "交互浏览",
         "explorer_lead": "点击任意一步的任意一个格子：它读取的格子以绿色标出"
         "（填充显示为真实的边框），"
