@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.backend_calls import on_host
 from xopipe.backends import get_backend
 
 BACKENDS = ["loop", "numpy", "torch"]
@@ -47,7 +48,9 @@ def test_conv_matches_torch(backend, case, mode, dtype):
     weight = rng.uniform(-1, 1, (k, c // groups, kh, kw)).astype(dtype)
     bias = rng.uniform(-1, 1, k).astype(dtype)
     expected = _oracle_conv(x, weight, bias, stride, pads, dilation, groups, mode)
-    got = get_backend(backend).conv2d(
+    got = on_host(
+        get_backend(backend),
+        "conv2d",
         x,
         weight,
         bias,
@@ -70,7 +73,9 @@ def test_conv_divides_before_adding_bias(backend):
     weight = rng.uniform(-1, 1, (3, 2, 2, 3))
     bias = np.array([0.5, -1.0, 2.0])
     plain = F.conv2d(torch.from_numpy(x)[None], torch.from_numpy(weight))[0].numpy()
-    got = get_backend(backend).conv2d(
+    got = on_host(
+        get_backend(backend),
+        "conv2d",
         x,
         weight,
         bias,
@@ -89,7 +94,9 @@ def test_asymmetric_kernel_is_not_flipped():
     x = np.arange(9, dtype=np.float64).reshape(1, 3, 3)
     weight = np.array([[[[1.0, 0.0], [0.0, 0.0]]]])  # picks the window's top-left cell
     for backend in BACKENDS:
-        got = get_backend(backend).conv2d(
+        got = on_host(
+            get_backend(backend),
+            "conv2d",
             x,
             weight,
             np.zeros(1),
@@ -123,8 +130,15 @@ def test_max_pool_matches_torch(backend, case, dtype):
     expected = F.max_pool2d(
         torch.from_numpy(x)[None], size, stride, padding, dilation, ceil_mode=ceil_mode
     )[0].numpy()
-    got = get_backend(backend).max_pool2d(
-        x, size=size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
+    got = on_host(
+        get_backend(backend),
+        "max_pool2d",
+        x,
+        size=size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
     )
     assert got.shape == expected.shape
     np.testing.assert_array_equal(got, expected)
@@ -144,7 +158,9 @@ def test_avg_pool_matches_torch(backend, case, count_include_pad):
         ceil_mode=ceil_mode,
         count_include_pad=count_include_pad,
     )[0].numpy()
-    got = get_backend(backend).avg_pool2d(
+    got = on_host(
+        get_backend(backend),
+        "avg_pool2d",
         x,
         size=size,
         stride=stride,
@@ -180,7 +196,8 @@ def test_activation_matches_torch(backend, name, params, oracle, dtype):
     # Wide range: large |x| is where overflow-prone formulas break.
     x = np.random.default_rng(7).uniform(-40, 40, (2, 5, 6)).astype(dtype)
     expected = oracle(torch.from_numpy(x)).numpy()
-    got = get_backend(backend).activation(name, x, params)
+    chosen = get_backend(backend)
+    got = chosen.to_host(chosen.activation(name, chosen.to_backend(x), params))
     assert got.dtype == dtype
     np.testing.assert_allclose(got, expected, rtol=TOL[dtype], atol=TOL[dtype])
 
@@ -193,7 +210,8 @@ def test_pad_matches_torch(backend, mode):
     value = 0.5 if mode == "constant" else 0.0
     kwargs = {"value": value} if mode == "constant" else {}
     expected = F.pad(torch.from_numpy(x)[None], pads, mode=mode, **kwargs)[0].numpy()
-    np.testing.assert_array_equal(get_backend(backend).pad2d(x, pads, mode, value), expected)
+    got = on_host(get_backend(backend), "pad2d", x, pads, mode, value)
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_every_backend_implements_every_activation():

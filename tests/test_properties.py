@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xopipe.backends import get_backend
+from xopipe.backends import Backend, get_backend
 from xopipe.errors import UserError
 from xopipe.kernels import KernelSet
 from xopipe.ops import OPS, StageConfig
@@ -36,8 +36,10 @@ def _keyof(op: str):
     return lambda key: f"{op}.{key}"
 
 
-def _run_ours(op: str, node: dict, x: np.ndarray, backend: str):
+def _run_ours(op: str, node: dict, x: np.ndarray, backend: str | Backend):
     """xopipe's answer: (array, shape) or the UserError it raised.
+
+    The array crosses to the backend and back once, as in a pipeline.
 
     The node's keys become attributes, as the op's typed config node has them;
     a conv's `kernels` goes where a pipeline puts a stage's weights.
@@ -49,7 +51,8 @@ def _run_ours(op: str, node: dict, x: np.ndarray, backend: str):
         shape = OPS[op].output_shape(x.shape, params)
     except UserError as error:
         return error
-    return OPS[op].run(get_backend(backend), x, params), shape
+    chosen = get_backend(backend) if isinstance(backend, str) else backend
+    return chosen.to_host(OPS[op].run(chosen, chosen.to_backend(x), params)), shape
 
 
 def _run_oracle(compute):

@@ -18,6 +18,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from xopipe.backends import Backend
+from xopipe.backends.base import BackendArray
 from xopipe.config import StageEntry, XopipeConfig, read_config
 from xopipe.errors import UserError
 from xopipe.inputs import load_input
@@ -142,17 +143,26 @@ def _stage_node(
 
 
 def execute(experiment: Experiment, backend: Backend) -> Results:
-    """Run every stage in order, timing each."""
+    """Run every stage in order, timing each; the arrays come back as NumPy.
+
+    The input crosses to the backend once and the stages pass its own arrays
+    (torch tensors on their device) to each other; each stage's output then
+    crosses back once, at the end, for the sinks.
+    """
     seconds: dict[str, float] = {}
 
-    def compute(spec: StageSpec, x: np.ndarray) -> np.ndarray:
+    def compute(spec: StageSpec, x: BackendArray) -> BackendArray:
         stage = experiment.stages[spec.name]
         start = time.perf_counter()
         y = stage.op.run(backend, x, stage.params)
+        backend.wait()  # a GPU stage's seconds are its own, not the next one's
         seconds[spec.name] = time.perf_counter() - start
-        assert y.shape == stage.shape, (spec.name, y.shape, stage.shape)
-        assert y.dtype == experiment.dtype, (spec.name, y.dtype)
+        assert tuple(y.shape) == stage.shape, (spec.name, y.shape, stage.shape)
         return y
 
-    arrays = experiment.pipeline.run(experiment.source, compute)
+    kept = experiment.pipeline.run(backend.to_backend(experiment.source), compute)
+    arrays = {SOURCE: experiment.source}
+    for name in experiment.pipeline.order:
+        arrays[name] = backend.to_host(kept.pop(name))  # each freed on the device once home
+        assert arrays[name].dtype == experiment.dtype, (name, arrays[name].dtype)
     return Results(arrays, seconds)

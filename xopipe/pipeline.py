@@ -10,8 +10,7 @@ from __future__ import annotations
 import graphlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from typing import Any
 
 from xopipe.errors import UserError
 
@@ -76,12 +75,12 @@ class Pipeline:
             sorter.done(*ready)
         return order
 
-    def run(
-        self,
-        source: np.ndarray,
-        compute: Callable[[StageSpec, np.ndarray], np.ndarray],
-    ) -> dict[str, np.ndarray]:
-        """Every stage's output, keyed by name, with the source as `input`."""
+    def run(self, source: Any, compute: Callable[[StageSpec, Any], Any]) -> dict[str, Any]:
+        """Every stage's output, keyed by name, with the source as `input`.
+
+        Arrays pass from stage to stage as `compute` returns them (a backend's
+        own type); converting them is the caller's business.
+        """
         results = {SOURCE: source}
         for name in self.order:
             spec = self.stages[name]

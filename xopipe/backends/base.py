@@ -1,15 +1,19 @@
 """The primitives every backend provides, with the same arguments and results.
 
-Arrays are NumPy arrays shaped [channels, rows, cols] in and out; a backend
-may compute elsewhere (torch, a GPU) but hands NumPy back. All geometry is
-resolved before a primitive is called (see xopipe.geometry), so a backend
-only computes.
+Arrays are shaped [channels, rows, cols] and stay in the backend's own type
+from stage to stage: NumPy arrays for loop and numpy, torch tensors on the
+chosen device for torch. They cross between NumPy and the backend only
+through `to_backend` (the input, once) and `to_host` (each kept array, once,
+when a sink needs it); for loop and numpy both are the identity. Weights and
+biases are small parameters: they arrive as NumPy and the backend moves them.
+All geometry is resolved before a primitive is called (see xopipe.geometry),
+so a backend only computes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -32,18 +36,35 @@ ACTIVATIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# An array in the backend's own type: np.ndarray (loop, numpy) or torch.Tensor
+# (torch, on its device). Only the backend that made one computes on it.
+BackendArray = Any
+
+
 class Backend(Protocol):
     """What a stage may ask of a backend."""
 
     name: str
 
-    def pad2d(self, x: np.ndarray, pads: Pads, mode: str, value: float) -> np.ndarray:
+    def to_backend(self, array: np.ndarray) -> BackendArray:
+        """The NumPy array as this backend computes on it (the input's one crossing in)."""
+        ...
+
+    def to_host(self, array: BackendArray) -> np.ndarray:
+        """This backend's array as NumPy (each kept array's one crossing out)."""
+        ...
+
+    def wait(self) -> None:
+        """Return once the work queued so far is done (a GPU computes asynchronously)."""
+        ...
+
+    def pad2d(self, x: BackendArray, pads: Pads, mode: str, value: float) -> BackendArray:
         """Pad [C, H, W] by (left, right, top, bottom); mode is a PADDING_MODES name."""
         ...
 
     def conv2d(
         self,
-        x: np.ndarray,
+        x: BackendArray,
         weight: np.ndarray,
         bias: np.ndarray,
         *,
@@ -53,7 +74,7 @@ class Backend(Protocol):
         groups: int,
         padding_mode: str,
         divisor: float | None,
-    ) -> np.ndarray:
+    ) -> BackendArray:
         """Cross-correlate x [C, H, W] with weight [K, C/groups, kh, kw].
 
         Each output cell is sum(window * kernel) / divisor + bias[k]
@@ -63,30 +84,45 @@ class Backend(Protocol):
 
     def max_pool2d(
         self,
-        x: np.ndarray,
+        x: BackendArray,
         *,
         size: Pair,
         stride: Pair,
         padding: Pair,
         dilation: Pair,
         ceil_mode: bool,
-    ) -> np.ndarray:
+    ) -> BackendArray:
         """torch.nn.functional.max_pool2d on [C, H, W]; padding acts as -inf."""
         ...
 
     def avg_pool2d(
         self,
-        x: np.ndarray,
+        x: BackendArray,
         *,
         size: Pair,
         stride: Pair,
         padding: Pair,
         ceil_mode: bool,
         count_include_pad: bool,
-    ) -> np.ndarray:
+    ) -> BackendArray:
         """torch.nn.functional.avg_pool2d on [C, H, W]."""
         ...
 
-    def activation(self, name: str, x: np.ndarray, params: Mapping[str, float | str]) -> np.ndarray:
+    def activation(
+        self, name: str, x: BackendArray, params: Mapping[str, float | str]
+    ) -> BackendArray:
         """Apply the activation `name` (an ACTIVATIONS entry) elementwise."""
         ...
+
+
+class HostArrays:
+    """to_backend, to_host and wait for a backend that computes on NumPy arrays itself."""
+
+    def to_backend(self, array: np.ndarray) -> np.ndarray:
+        return array
+
+    def to_host(self, array: np.ndarray) -> np.ndarray:
+        return array
+
+    def wait(self) -> None:
+        pass

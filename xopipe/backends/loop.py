@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from xopipe.backends.base import HostArrays
 from xopipe.geometry import Pads, Pair, conv_out, effective_size, pool_out
 
 
@@ -30,7 +31,7 @@ def _source_index(i: int, n: int, mode: str) -> int | None:
     raise ValueError(f"unknown padding mode {mode!r}")
 
 
-class LoopBackend:
+class LoopBackend(HostArrays):
     name = "loop"
 
     def __init__(self, progress: Callable[[str, float], None] | None = None) -> None:

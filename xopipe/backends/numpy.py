@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from xopipe.backends.base import HostArrays
 from xopipe.geometry import Pads, Pair, conv_out, pool_out
 
 # np.pad's names for PyTorch's padding modes.
@@ -30,7 +31,7 @@ TILE_POSITIONS = 1 << 15
 TILE_ELEMENTS = 1 << 22
 
 
-class NumpyBackend:
+class NumpyBackend(HostArrays):
     name = "numpy"
 
     def pad2d(self, x: np.ndarray, pads: Pads, mode: str, value: float) -> np.ndarray:

@@ -1,6 +1,9 @@
 """The PyTorch backend: torch.nn.functional on CPU or GPU, bias always explicit.
 
-torch is imported here only, so runs on the other backends never pay for it.
+Arrays stay torch tensors on the chosen device from stage to stage; the
+input crosses in once (`to_backend`) and each kept array comes back once
+(`to_host`). torch is imported here only, so runs on the other backends
+never pay for it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ import torch.nn.functional as F
 
 from xopipe.errors import invalid
 from xopipe.geometry import Pads, Pair
+
+# Below this size a GPU array comes back with a plain copy: page-locking a
+# buffer costs more than it saves on a small copy.
+PINNED_MIN_BYTES = 1 << 20
 
 
 class TorchBackend:
@@ -30,6 +37,26 @@ class TorchBackend:
                 raise invalid("backend.num_threads", num_threads, "a positive integer or null")
             torch.set_num_threads(num_threads)
 
+    def to_backend(self, array: np.ndarray) -> torch.Tensor:
+        return self._tensor(array)
+
+    @torch.inference_mode()
+    def to_host(self, array: torch.Tensor) -> np.ndarray:
+        if array.device.type == "cpu":
+            return array.numpy()  # shares the tensor's memory: no copy
+        if array.nbytes < PINNED_MIN_BYTES:
+            return array.cpu().numpy()
+        # Into page-locked memory the copy runs at the bus's rate, with no
+        # staging buffer; the NumPy array keeps the pinned tensor alive.
+        host = torch.empty(array.shape, dtype=array.dtype, pin_memory=True)
+        host.copy_(array, non_blocking=True)
+        torch.cuda.current_stream(array.device).synchronize()
+        return host.numpy()
+
+    def wait(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         # torch.from_numpy refuses negative strides, which numpy keeps on a
         # reversed view even when it counts as contiguous (a 1x1 flip).
@@ -37,20 +64,17 @@ class TorchBackend:
             array = array.copy()
         return torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
 
-    @staticmethod
-    def _array(tensor: torch.Tensor) -> np.ndarray:
-        return tensor.detach().cpu().numpy()
-
-    def pad2d(self, x: np.ndarray, pads: Pads, mode: str, value: float) -> np.ndarray:
-        batch = self._tensor(x)[None]
+    @torch.inference_mode()
+    def pad2d(self, x: torch.Tensor, pads: Pads, mode: str, value: float) -> torch.Tensor:
+        batch = x[None]
         if mode == "constant":
-            return self._array(F.pad(batch, pads, mode="constant", value=value)[0])
-        return self._array(F.pad(batch, pads, mode=mode)[0])
+            return F.pad(batch, pads, mode="constant", value=value)[0]
+        return F.pad(batch, pads, mode=mode)[0]
 
     @torch.inference_mode()
     def conv2d(
         self,
-        x: np.ndarray,
+        x: torch.Tensor,
         weight: np.ndarray,
         bias: np.ndarray,
         *,
@@ -60,8 +84,8 @@ class TorchBackend:
         groups: int,
         padding_mode: str,
         divisor: float | None,
-    ) -> np.ndarray:
-        batch = self._tensor(x)[None]
+    ) -> torch.Tensor:
+        batch = x[None]
         left, right, top, bottom = pads
         if padding_mode == "zeros" and left == right and top == bottom:
             padding: tuple[int, int] = (top, left)  # conv2d pads symmetrically itself
@@ -75,49 +99,48 @@ class TorchBackend:
             result = F.conv2d(batch, weights, biases, stride, padding, dilation, groups)
         else:
             result = F.conv2d(batch, weights, None, stride, padding, dilation, groups)
-            result = result / divisor + biases[:, None, None]
-        return self._array(result[0])
+            result.div_(divisor).add_(biases[:, None, None])  # in place: no second output
+        return result[0]
 
     @torch.inference_mode()
     def max_pool2d(
         self,
-        x: np.ndarray,
+        x: torch.Tensor,
         *,
         size: Pair,
         stride: Pair,
         padding: Pair,
         dilation: Pair,
         ceil_mode: bool,
-    ) -> np.ndarray:
-        result = F.max_pool2d(
-            self._tensor(x)[None], size, stride, padding, dilation, ceil_mode=ceil_mode
-        )
-        return self._array(result[0])
+    ) -> torch.Tensor:
+        return F.max_pool2d(x[None], size, stride, padding, dilation, ceil_mode=ceil_mode)[0]
 
     @torch.inference_mode()
     def avg_pool2d(
         self,
-        x: np.ndarray,
+        x: torch.Tensor,
         *,
         size: Pair,
         stride: Pair,
         padding: Pair,
         ceil_mode: bool,
         count_include_pad: bool,
-    ) -> np.ndarray:
+    ) -> torch.Tensor:
         result = F.avg_pool2d(
-            self._tensor(x)[None],
+            x[None],
             size,
             stride,
             padding,
             ceil_mode=ceil_mode,
             count_include_pad=count_include_pad,
         )
-        return self._array(result[0])
+        return result[0]
 
     @torch.inference_mode()
-    def activation(self, name: str, x: np.ndarray, params: Mapping[str, float | str]) -> np.ndarray:
-        return self._array(ACTIVATION[name](self._tensor(x), params))
+    def activation(
+        self, name: str, x: torch.Tensor, params: Mapping[str, float | str]
+    ) -> torch.Tensor:
+        return ACTIVATION[name](x, params)
 
 
 ACTIVATION = {

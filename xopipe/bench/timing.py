@@ -1,7 +1,8 @@
 """Time the cases for one implementation; run as a worker process by the benchmark.
 
 Implementations: `torch-ref` (torch.nn.functional called directly on tensors),
-and xopipe's backends `numpy`, `torch`, `loop` (NumPy arrays in and out).
+and xopipe's backends `numpy`, `torch`, `loop` (NumPy arrays in and out, each
+crossing once as in a run).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from xopipe.backends.base import BackendArray
 from xopipe.bench.cases import Case
 
 # The loop backend is a readable reference, not a fast path: only small inputs.
@@ -65,6 +67,7 @@ def _torch_reference(case: Case) -> Callable[[], object]:
 
 
 def _backend_work(case: Case, backend_name: str) -> Callable[[], object]:
+    """The case on a backend as a run does it: the input crosses in, each kept array out."""
     from xopipe.backends import get_backend
 
     backend = get_backend(backend_name)
@@ -72,23 +75,28 @@ def _backend_work(case: Case, backend_name: str) -> Callable[[], object]:
     conv_args: dict[str, Any] = dict(
         pads=(0, 0, 0, 0), dilation=(1, 1), groups=1, padding_mode="zeros"
     )
-    if case.op == "conv":
-        return lambda: backend.conv2d(
-            x, weight, bias, stride=(case.stride, case.stride), divisor=None, **conv_args
-        )
     pool_args: dict[str, Any] = dict(
         size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1), ceil_mode=False
     )
+
+    def conv(on_backend: BackendArray, divisor: float | None) -> BackendArray:
+        stride = (case.stride, case.stride)
+        return backend.conv2d(on_backend, weight, bias, stride=stride, divisor=divisor, **conv_args)
+
+    if case.op == "conv":
+        return lambda: backend.to_host(conv(backend.to_backend(x), None))
     if case.op == "max_pool":
-        return lambda: backend.max_pool2d(x, **pool_args)
+        return lambda: backend.to_host(backend.max_pool2d(backend.to_backend(x), **pool_args))
     if case.op == "relu":
-        return lambda: backend.activation("relu", x, {})
+        return lambda: backend.to_host(backend.activation("relu", backend.to_backend(x), {}))
 
     def pipeline() -> object:
-        conv = backend.conv2d(x, weight, bias, stride=(1, 1), divisor=9.0, **conv_args)
-        pad = (0, conv.shape[-1] % 2, 0, conv.shape[-2] % 2)
-        filled = backend.pad2d(conv, pad, "constant", 0.0) if any(pad) else conv
-        return backend.max_pool2d(filled, **pool_args), backend.activation("relu", conv, {})
+        features = conv(backend.to_backend(x), 9.0)
+        pad = (0, features.shape[-1] % 2, 0, features.shape[-2] % 2)
+        filled = backend.pad2d(features, pad, "constant", 0.0) if any(pad) else features
+        pooled = backend.max_pool2d(filled, **pool_args)
+        relu = backend.activation("relu", features, {})
+        return [backend.to_host(a) for a in (features, pooled, relu)]
 
     return pipeline
 

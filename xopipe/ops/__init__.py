@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from xopipe.backends.base import Backend
+from xopipe.backends.base import Backend, BackendArray
 
 if TYPE_CHECKING:
     from xopipe.kernels import KernelSet
@@ -37,7 +37,7 @@ class StageConfig:
 
 Prepare = Callable[[StageConfig], Any]
 OutputShape = Callable[[Shape, Any], Shape]
-Run = Callable[[Backend, np.ndarray, Any], np.ndarray]
+Run = Callable[[Backend, BackendArray, Any], BackendArray]  # arrays in the backend's own type
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class StageOp:
     name: str
     prepare: Prepare  # stage config -> params
     output_shape: OutputShape  # (input shape, params) -> output shape
-    run: Run  # (backend, input array, params) -> output array
+    run: Run  # (backend, input array, params) -> output array, both the backend's own
 
 
 OPS: dict[str, StageOp] = {}

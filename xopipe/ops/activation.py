@@ -6,9 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from xopipe.backends.base import ACTIVATIONS, Backend
+from xopipe.backends.base import ACTIVATIONS, Backend, BackendArray
 from xopipe.errors import invalid
 from xopipe.ops import Shape, StageConfig, register
 
@@ -41,5 +39,5 @@ def output_shape(shape: Shape, p: ActivationParams) -> Shape:
 
 
 @register("activation", prepare=prepare, output_shape=output_shape)
-def activation(backend: Backend, x: np.ndarray, p: ActivationParams) -> np.ndarray:
+def activation(backend: Backend, x: BackendArray, p: ActivationParams) -> BackendArray:
     return backend.activation(p.name, x, p.params)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from xopipe.backends.base import PADDING_MODES, Backend
+from xopipe.backends.base import PADDING_MODES, Backend, BackendArray
 from xopipe.errors import UserError, invalid
 from xopipe.geometry import Pads, Pair, as_pair, conv_out, effective_size, same_pads
 from xopipe.ops import Shape, StageConfig, register
@@ -168,7 +168,7 @@ def output_shape(shape: Shape, p: ConvParams) -> Shape:
 
 
 @register("conv", prepare=prepare, output_shape=output_shape)
-def conv(backend: Backend, x: np.ndarray, p: ConvParams) -> np.ndarray:
+def conv(backend: Backend, x: BackendArray, p: ConvParams) -> BackendArray:
     return backend.conv2d(
         x,
         p.weight,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from xopipe.backends.base import Backend
+from xopipe.backends.base import Backend, BackendArray
 from xopipe.errors import UserError, invalid
 from xopipe.geometry import Pads, as_pads
 from xopipe.ops import Shape, StageConfig, register
@@ -62,5 +62,5 @@ def output_shape(shape: Shape, p: PadParams) -> Shape:
 
 
 @register("pad", prepare=prepare, output_shape=output_shape)
-def pad(backend: Backend, x: np.ndarray, p: PadParams) -> np.ndarray:
+def pad(backend: Backend, x: BackendArray, p: PadParams) -> BackendArray:
     return backend.pad2d(x, p.pads, p.mode, p.value)

@@ -14,9 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from xopipe.backends.base import Backend
+from xopipe.backends.base import Backend, BackendArray
 from xopipe.errors import UserError, invalid
 from xopipe.geometry import Pads, Pair, as_pads, as_pair, auto_pool_fill, effective_size, pool_out
 from xopipe.ops import Shape, StageConfig, register
@@ -116,7 +114,7 @@ def output_shape(shape: Shape, p: PoolParams) -> Shape:
 
 
 @register("pool", prepare=prepare, output_shape=output_shape)
-def pool(backend: Backend, x: np.ndarray, p: PoolParams) -> np.ndarray:
+def pool(backend: Backend, x: BackendArray, p: PoolParams) -> BackendArray:
     fill = fill_for(p, x.shape[1], x.shape[2])
     if any(fill):
         x = backend.pad2d(x, fill, "constant", 0.0)
