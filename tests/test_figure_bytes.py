@@ -7,6 +7,7 @@ import pytest
 from tests.cli import run_cli
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
 def test_reruns_write_identical_figures(tmp_path, fmt):
     folders = [tmp_path / "a", tmp_path / "b"]

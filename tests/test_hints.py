@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.cli import run_cli
@@ -69,6 +70,7 @@ def test_flag_values_are_not_taken_for_overrides(tmp_path):
     assert "stride: 2" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_huge_png_gets_one_line_and_no_pillow_warning(tmp_path):
     """10000x10000 would make Pillow warn (a 'decompression bomb'); 14000x14000 refuse."""
     for side in (10000, 14000):
