@@ -24,6 +24,29 @@ from xopipe.runner import run_experiment
 
 pytestmark = pytest.mark.slow
 QUIET = ["figures=none", "print_matrices=false"]
+RANDOM = ["input=random", "input.seed=5", "kernels=random", "kernels.seed=2"]
+# test_explain's configs, and two where zero fill lies on every side or windows overhang.
+PAGES = {
+    **CONFIGS,
+    "pool_fill_on_every_side": [
+        *RANDOM,
+        "input.shape=[7,9]",
+        "pool.pad=[1,0,2,1]",
+        "pool.size=3",
+        "pool.stride=2",
+    ],
+    "classic_avg_ceil_mode": [
+        *RANDOM,
+        "input.shape=[2,8,8]",
+        "kernels.shape=[2,2,2,3]",
+        "pipeline=classic",
+        "pool=avg",
+        "pool.size=3",
+        "pool.stride=2",
+        "pool.ceil_mode=true",
+        "pool.padding=1",
+    ],
+}
 
 
 def run(tmp_path, overrides):
@@ -114,9 +137,9 @@ def click(page, stage, c, r, q):
     return page.page.inner_text("#explain")
 
 
-@pytest.mark.parametrize("name", sorted(CONFIGS))
+@pytest.mark.parametrize("name", sorted(PAGES))
 def test_clicks_on_random_cells_match_the_tables_explain_and_the_oracle(browser, tmp_path, name):
-    experiment, arrays, report = run(tmp_path, CONFIGS[name])
+    experiment, arrays, report = run(tmp_path, PAGES[name])
     relation = dependencies(experiment, arrays)
     rng = np.random.default_rng(len(name))
     with open_page(browser, report) as page:
