@@ -113,3 +113,18 @@ def test_a_wrong_choice_is_one_line_before_any_work(tmp_path, override, message)
     assert result.stderr == f"error: {message}\n"
     assert manifest(run_dir)["status"] == "failed"
     assert not (run_dir / "matrices.parquet").exists()
+
+
+def test_a_sweep_without_parquet_is_refused_with_a_fix_that_works(tmp_path):
+    sweep = ["-m", *QUIET, "backend=numpy,loop", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    refused = run_cli(*sweep, "tables.formats=[csv]")
+    assert refused.code == 2
+    assert refused.stderr == (
+        "error: tables.formats=['csv'] in a sweep: its summary and diff report read each job's "
+        "matrices.parquet; add parquet: tables.formats=[parquet,csv]\n"
+    )
+    assert not list((tmp_path / "sweep").glob("*/manifest.json"))
+    fixed = run_cli(*sweep, refused.stderr.strip().rsplit(": ", 1)[1])
+    assert fixed.code == 0, fixed.stderr
+    assert "backends agree" in fixed.stdout
+    assert len(list((tmp_path / "sweep").glob("*/matrices/conv_0.csv"))) == 2

@@ -58,6 +58,17 @@ class OutputDirCheck(Callback):
         _ensure_writable("hydra.sweep.dir", folder)
 
 
+def _need_parquet(config: DictConfig) -> None:
+    """A sweep's summary and report read each job's matrices.parquet: refuse to go without."""
+    formats = list((config.get("tables") or {}).get("formats") or [])
+    if "parquet" not in formats:
+        suggested = ",".join(["parquet", *(f for f in formats if f != "parquet")])
+        _refuse(
+            f"tables.formats={formats} in a sweep: its summary and diff report read each "
+            f"job's matrices.parquet; add parquet: tables.formats=[{suggested}]"
+        )
+
+
 def _note_figures_off(config: DictConfig) -> None:
     """One line when the sweep's jobs will draw no figures (their default in a sweep)."""
     from xopipe.figures.settings import SWEEP_NOTE, figures_on_command_line
@@ -97,6 +108,7 @@ class SweepSummary(Callback):
                 "hydra.callbacks.sweep_summary.progress must be auto, true or false, "
                 f"got '{self.progress}'"
             )
+        _need_parquet(config)
         _note_figures_off(config)
         if self.progress is True or (self.progress == "auto" and sys.stderr.isatty()):
             total, keys = planned_jobs(config)
