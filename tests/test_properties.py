@@ -110,6 +110,37 @@ def conv_cases(draw):
     }
 
 
+def conv_example(case):
+    """The input, weights, bias and conv node a drawn case describes."""
+    rng = np.random.default_rng(case["seed"])
+    dtype = np.dtype(case["dtype"])
+    x = rng.uniform(-1, 1, (case["channels"], *case["input"]))
+    if case["negative"]:
+        x = -np.abs(x) - 0.1
+    x = x.astype(dtype)
+    weight = rng.uniform(
+        -1, 1, (case["kernels"], case["channels"] // case["groups"], *case["size"])
+    )
+    bias = rng.uniform(-1, 1, case["kernels"])
+    node = {
+        "kernels": KernelSet(weight, tuple(f"k{i}" for i in range(len(weight)))),
+        "bias": bias.tolist(),
+        **{
+            k: case[k]
+            for k in (
+                "stride",
+                "padding",
+                "dilation",
+                "padding_mode",
+                "groups",
+                "normalize",
+                "flip",
+            )
+        },
+    }
+    return x, weight, bias, node
+
+
 def _conv_oracle(case, x, weight, bias):
     c = case
     module = nn.Conv2d(
@@ -144,32 +175,8 @@ def _pair(value):
 @SETTINGS
 @given(case=conv_cases())
 def test_conv_matches_torch_or_both_refuse(backend, case):
-    rng = np.random.default_rng(case["seed"])
-    dtype = np.dtype(case["dtype"])
-    x = rng.uniform(-1, 1, (case["channels"], *case["input"]))
-    if case["negative"]:
-        x = -np.abs(x) - 0.1
-    x = x.astype(dtype)
-    weight = rng.uniform(
-        -1, 1, (case["kernels"], case["channels"] // case["groups"], *case["size"])
-    )
-    bias = rng.uniform(-1, 1, case["kernels"])
-    node = {
-        "kernels": KernelSet(weight, tuple(f"k{i}" for i in range(len(weight)))),
-        "bias": bias.tolist(),
-        **{
-            k: case[k]
-            for k in (
-                "stride",
-                "padding",
-                "dilation",
-                "padding_mode",
-                "groups",
-                "normalize",
-                "flip",
-            )
-        },
-    }
+    x, weight, bias, node = conv_example(case)
+    dtype = x.dtype
     ours = _run_ours("conv", node, x, backend)
     theirs = _run_oracle(lambda: _conv_oracle(case, x, weight.astype(dtype), bias.astype(dtype)))
     _agree(ours, theirs, case["dtype"])
@@ -202,6 +209,26 @@ def pool_cases(draw):
     }
 
 
+def pool_example(case):
+    """The input and pool node a drawn case describes."""
+    rng = np.random.default_rng(case["seed"])
+    x = rng.uniform(-1, 1, case["input"])
+    if case["negative"]:  # all-negative edge windows: zero fill and -inf padding differ here
+        x = -np.abs(x) - 0.1
+    x = x.astype(case["dtype"])
+    keys = (
+        "name",
+        "size",
+        "stride",
+        "pad",
+        "padding",
+        "dilation",
+        "ceil_mode",
+        "count_include_pad",
+    )
+    return x, {k: case[k] for k in keys}
+
+
 def _pool_oracle(case, x):
     fill = (case["pad"],) * 4 if isinstance(case["pad"], int) else tuple(case["pad"])
     batch = nn.ZeroPad2d(fill)(torch.from_numpy(x)[None])
@@ -225,22 +252,8 @@ def _pool_oracle(case, x):
 @SETTINGS
 @given(case=pool_cases())
 def test_pool_matches_torch_or_both_refuse(backend, case):
-    rng = np.random.default_rng(case["seed"])
-    x = rng.uniform(-1, 1, case["input"])
-    if case["negative"]:  # all-negative edge windows: zero fill and -inf padding differ here
-        x = -np.abs(x) - 0.1
-    x = x.astype(case["dtype"])
-    keys = (
-        "name",
-        "size",
-        "stride",
-        "pad",
-        "padding",
-        "dilation",
-        "ceil_mode",
-        "count_include_pad",
-    )
-    ours = _run_ours("pool", {k: case[k] for k in keys}, x, backend)
+    x, node = pool_example(case)
+    ours = _run_ours("pool", node, x, backend)
     _agree(ours, _run_oracle(lambda: _pool_oracle(case, x)), case["dtype"])
 
 
@@ -266,6 +279,14 @@ ACTIVATION_CASES = st.one_of(
     ),
 )
 
+
+def activation_example(case, scale, seed, dtype):
+    """The input and activation node a drawn case describes."""
+    name, params = case
+    x = (np.random.default_rng(seed).uniform(-1, 1, (2, 4, 5)) * scale).astype(dtype)
+    return x, {"name": name, **params}
+
+
 ORACLES = {
     "relu": lambda t, p: F.relu(t),
     "sigmoid": lambda t, p: torch.sigmoid(t),
@@ -287,8 +308,7 @@ ORACLES = {
     dtype=st.sampled_from(["float64", "float32"]),
 )
 def test_activation_matches_torch(backend, case, scale, seed, dtype):
+    x, node = activation_example(case, scale, seed, dtype)
     name, params = case
-    x = (np.random.default_rng(seed).uniform(-1, 1, (2, 4, 5)) * scale).astype(dtype)
-    node = {"name": name, **params}
     ours = _run_ours("activation", node, x, backend)
     _agree(ours, ORACLES[name](torch.from_numpy(x), params).numpy(), dtype)

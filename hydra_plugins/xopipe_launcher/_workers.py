@@ -38,6 +38,9 @@ from typing import Any
 from hydra.core.utils import JobReturn, JobStatus
 
 GRACE_SECONDS = 1.0
+# Each worker learns how many share the machine: the app's torch backend
+# bounds its GPU memory to a share (xopipe/backends/gpu.py reads it).
+WORKERS_VARIABLE = "XOPIPE_SWEEP_WORKERS"
 log = logging.getLogger(__name__)
 
 
@@ -154,14 +157,15 @@ def _run_in_workers(
     # touch (the Python docs' advice for fork without exec; a fifth of a small sweep).
     gc.freeze()
     try:
-        for _ in range(min(workers, count)):
+        started = min(workers, count)
+        for _ in range(started):
             ours, theirs = context.Pipe()
             # The worker closes every end of the pipes that belongs to this process
             # (its own and earlier workers'), so it sees end-of-file when this one
             # closes them.
             parent_ends = [*processes, ours]
             process = context.Process(
-                target=_serve, args=(theirs, run_job, parent_ends), daemon=True
+                target=_serve, args=(theirs, run_job, parent_ends, started), daemon=True
             )
             processes[ours] = process
             dispatch.held[ours] = deque()
@@ -207,11 +211,15 @@ def _stop(dispatch: _Dispatch, processes: dict[Connection, Any], error: BaseExce
 
 
 def _serve(
-    connection: Connection, run_job: Callable[[int], JobReturn], parent_ends: list[Connection]
+    connection: Connection,
+    run_job: Callable[[int], JobReturn],
+    parent_ends: list[Connection],
+    workers: int,
 ) -> None:
     """A worker: run the jobs it is handed until it is handed None."""
     for end in parent_ends:
         end.close()
+    os.environ[WORKERS_VARIABLE] = str(workers)
     job: int | None = None
     try:
         while (job := connection.recv()) is not None:

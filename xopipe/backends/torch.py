@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from xopipe.backends import gpu
 from xopipe.errors import invalid
 from xopipe.geometry import Pads, Pair
 
@@ -25,13 +26,24 @@ PINNED_MIN_BYTES = 1 << 20
 class TorchBackend:
     name = "torch"
 
-    def __init__(self, device: str = "cpu", num_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        device: str = "cpu",
+        num_threads: int | None = None,
+        memory_fraction: float | None = None,
+    ) -> None:
         try:
             self.device = torch.device(device)
         except RuntimeError:
             raise invalid("backend.device", device, "a torch device such as cpu or cuda") from None
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise invalid("backend.device", device, "cpu here (torch sees no CUDA device)")
+        fraction = gpu.memory_fraction(memory_fraction)  # checked on every device
+        if self.device.type == "cuda":
+            # torch.cuda.is_available() starts CUDA's driver: only here, in the
+            # process that runs the job, never in a sweep's launching process.
+            if not torch.cuda.is_available():
+                raise invalid("backend.device", device, "cpu here (torch sees no CUDA device)")
+            gpu.faithful()
+            gpu.bound_memory(self.device, fraction)
         if num_threads is not None:
             if not num_threads >= 1:
                 raise invalid("backend.num_threads", num_threads, "a positive integer or null")

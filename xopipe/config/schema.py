@@ -45,6 +45,9 @@ class TorchBackendConfig(BackendConfig):
     name: str = "torch"
     device: str = "cpu"  # cpu, cuda, cuda:1, ...
     num_threads: int | None = None  # torch.set_num_threads; null keeps torch's default
+    # On a GPU, the share of its memory this process may allocate; null: all of
+    # it, or in a sweep's worker (hydra/launcher=xopipe) an equal share of 0.9.
+    memory_fraction: float | None = None
 
 
 # --- input -------------------------------------------------------------------
