@@ -3,7 +3,8 @@
 Everything lives in one folder (config, keys, sockets, spool, state, logs) and
 uses ports nobody else holds, so two test runs on one machine do not meet.
 The daemons run in the foreground as children of the test process and are
-stopped by their PIDs; jobs still queued or running are cancelled first.
+stopped by their PIDs; jobs still queued or running are cancelled first. A
+test run killed outright takes the daemons with it (the parent-death signal).
 
 Without accounting (slurmdbd), `sacct` fails, and submitit would never see a
 job end that died without a result (cancelled, out of time). A small `sacct`
@@ -13,6 +14,7 @@ for MinJobAge seconds, as a cluster with accounting would.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -40,6 +42,9 @@ exit 0
 """
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
 class ClusterUnavailable(Exception):
     """The daemons cannot run here; the message says why."""
 
@@ -64,6 +69,13 @@ class SlurmCluster:
     def log(self, name: str) -> str:
         path = self.root / "log" / f"{name}.log"
         return path.read_text(errors="replace") if path.is_file() else ""
+
+
+def _die_with_parent() -> None:
+    """In a daemon's process before exec: SIGTERM when the test process ends, however it ends
+    (a test run killed outright would otherwise leave the daemons running)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _free_port() -> int:
@@ -155,6 +167,7 @@ def _start_munge(root: Path) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=_die_with_parent,
     )
 
 
@@ -211,6 +224,7 @@ def start_cluster(root: Path, extra_path: str = "") -> SlurmCluster:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
 
         def idle() -> bool:
