@@ -9,8 +9,14 @@ from __future__ import annotations
 import re
 
 import pytest
+import torch
 
-from xopipe.bench.__main__ import main
+from xopipe.bench import rounds
+from xopipe.bench.__main__ import H200_BANDWIDTH, _floor_bytes, gpu_table, main
+from xopipe.bench.cases import gpu_cases
+
+TIMED = r"[\d.e+-]+ ms"
+WITH_RATIO = TIMED + r" \([\d.e+-]+, [\d.e+-]+-[\d.e+-]+\)"  # median ratio, lowest-highest
 
 
 @pytest.mark.slow
@@ -24,7 +30,93 @@ def test_quick_benchmark_prints_a_table_of_ratios(tmp_path, capsys):
     assert names == ["conv 9^2 K3 k3", "max pool 2x2/2 3x9^2", "seed pipeline 9^2"]
     for row in rows:
         cells = [c.strip() for c in row.split("|")[2:-1]]
-        assert re.fullmatch(r"[\d.e+-]+ ms", cells[0]), row  # torch.nn.functional's time
+        assert re.fullmatch(TIMED, cells[0]), row  # torch.nn.functional's time
         for cell in cells[1:4]:  # numpy, torch and loop backends, each with its ratio
-            assert re.fullmatch(r"[\d.e+-]+ ms \([\d.]+\)", cell), row
+            assert re.fullmatch(WITH_RATIO, cell), row
+        assert re.fullmatch(r"yes|\*\*no\*\*: .*\d+%", cells[-1]), row
     assert re.search(r"memory bandwidth \(np.copyto, read \+ write\): [\d.]+ GB/s", text)
+    assert "in 2 rounds (the implementations take turns)" in text
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+def test_device_cuda_without_a_gpu_fails_in_one_line(capsys):
+    assert main(["--quick", "--device", "cuda"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: --device cuda needs a CUDA device, but torch ")
+    assert "sees no CUDA device here" in lines[0]
+
+
+def test_implementations_take_turns_round_by_round(monkeypatch):
+    calls = []
+
+    def fake(suite, implementation, index, sizes, repeats, threads):
+        calls.append((implementation, index))
+        return {"a": 1.0, "b": 2.0, "c": 4.0}[implementation] * (1 + len(calls) / 100)
+
+    monkeypatch.setattr(rounds, "_time_case", fake)
+    times = rounds.time_in_rounds("cpu", ("a", "b", "c"), ["x", "y"], [9], 3, 1, rounds=3)
+    assert calls == [
+        *[("a", 0), ("b", 0), ("c", 0), ("a", 1), ("b", 1), ("c", 1)],
+        *[("b", 0), ("c", 0), ("a", 0), ("b", 1), ("c", 1), ("a", 1)],
+        *[("c", 0), ("a", 0), ("b", 0), ("c", 1), ("a", 1), ("b", 1)],
+    ]
+    assert {impl: [len(v) for v in cases.values()] for impl, cases in times.items()} == {
+        "a": [3, 3],
+        "b": [3, 3],
+        "c": [3, 3],
+    }
+
+
+def test_a_ratio_that_moves_more_than_a_fifth_is_flagged():
+    steady = rounds.ratio([1.0, 1.1, 1.05], [2.0, 2.0, 2.0])
+    assert steady is not None
+    assert (steady.median, steady.low, steady.high) == (0.525, 0.5, 0.55)
+    assert steady.moved == pytest.approx(0.10) and steady.moved <= rounds.STEADY
+    assert steady.text() == "0.53, 0.5-0.55"
+    moving = rounds.ratio([1.0, 1.0, 1.0], [2.0, 1.0, 1.5])  # the reference moved
+    assert moving is not None and moving.moved == pytest.approx(1.0)
+    assert moving.moved > rounds.STEADY
+    assert rounds.ratio([], []) is None
+
+
+def test_gpu_cases_reach_16384_with_their_memory_traffic_floor():
+    cases = {case.name: case for case in gpu_cases([1024, 16384])}
+    assert list(cases) == [
+        "conv 1024^2 K3 k3",
+        "conv 16384^2 K3 k3",
+        "max pool 2x2/2 3x1022^2",
+        "max pool 2x2/2 3x16382^2",
+        "relu 3x1022^2",
+        "relu 3x16382^2",
+        "seed pipeline 1024^2",
+        "seed pipeline 16384^2",
+    ]
+    conv = cases["conv 16384^2 K3 k3"]
+    # 1 GiB in, 3 x 16382^2 float32 out: about 4.3 GB, a millisecond at 4.3 TB/s.
+    assert _floor_bytes(conv) == (16384**2 + 3 * 16382**2) * 4
+    assert _floor_bytes(conv) / H200_BANDWIDTH == pytest.approx(1.0e-3, rel=0.01)
+
+
+def test_gpu_table_shows_ratios_to_the_resident_reference_and_the_floor():
+    case = gpu_cases([1024])[0]
+    times = {
+        "cuda-ref": {case.name: [1e-4, 1e-4]},
+        "cuda": {case.name: [1.2e-4, 1.6e-4]},
+        "cuda-host": {case.name: [2e-3, 2e-3]},
+    }
+    header, rule, row = gpu_table([case], times, H200_BANDWIDTH)
+    assert header.startswith("| case | torch, resident | torch backend, resident (ratio) |")
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    floor = _floor_bytes(case) / H200_BANDWIDTH
+    assert cells[:4] == [
+        "conv 1024^2 K3 k3",
+        "0.1 ms",
+        "0.14 ms (1.4, 1.2-1.6)",
+        "2 ms (20, 20-20)",
+    ]
+    assert cells[4] == f"{floor * 1e3:.3g} ms"
+    assert cells[5:7] == [f"{1e-4 / floor:.1f}x", f"{1.4e-4 / floor:.1f}x"]
+    assert cells[7] == "**no**: cuda 33%"

@@ -1,43 +1,25 @@
-"""python -m xopipe.bench [--quick] [--sizes 9 256 1024 4096] [--repeats 7] [--out FILE]"""
+"""python -m xopipe.bench [--quick] [--sizes 9 256 1024 4096] [--repeats 7] [--rounds 3]
+[--device cuda [--gpu-sizes 1024 4096 8192 16384]] [--out FILE]"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from xopipe.bench import system
-from xopipe.bench.cases import Case, all_cases
+from xopipe.bench.cases import Case, all_cases, gpu_cases
+from xopipe.bench.rounds import STEADY, ratio, time_in_rounds
 from xopipe.bench.timing import LOOP_MAX_SIZE, conv_extra_memory
 
 IMPLEMENTATIONS = ("torch-ref", "numpy", "torch", "loop")
-
-
-def _worker(implementation: str, sizes: list[int], repeats: int, threads: int) -> dict[str, float]:
-    """Time each case in a fresh process: a case run after a 4096^2 one was seen to
-    slow down by half (the allocator's state), whichever library ran it."""
-    env = dict(os.environ)
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[name] = str(threads)  # every library gets the same number of threads
-    results: dict[str, float] = {}
-    for index in range(len(all_cases(sizes))):
-        command = [
-            sys.executable,
-            "-m",
-            "xopipe.bench.timing",
-            implementation,
-            str(repeats),
-            str(index),
-            *map(str, sizes),
-        ]
-        out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
-        results.update(json.loads(out.stdout))
-    return results
+GPU_IMPLEMENTATIONS = ("cuda-ref", "cuda", "cuda-host")
+# What an NVIDIA H200 moves device to device (HBM3e, measured; 4.8 TB/s peak):
+# a GPU case's memory-traffic floor is its bytes over this (--gpu-bandwidth).
+H200_BANDWIDTH = 4.3e12
 
 
 def _floor_bytes(case: Case) -> int:
@@ -61,8 +43,31 @@ def _ms(seconds: float | None) -> str:
     return f"{seconds * 1e3:.3g} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
+def _median(values: list[float]) -> float | None:
+    return float(np.median(values)) if values else None
+
+
+def _timed_cells(
+    case: Case, times: dict[str, dict[str, list[float]]], reference: str, others: tuple[str, ...]
+) -> tuple[list[str], list[str]]:
+    """Each implementation's median time with its ratio to the reference (median,
+    lowest-highest over the rounds), and the implementations whose ratio moved."""
+    cells, moved = [], []
+    for implementation in others:
+        seconds = _median(times[implementation][case.name])
+        found = ratio(times[implementation][case.name], times[reference][case.name])
+        cells.append(_ms(seconds) + (f" ({found.text()})" if found else ""))
+        if found and found.moved > STEADY:
+            moved.append(f"{implementation} {found.moved:.0%}")
+    return cells, moved
+
+
+def _steady(moved: list[str]) -> str:
+    return "yes" if not moved else "**no**: " + ", ".join(moved)
+
+
 def kernel_table(
-    cases: list[Case], timings: dict[str, dict[str, float]], bandwidth: float
+    cases: list[Case], times: dict[str, dict[str, list[float]]], bandwidth: float
 ) -> list[str]:
     columns = [
         "case",
@@ -72,20 +77,54 @@ def kernel_table(
         "loop backend (ratio)",
         "memory-traffic floor",
         "numpy / floor",
+        "ratios steady",
     ]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for case in cases:
-        reference = timings["torch-ref"].get(case.name)
-        cells = [case.name, _ms(reference)]
-        for implementation in ("numpy", "torch", "loop"):
-            seconds = timings[implementation].get(case.name)
-            ratio = f" ({seconds / reference:.2f})" if seconds and reference else ""
-            cells.append(_ms(seconds) + ratio)
+        reference = _median(times["torch-ref"][case.name])
+        cells, moved = _timed_cells(case, times, "torch-ref", ("numpy", "torch", "loop"))
         floor = _floor_bytes(case) / bandwidth
-        numpy_seconds = timings["numpy"].get(case.name)
-        cells += [_ms(floor), f"{numpy_seconds / floor:.1f}x" if numpy_seconds else "-"]
-        lines.append("| " + " | ".join(cells) + " |")
+        numpy_seconds = _median(times["numpy"][case.name])
+        numpy_floor = f"{numpy_seconds / floor:.1f}x" if numpy_seconds else "-"
+        row = [case.name, _ms(reference), *cells, _ms(floor), numpy_floor, _steady(moved)]
+        lines.append("| " + " | ".join(row) + " |")
     return lines
+
+
+def gpu_table(
+    cases: list[Case], times: dict[str, dict[str, list[float]]], bandwidth: float
+) -> list[str]:
+    columns = [
+        "case",
+        "torch, resident",
+        "torch backend, resident (ratio)",
+        "torch backend, NumPy in and out (ratio)",
+        "memory-traffic floor",
+        "resident / floor",
+        "backend / floor",
+        "ratios steady",
+    ]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for case in cases:
+        reference = _median(times["cuda-ref"][case.name])
+        cells, moved = _timed_cells(case, times, "cuda-ref", ("cuda", "cuda-host"))
+        floor = _floor_bytes(case) / bandwidth
+        backend = _median(times["cuda"][case.name])
+        over = [f"{s / floor:.1f}x" if s else "-" for s in (reference, backend)]
+        row = [case.name, _ms(reference), *cells, _ms(floor), *over, _steady(moved)]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def _cuda_missing() -> str | None:
+    """Why --device cuda cannot run here, or None when it can."""
+    try:
+        import torch
+    except ImportError:
+        return "torch is not installed"
+    if not torch.cuda.is_available():
+        return f"torch {torch.__version__} sees no CUDA device here"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,27 +135,64 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smallest size only, no whole-program runs (CI smoke test)",
+        help="smallest size only, two rounds, no whole-program runs (CI smoke test)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help=f"implementations take turns this many times; a ratio that moves more than "
+        f"{STEADY:.0%} between rounds is flagged",
+    )
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="cuda: also time torch on the GPU, tensors resident, against xopipe's torch backend",
+    )
+    parser.add_argument("--gpu-sizes", type=int, nargs="+", default=[1024, 4096, 8192, 16384])
+    parser.add_argument(
+        "--gpu-bandwidth",
+        type=float,
+        default=H200_BANDWIDTH,
+        help="bytes/s the GPU moves, for its memory-traffic floor (default: an H200's)",
     )
     parser.add_argument("--out", type=Path, help="also write the report (markdown) here")
     args = parser.parse_args(argv)
+    if args.device == "cuda" and (missing := _cuda_missing()):
+        print(
+            f"error: --device cuda needs a CUDA device, but {missing}; run it on a machine "
+            "with an NVIDIA GPU and a CUDA build of torch",
+            file=sys.stderr,
+        )
+        return 2
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
     sizes = [9] if args.quick else sorted(args.sizes)
     repeats = 3 if args.quick else args.repeats
+    rounds = min(args.rounds, 2) if args.quick else args.rounds
     cases = all_cases(sizes)
-
-    timings = {impl: _worker(impl, sizes, repeats, args.threads) for impl in IMPLEMENTATIONS}
+    names = [case.name for case in cases]
+    times = time_in_rounds("cpu", IMPLEMENTATIONS, names, sizes, repeats, args.threads, rounds)
     bandwidth = system.memory_bandwidth()
     report = ["# xopipe benchmarks", ""]
     report += [f"- {key}: {value}" for key, value in system.machine().items()]
     report += [
-        f"- threads per library: {args.threads}; medians of {repeats} repeats; "
+        f"- threads per library: {args.threads}; each case the median of {repeats} repeats "
+        f"in a fresh process, in {rounds} rounds (the implementations take turns); "
         f"loop backend up to {LOOP_MAX_SIZE}^2",
         f"- memory bandwidth (np.copyto, read + write): {bandwidth / 1e9:.1f} GB/s",
         "",
-        "## Kernels, float32 unless noted (ratio: time / torch.nn.functional)",
+        "## Kernels, float32 unless noted",
         "",
-        *kernel_table(cases, timings, bandwidth),
+        "Each time is the median over the rounds; in brackets its ratio to "
+        "torch.nn.functional (median of the rounds' ratios, lowest-highest). "
+        f"A case whose ratio moved more than {STEADY:.0%} between rounds is not steady.",
+        "",
+        *kernel_table(cases, times, bandwidth),
     ]
+    if args.device == "cuda":
+        report += _gpu_section(sorted(args.gpu_sizes), repeats, rounds, args.gpu_bandwidth)
     conv_sizes = [s for s in sizes if s >= 256]
     if conv_sizes:
         report += ["", "## Memory of conv (NumPy backend, peak extra allocation / output size)", ""]
@@ -165,6 +241,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         args.out.write_text(text)
     return 0
+
+
+def _gpu_section(sizes: list[int], repeats: int, rounds: int, bandwidth: float) -> list[str]:
+    import torch
+
+    cases = gpu_cases(sizes)
+    names = [case.name for case in cases]
+    times = time_in_rounds("cuda", GPU_IMPLEMENTATIONS, names, sizes, repeats, 1, rounds)
+    return [
+        "",
+        f"## GPU: {torch.cuda.get_device_name(0)}, float32 (ratio: time / torch resident)",
+        "",
+        f"- torch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN "
+        f"{torch.backends.cudnn.version()}; every case with TF32 off and deterministic "
+        "algorithms (the backend's settings), timed until the device is done",
+        "- torch, resident: torch.nn.functional on tensors already on the device; "
+        "torch backend, resident: xopipe's backend as a run's stages use it (input on "
+        "the device, results left there); NumPy in and out: the input copied in and "
+        "every result copied back to NumPy",
+        f"- memory-traffic floor: the bytes a case must read and write once, at "
+        f"{bandwidth / 1e12:.1f} TB/s",
+        "",
+        *gpu_table(cases, times, bandwidth),
+    ]
 
 
 if __name__ == "__main__":

@@ -42,3 +42,16 @@ def all_cases(sizes: list[int]) -> list[Case]:
     for size in sizes:
         cases.append(Case(f"seed pipeline {size}^2", "pipeline", size))
     return cases
+
+
+def gpu_cases(sizes: list[int]) -> list[Case]:
+    """The GPU table's rows: float32 conv, pool, relu and the seed pipeline, up to 16384^2."""
+    cases = [Case(f"conv {size}^2 K3 k3", "conv", size) for size in sizes]
+    for size in sizes:  # each on a 3-kernel conv's output, as in the seed pipeline
+        cases.append(Case(f"max pool 2x2/2 3x{size - 2}^2", "max_pool", size - 2, channels=3))
+    cases += [Case(f"relu 3x{size - 2}^2", "relu", size - 2, channels=3) for size in sizes]
+    cases += [Case(f"seed pipeline {size}^2", "pipeline", size) for size in sizes]
+    return cases
+
+
+SUITES = {"cpu": all_cases, "cuda": gpu_cases}  # which cases a worker process times

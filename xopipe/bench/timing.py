@@ -1,8 +1,13 @@
-"""Time the cases for one implementation; run as a worker process by the benchmark.
+"""Time one case for one implementation; run as a worker process by the benchmark.
 
-Implementations: `torch-ref` (torch.nn.functional called directly on tensors),
-and xopipe's backends `numpy`, `torch`, `loop` (NumPy arrays in and out, each
-crossing once as in a run).
+Implementations on the CPU: `torch-ref` (torch.nn.functional called directly
+on tensors), and xopipe's backends `numpy`, `torch`, `loop` (NumPy arrays in
+and out, each crossing once as in a run). On a GPU: `cuda-ref` (the same
+torch.nn.functional calls on tensors resident on the device), `cuda`
+(xopipe's torch backend with the input already on the device, as a run's
+stages are) and `cuda-host` (xopipe's torch backend, NumPy in and out).
+Every GPU implementation runs with the backend's settings (TF32 off,
+deterministic algorithms) and waits for the device before the clock stops.
 """
 
 from __future__ import annotations
@@ -45,33 +50,61 @@ def _inputs(case: Case) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, weight, np.zeros(case.kernels, dtype=case.dtype)
 
 
-def _torch_reference(case: Case) -> Callable[[], object]:
+def _torch_reference(case: Case, device: str = "cpu") -> Callable[[], object]:
     import torch
     import torch.nn.functional as F
 
     x, weight, _ = _inputs(case)
-    xt, wt = torch.from_numpy(x)[None], torch.from_numpy(weight)
+    xt, wt = torch.from_numpy(x)[None].to(device), torch.from_numpy(weight).to(device)
+    if device != "cpu":
+        from xopipe.backends import gpu
+
+        gpu.faithful()  # the backend's settings: same ops, same arithmetic
+
+    def done(t: Any) -> object:
+        if device == "cpu":
+            return t.numpy()  # free on the CPU: NumPy out, as the backends give
+        torch.cuda.synchronize()  # the clock stops when the device is done
+        return t
+
     if case.op == "conv":
-        return lambda: F.conv2d(xt, wt, stride=case.stride).numpy()
+        return lambda: done(F.conv2d(xt, wt, stride=case.stride))
     if case.op == "max_pool":
-        return lambda: F.max_pool2d(xt, 2).numpy()
+        return lambda: done(F.max_pool2d(xt, 2))
     if case.op == "relu":
-        return lambda: F.relu(xt).numpy()
+        return lambda: done(F.relu(xt))
 
     def pipeline() -> object:  # the seed's DAG: conv / 9, zero fill + 2x2 max pool, relu
         conv = F.conv2d(xt, wt) / 9
         pad = (0, conv.shape[-1] % 2, 0, conv.shape[-2] % 2)
-        return F.max_pool2d(F.pad(conv, pad), 2).numpy(), F.relu(conv).numpy()
+        return done(F.max_pool2d(F.pad(conv, pad), 2)), done(F.relu(conv))
 
     return pipeline
 
 
-def _backend_work(case: Case, backend_name: str) -> Callable[[], object]:
-    """The case on a backend as a run does it: the input crosses in, each kept array out."""
+def _backend_work(
+    case: Case, backend_name: str, device: str | None = None, resident: bool = False
+) -> Callable[[], object]:
+    """The case on a backend as a run does it: the input crosses in, each kept array out.
+
+    resident: the input is on the backend before the clock starts and the
+    results stay there (the backend only waits for them), as between stages.
+    """
     from xopipe.backends import get_backend
 
-    backend = get_backend(backend_name)
+    backend = get_backend(backend_name, **({"device": device} if device else {}))
     x, weight, bias = _inputs(case)
+    on_device = backend.to_backend(x)
+
+    def cross_in(array: np.ndarray) -> Any:
+        return on_device if resident else backend.to_backend(array)
+
+    def cross_out(array: Any) -> object:
+        if not resident:
+            return backend.to_host(array)
+        backend.wait()
+        return array
+
     conv_args: dict[str, Any] = dict(
         pads=(0, 0, 0, 0), dilation=(1, 1), groups=1, padding_mode="zeros"
     )
@@ -84,19 +117,19 @@ def _backend_work(case: Case, backend_name: str) -> Callable[[], object]:
         return backend.conv2d(on_backend, weight, bias, stride=stride, divisor=divisor, **conv_args)
 
     if case.op == "conv":
-        return lambda: backend.to_host(conv(backend.to_backend(x), None))
+        return lambda: cross_out(conv(cross_in(x), None))
     if case.op == "max_pool":
-        return lambda: backend.to_host(backend.max_pool2d(backend.to_backend(x), **pool_args))
+        return lambda: cross_out(backend.max_pool2d(cross_in(x), **pool_args))
     if case.op == "relu":
-        return lambda: backend.to_host(backend.activation("relu", backend.to_backend(x), {}))
+        return lambda: cross_out(backend.activation("relu", cross_in(x), {}))
 
     def pipeline() -> object:
-        features = conv(backend.to_backend(x), 9.0)
+        features = conv(cross_in(x), 9.0)
         pad = (0, features.shape[-1] % 2, 0, features.shape[-2] % 2)
         filled = backend.pad2d(features, pad, "constant", 0.0) if any(pad) else features
         pooled = backend.max_pool2d(filled, **pool_args)
         relu = backend.activation("relu", features, {})
-        return [backend.to_host(a) for a in (features, pooled, relu)]
+        return [cross_out(a) for a in (features, pooled, relu)]
 
     return pipeline
 
@@ -124,22 +157,30 @@ def conv_extra_memory(case: Case) -> float:
     return (peak - out.nbytes) / out.nbytes
 
 
+def _work(implementation: str, case: Case) -> Callable[[], object]:
+    if implementation == "torch-ref":
+        return _torch_reference(case)
+    if implementation == "cuda-ref":
+        return _torch_reference(case, "cuda")
+    if implementation in ("cuda", "cuda-host"):
+        return _backend_work(case, "torch", "cuda", resident=implementation == "cuda")
+    return _backend_work(case, implementation)
+
+
 def run_worker(implementation: str, cases: list[Case], repeats: int) -> dict[str, float]:
     results: dict[str, float] = {}
     for case in cases:
         if implementation == "loop" and case.size > LOOP_MAX_SIZE:
             continue
-        if implementation == "torch-ref":
-            work = _torch_reference(case)
-        else:
-            work = _backend_work(case, implementation)
+        work = _work(implementation, case)
         results[case.name] = median_seconds(work, repeats if implementation != "loop" else 3)
     return results
 
 
-if __name__ == "__main__":  # python -m xopipe.bench.timing IMPLEMENTATION REPEATS CASE SIZES...
-    from xopipe.bench.cases import all_cases
+if __name__ == "__main__":  # python -m xopipe.bench.timing SUITE IMPL REPEATS CASE SIZES...
+    from xopipe.bench.cases import SUITES
 
-    implementation, repeats, index = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    case = all_cases([int(s) for s in sys.argv[4:]])[index]
+    suite, implementation = sys.argv[1], sys.argv[2]
+    repeats, index = int(sys.argv[3]), int(sys.argv[4])
+    case = SUITES[suite]([int(s) for s in sys.argv[5:]])[index]
     print(json.dumps(run_worker(implementation, [case], repeats)))
