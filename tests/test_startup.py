@@ -1,4 +1,4 @@
-"""What a run's start costs: only the modules it uses, versions without importlib.metadata."""
+"""What a run's start costs: only the modules it uses; the versions it records."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from xopipe.sinks.manifest import versions
 
 ROOT = Path(__file__).parent.parent
 # Modules a run without figures has no use for, each costly to import (torch: 2 s).
-HEAVY = ("pandas", "torch", "matplotlib", "importlib.metadata")
+HEAVY = ("pandas", "torch", "matplotlib")
 
 
 def _heavy_modules_after(*argv: str) -> list[str]:

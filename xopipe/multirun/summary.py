@@ -90,14 +90,9 @@ def _job_columns(job: Job, error: str | None, constants: list[Constant], n: int)
 def _with_job(
     batch: pa.RecordBatch, job: Job, constants: list[Constant], schema: pa.Schema
 ) -> pa.RecordBatch:
-    cells = [_as_type(batch.column(name), SCHEMA.field(name).type) for name in SCHEMA.names]
+    cells = [batch.column(name).cast(SCHEMA.field(name).type) for name in SCHEMA.names]
     columns = _job_columns(job, None, constants, batch.num_rows)
     return pa.RecordBatch.from_arrays([*columns, *cells], schema=schema)
-
-
-def _as_type(column: pa.Array, arrow_type: pa.DataType) -> pa.Array:
-    # A job's own table has these types already (cast() would load pyarrow.compute).
-    return column if column.type == arrow_type else column.cast(arrow_type)
 
 
 def _failed_row(job: Job, constants: list[Constant], schema: pa.Schema) -> pa.RecordBatch:

@@ -7,13 +7,13 @@ error, so a sweep summary can list it.
 
 from __future__ import annotations
 
-import importlib
 import json
 import platform
 import sys
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +21,20 @@ from xopipe.sinks.files import sha256_of, write_text
 
 MANIFEST = "manifest.json"
 
-# Distribution name -> the module whose __version__ it reports. Reading
-# __version__ costs nothing; importlib.metadata costs 13 ms of every start.
-_PACKAGES = {
-    "xopipe": "xopipe",
-    "numpy": "numpy",
-    "pyarrow": "pyarrow",
-    "hydra-core": "hydra",
-    "omegaconf": "omegaconf",
-}
-_IF_LOADED = {"torch": "torch", "matplotlib": "matplotlib"}
+# Distributions every run uses, and those recorded only when the run loaded them.
+_PACKAGES = ("xopipe", "numpy", "pyarrow", "hydra-core", "omegaconf")
+_IF_LOADED = {"torch": "torch", "matplotlib": "matplotlib"}  # distribution -> module
 
 
 def versions() -> dict[str, str]:
     """Versions of Python and of the packages the run used (torch only if it was loaded)."""
     found = {"python": platform.python_version()}
-    packages = dict(_PACKAGES)
-    packages.update({name: module for name, module in _IF_LOADED.items() if module in sys.modules})
-    for name, module in packages.items():
-        found[name] = str(getattr(importlib.import_module(module), "__version__", "unknown"))
+    loaded = [name for name, module in _IF_LOADED.items() if module in sys.modules]
+    for name in [*_PACKAGES, *loaded]:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "unknown"
     return found
 
 
