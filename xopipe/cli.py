@@ -1,16 +1,15 @@
 """The `xopipe` command (and `python -m xopipe`): xopipe.app.main, with the collector tuned.
 
 A run is a short-lived process that builds tens of thousands of objects
-(Hydra's and OmegaConf's config trees) and frees little. With Python's
-default thresholds its cyclic collector runs about 130 times a run, walking
-every imported module's objects each time it reaches the oldest generation:
-40-50 ms of a half-second run. So, for the command only (not for code that
-imports xopipe): a larger first threshold, everything imported so far moved
-out of the collector's sight once the imports are done (gc.freeze, which
-also spares a sweep's forked workers from copying those pages), and no
-full collection at exit, which would walk everything still alive (a
-sweep's returns and configs: 0.1-0.2 s) just before the operating system
-frees the whole process anyway.
+(Hydra's and OmegaConf's config trees) and frees little, so Python's cyclic
+collector, at its default thresholds, keeps walking every imported module's
+objects. For the command only (not for code that imports xopipe): a larger
+first threshold, everything imported so far moved out of the collector's
+sight once the imports are done (gc.freeze, which also spares a sweep's
+forked workers from copying those pages), and no full collection at exit,
+just before the operating system frees the whole process anyway. This is
+the one place xopipe tunes the collector; what it saves is in
+docs/benchmarks.md ("Speed tricks").
 """
 
 from __future__ import annotations
