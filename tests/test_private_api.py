@@ -21,8 +21,8 @@ from xopipe.private_api import FORCE_PUBLIC, private_api_usable
 
 def test_the_guard_lets_only_the_tested_releases_through(monkeypatch):
     monkeypatch.delenv(FORCE_PUBLIC, raising=False)
-    assert hydra.__version__.startswith("1.3.") and omegaconf.__version__.startswith("2.3.")
-    assert private_api_usable()
+    tested = hydra.__version__.startswith("1.3.") and omegaconf.__version__.startswith("2.3.")
+    assert private_api_usable() == tested
     monkeypatch.setattr(hydra, "__version__", "1.4.0rc3")
     assert not private_api_usable()
     monkeypatch.setattr(hydra, "__version__", "1.3.2")
@@ -102,7 +102,9 @@ def test_a_sweep_writes_the_same_files_on_the_public_path(tmp_path, monkeypatch,
     monkeypatch.setattr(job_runner, "run_job", hydras_run_job)
     fast, public = tmp_path / "fast", tmp_path / "public"
     mine = _run(fast, monkeypatch, False, *grid, f"hydra.sweep.dir={fast}")
-    assert ran_by_hydra == []
+    if private_api_usable():  # on another Hydra release both sweeps take the public path
+        assert ran_by_hydra == []
+    ran_by_hydra.clear()
     theirs = _run(public, monkeypatch, True, *grid, f"hydra.sweep.dir={public}")
     if n_jobs == 1:  # in workers the list is the worker's own
         assert ran_by_hydra == [0, 1, 2, 3]

@@ -88,7 +88,14 @@ class SweepSummary(Callback):
     matrices.parquet), never from the launcher's in-memory results, so it
     works for every launcher. During the sweep, one progress line per finished
     job goes to stderr when it is a terminal, or always with progress=true
-    (xopipe.multirun.progress says where for each launcher).
+    (xopipe.multirun.progress says where for each launcher), and an interrupt
+    names the sweep (xopipe.interrupt.stop_sweep_on_signals) so that
+    xopipe.app.main can say how to resume it.
+
+    A sweep with a failed job, or whose summary could not be written, ends
+    with SystemExit(1) from on_multirun_end, once its summary and reports are
+    written: Hydra turns a callback's Exception into a warning but lets
+    SystemExit through, and nothing of Hydra's multirun follows that hook.
     """
 
     def __init__(self, progress: bool | str = "auto") -> None:
@@ -96,11 +103,15 @@ class SweepSummary(Callback):
         self.progress = progress
         self._watcher: Any = None
         self._restore_signals: Callable[[], None] | None = None
+        self._started = False  # on_multirun_start went through (Hydra 1.4 ends a refused one)
+        self._interrupted = False  # a signal stopped the sweep: nothing to summarize
 
     def __getstate__(self) -> dict[str, Any]:
         # Launchers pickle the callbacks to run jobs elsewhere; the watcher thread and the
         # signal handlers stay here.
-        return {"progress": self.progress, "_watcher": None, "_restore_signals": None}
+        state = dict(self.__dict__)
+        state.update(_watcher=None, _restore_signals=None)
+        return state
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from xopipe.interrupt import stop_sweep_on_signals
@@ -117,7 +128,14 @@ class SweepSummary(Callback):
             total, keys = planned_jobs(config)
             self._watcher = ProgressWatcher(Path(config.hydra.sweep.dir), total, keys)
             self._watcher.start(resuming=bool(config.get("resume", False)))
-        self._restore_signals = stop_sweep_on_signals(str(config.hydra.sweep.dir))
+        self._interrupted = False
+        self._restore_signals = stop_sweep_on_signals(
+            str(config.hydra.sweep.dir), on_signal=self._note_interrupt
+        )
+        self._started = True
+
+    def _note_interrupt(self) -> None:
+        self._interrupted = True
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from xopipe.multirun.finish import finish_sweep
@@ -125,6 +143,14 @@ class SweepSummary(Callback):
         if self._restore_signals is not None:
             self._restore_signals()
             self._restore_signals = None
+        started, self._started = self._started, False
+        if not started or self._interrupted:
+            # Hydra 1.3 skips this hook after a refused start or an interrupt; 1.4 calls
+            # it in a `finally`. Either way there is no sweep to summarize.
+            if self._watcher is not None:
+                self._watcher.stop()
+                self._watcher = None
+            return
         shown = self._watcher is not None  # its lines named each failed job's error
         if self._watcher is not None:
             self._watcher.stop()

@@ -8,6 +8,7 @@ KeyboardInterrupt, which takes the same path.
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,21 +45,29 @@ def _raises_interrupted(handler: Any) -> bool:
     return bool(getattr(handler, "raises_interrupted", False))
 
 
-def stop_sweep_on_signals(sweep: str) -> Callable[[], None]:
+def stop_sweep_on_signals(
+    sweep: str, on_signal: Callable[[], None] = lambda: None
+) -> Callable[[], None]:
     """Until the returned function is called, SIGTERM and SIGINT raise exceptions naming `sweep`.
 
     So whoever catches them (xopipe.app.main) can say which sweep to resume,
     and every job running in this process or forked from it still takes its
-    interrupt as usual (an Interrupted, a KeyboardInterrupt). Main thread only.
+    interrupt as usual (an Interrupted, a KeyboardInterrupt). `on_signal` is
+    called first, in this process only. Main thread only.
     """
+    here = os.getpid()
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
         signal.signal(signum, signal.SIG_IGN)
+        if os.getpid() == here:
+            on_signal()
         error = Interrupted(signal.Signals(signum).name)
         error.sweep = sweep
         raise error
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() == here:
+            on_signal()
         error = SweepKeyboardInterrupt()
         error.sweep = sweep
         raise error
