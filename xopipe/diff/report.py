@@ -1,7 +1,8 @@
 """diff_report.md and diff_report.html: the verdict first, then only what differs.
 
 Both are rendered from one list of blocks (heading, paragraph, table,
-heatmaps), so they always say the same thing. The HTML adds a heatmap of
+heatmaps), so they always say the same thing: the Markdown here, the HTML
+by the shared Jinja2 template and stylesheet (xopipe/html). The HTML adds a heatmap of
 |a - b| beyond tolerance for each mismatching grid, grouped by stage, as
 inline PNGs: the page is self-contained. Long lists are cut with a note;
 every pair, stage and channel is in diff.csv.
@@ -10,7 +11,6 @@ every pair, stage and channel is in diff.csv.
 from __future__ import annotations
 
 import base64
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -214,49 +214,17 @@ def _md_row(cells: list[str]) -> str:
     return "| " + " | ".join(_md(cell) for cell in cells) + " |"
 
 
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em; max-width: 72em; color: #222; }
-.verdict { font-size: 1.2em; font-weight: bold; padding: .6em 1em; border-radius: 4px; }
-.agree { background: #e6f4ea; } .differ { background: #fde8e4; }
-table { border-collapse: collapse; margin: .5em 0 1em; }
-td, th { border: 1px solid #ccc; padding: .2em .6em; text-align: right; font-size: .9em; }
-th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
-figure { display: inline-block; margin: .5em 1em .5em 0; }
-figure img { width: 256px; image-rendering: pixelated; border: 1px solid #999; }
-figcaption { font-size: .85em; }
-"""
-
-
 def render_html(blocks: list[Block], title: str) -> str:
-    body: list[str] = []
-    for block in blocks:
-        text = html.escape(block.text)
-        if block.kind in ("h1", "h2", "h3"):
-            body.append(f"<{block.kind}>{text}</{block.kind}>")
-        elif block.kind == "verdict":
-            tone = "agree" if block.good else "differ"
-            body.append(f'<p class="verdict {tone}">{text}</p>')
-        elif block.kind == "p":
-            body.append(f"<p>{text}</p>")
-        elif block.kind == "table":
-            head = "".join(f"<th>{html.escape(cell)}</th>" for cell in block.header)
-            rows = "".join(
-                "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-                for row in block.rows
-            )
-            body.append(f"<table><tr>{head}</tr>{rows}</table>")
-        elif block.kind == "heatmaps":
-            figures = "".join(
-                f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,'
-                f'{base64.b64encode(png).decode()}"><figcaption>{html.escape(caption)}'
-                "</figcaption></figure>"
-                for caption, png in block.images
-            )
-            legend = "white: within tolerance; pale yellow to dark red: |a - b| up to the max"
-            body.append(f"<h4>{text}</h4><p><small>{legend}</small></p>{figures}")
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
-        + "\n".join(body)
-        + "\n</body></html>\n"
-    )
+    """The page, from the shared template (xopipe/html/templates/diff_report.html.j2)."""
+    from xopipe.html import render
+
+    return render("diff_report.html.j2", title=title, blocks=[_for_page(b) for b in blocks])
+
+
+def _for_page(block: Block) -> dict[str, object]:
+    """A block as the template reads it, its heatmaps as base64 text for data: URLs."""
+    images = [
+        {"caption": caption, "base64": base64.b64encode(png).decode()}
+        for caption, png in block.images
+    ]
+    return {**vars(block), "images": images}
