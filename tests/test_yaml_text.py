@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hydra import compose, initialize_config_module
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 from omegaconf.errors import GrammarParseError
@@ -49,6 +49,8 @@ def _config(data):
         assume(False)
 
 
+# No deadline: large random trees on a loaded machine, and the first example builds the dumpers.
+@settings(deadline=None)
 @given(st.dictionaries(_KEY, st.one_of(_TREE, _DEPTH), min_size=1, max_size=5))
 def test_random_trees_read_the_same(tree):
     cfg = _config(tree)
@@ -57,6 +59,7 @@ def test_random_trees_read_the_same(tree):
     assert to_yaml(cfg) == first  # and again, from the remembered analyses
 
 
+@settings(deadline=None)
 @given(st.lists(_TREE, max_size=5))
 def test_random_lists_read_the_same(items):
     cfg = _config(items)
