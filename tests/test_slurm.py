@@ -308,8 +308,10 @@ def test_ctrl_c_leaves_the_jobs_to_the_cluster_and_resume_collects_them(slurm, t
             process.kill()
     assert process.returncode == 130
     (array,) = {i.split("_")[0] for i in slurm_job_ids(sweep)}
-    note = f"note: the sweep's SLURM jobs (job array {array}) are not stopped and keep running"
-    assert note in stderr
+    (error,) = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert f"the sweep's SLURM jobs (job array {array}) are not stopped and keep running" in error
+    assert f"scancel {array} stops them; add resume=true to finish the sweep" in error
+    assert "marked failed" not in stderr
     assert "Traceback" not in stderr
     assert slurm.states()[f"{array}_1"] == "RUNNING"  # the large input is still being computed
     assert slurm.run("scancel", array).returncode == 0

@@ -73,13 +73,13 @@ def main() -> None:
     except (KeyboardInterrupt, Interrupted) as error:
         # The manifests already say failed; say so once, without a traceback. An
         # interrupt during a sweep names its folder (xopipe.interrupt.stop_sweep_on_signals).
+        # A launcher whose jobs outlive the command (SLURM) says so on the error.
         sweep = getattr(error, "sweep", None)
-        if sweep is None:
+        left_running = getattr(error, "jobs_left_running", None)
+        if sweep is None and left_running is None:
             print(f"error: {describe(error)}; the run folder is marked failed", file=sys.stderr)
         else:
-            print(
-                f"error: {describe(error)}; the jobs that were running are marked failed; "
-                f"add resume=true to finish the sweep in {sweep}",
-                file=sys.stderr,
-            )
+            jobs = left_running or "the jobs that were running are marked failed"
+            resume = "add resume=true to finish the sweep" + (f" in {sweep}" if sweep else "")
+            print(f"error: {describe(error)}; {jobs}; {resume}", file=sys.stderr)
         raise SystemExit(130 if isinstance(error, KeyboardInterrupt) else 143) from None

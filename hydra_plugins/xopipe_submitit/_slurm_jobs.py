@@ -15,7 +15,6 @@ import copy
 import logging
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -96,11 +95,12 @@ def launch_and_wait(
         )
         try:
             waited = _wait_for_all(jobs)
-        except KeyboardInterrupt:  # the jobs are the cluster's now; say so, then stop
-            print(
-                f"note: the sweep's SLURM jobs (job array {array}) are not stopped and keep "
-                f"running; scancel {array} stops them, resume=true collects what they finish",
-                file=sys.stderr,
+        except KeyboardInterrupt as interrupt:
+            # The jobs are the cluster's now: the command's one error line says so
+            # (read by xopipe's entry point) instead of "marked failed".
+            interrupt.jobs_left_running = (  # type: ignore[attr-defined]
+                f"the sweep's SLURM jobs (job array {array}) are not stopped and keep running; "
+                f"scancel {array} stops them"
             )
             raise
         for (num, overrides), (job, ended) in zip(todo, waited, strict=True):
