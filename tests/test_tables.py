@@ -105,3 +105,43 @@ def test_writing_tables_does_not_import_pandas(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_parquet_encodings_and_exact_schema_on_a_larger_map(tmp_path):
+    """stage and channel as dictionaries, row and col delta-packed, values plain, nothing
+    compressed; every row group reads back bit for bit, with the same schema."""
+    rng = np.random.default_rng(4)
+    arrays = {
+        "input": rng.uniform(-1, 1, (1, 300, 700)),
+        "conv": rng.uniform(-1, 1, (3, 298, 698)).astype(np.float32),
+    }
+    path = tmp_path / "matrices.parquet"
+    write_parquet(path, arrays)
+    metadata = pq.ParquetFile(path).metadata
+    assert metadata.num_row_groups == 4  # a row group per channel here
+    for group in range(metadata.num_row_groups):
+        chunks = {
+            metadata.schema.column(i).name: metadata.row_group(group).column(i)
+            for i in range(metadata.num_columns)
+        }
+        assert {chunk.compression for chunk in chunks.values()} == {"UNCOMPRESSED"}
+        assert chunks["stage"].has_dictionary_page and chunks["channel"].has_dictionary_page
+        for name in ("row", "col"):
+            assert "DELTA_BINARY_PACKED" in chunks[name].encodings, name
+            assert not chunks[name].has_dictionary_page
+        assert not chunks["value"].has_dictionary_page
+        assert chunks["value"].statistics.has_min_max  # the diff reads grids by statistics
+    table = pq.read_table(path)
+    assert table.schema.equals(tables.SCHEMA)
+    back = tables.arrays_from_table(table)
+    for name, array in arrays.items():
+        assert back[name].tobytes() == array.astype(np.float64).tobytes(), name
+
+
+def test_parquet_speed_script_compares_encodings_and_checks_them(capsys):
+    from xopipe.bench.parquet_speed import main
+
+    assert main(["64", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "64x64 seed pipeline, 0.0 M cells, 2 rounds"
+    assert [line.split(":")[0] for line in out[1:]] == ["- pyarrow defaults", "- xopipe"]
