@@ -141,8 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         "--rounds",
         type=int,
         default=3,
+        # argparse formats help with %: the percentage's sign is doubled for it
         help=f"implementations take turns this many times; a ratio that moves more than "
-        f"{STEADY:.0%} between rounds is flagged",
+        f"{STEADY:.0%}% between rounds is flagged",
     )
     parser.add_argument(
         "--device",
