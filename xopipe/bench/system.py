@@ -38,10 +38,43 @@ def _median_walls(commands: dict[str, list[str]], repeats: int, cwd: Path) -> di
     return {name: float(np.median(values)) for name, values in times.items()}
 
 
+# Hydra's own floor: the smallest @hydra.main app that imports what a run
+# imports, started the same way (installed plugins scanned, .hydra/ written).
+TRIVIAL_HYDRA_APP = """
+from dataclasses import dataclass
+
+import hydra
+import numpy
+import pyarrow.parquet
+from hydra.core.config_store import ConfigStore
+
+
+@dataclass
+class Config:
+    name: str = "trivial"
+
+
+ConfigStore.instance().store(name="config", node=Config)
+
+
+@hydra.main(version_base="1.3", config_name="config")
+def main(cfg):
+    print(cfg.name)
+
+
+main()
+"""
+
+
 def startup(repeats: int) -> dict[str, float]:
-    """Seconds for a bare import of what a run needs, and for whole seed runs."""
+    """Seconds for a bare import of what a run needs, a trivial Hydra app, and seed runs."""
     python = sys.executable
     commands = {
+        "trivial @hydra.main app (hydra, numpy, pyarrow.parquet)": [
+            python,
+            "-c",
+            TRIVIAL_HYDRA_APP,
+        ],
         "bare import (hydra, numpy, pyarrow.parquet)": [
             python,
             "-c",
@@ -62,6 +95,9 @@ def startup(repeats: int) -> dict[str, float]:
     return {
         "bare import (hydra, numpy, pyarrow.parquet)": walls[
             "bare import (hydra, numpy, pyarrow.parquet)"
+        ],
+        "trivial @hydra.main app (hydra, numpy, pyarrow.parquet)": walls[
+            "trivial @hydra.main app (hydra, numpy, pyarrow.parquet)"
         ],
         "matplotlib.pyplot import (Agg), over bare python": matplotlib,
         "seed run, figures=none": walls["seed run, figures=none"],
