@@ -128,3 +128,17 @@ def test_a_sweep_without_parquet_is_refused_with_a_fix_that_works(tmp_path):
     assert fixed.code == 0, fixed.stderr
     assert "backends agree" in fixed.stdout
     assert len(list((tmp_path / "sweep").glob("*/matrices/conv_0.csv"))) == 2
+
+
+def test_the_console_names_the_file_that_holds_the_channels_it_leaves_out(tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        "figures=none",
+        "kernels=random",
+        "kernels.shape=[10,3,3]",
+        "tables.formats=[npy]",
+        f"hydra.run.dir={run_dir}",
+    )
+    assert result.code == 0, result.stderr
+    assert "  ... 2 more channels; every value is in matrices/conv.npy\n" in result.stdout
+    assert np.load(run_dir / "matrices" / "conv.npy").shape == (10, 7, 7)

@@ -22,7 +22,7 @@ from xopipe.private_api.yaml_text import to_yaml
 from xopipe.sinks.console import print_results
 from xopipe.sinks.manifest import Manifest
 from xopipe.sinks.progress import TerminalProgress
-from xopipe.sinks.table_files import read_table_choice, write_tables
+from xopipe.sinks.table_files import read_table_choice, saved_in, write_tables
 from xopipe.sinks.weights import stage_weights
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,10 @@ def run_experiment(
             results = execute(experiment, backend)
             manifest.update(stages=_stages(experiment, results))
             if config.print_matrices and show_matrices:
-                print_results(results.arrays, results.seconds)
+                facts = tables.facts()
+                print_results(
+                    results.arrays, results.seconds, saved=lambda stage: saved_in(facts, stage)
+                )
             try:
                 weights = stage_weights(experiment.stages)
                 written.extend(write_tables(tables, out_dir, results.arrays, weights))

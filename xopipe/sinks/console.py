@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
 import numpy as np
@@ -31,7 +31,9 @@ def print_results(
     arrays: Mapping[str, np.ndarray],
     seconds: Mapping[str, float],
     stream: TextIO | None = None,
+    saved: Callable[[str], str] = lambda stage: "in the tables",
 ) -> None:
+    """`saved(stage)` says where a stage's every value is (the channels not printed)."""
     stream = stream or sys.stdout
     for name, array in arrays.items():
         shape = "x".join(str(n) for n in array.shape)
@@ -42,5 +44,6 @@ def print_results(
                 print(f"  channel {channel}:", file=stream)
             print(format_grid(array[channel]), file=stream)
         if array.shape[0] > MAX_CHANNELS:
-            print(f"  ... {array.shape[0] - MAX_CHANNELS} more channels in the tables", file=stream)
+            more = array.shape[0] - MAX_CHANNELS
+            print(f"  ... {more} more channels; every value is {saved(name)}", file=stream)
         print(file=stream)
