@@ -1,6 +1,6 @@
 """How explain writes numbers, grids, shapes and activation formulas.
 
-The explorer page (xopipe/html/explorer.js) writes the same text with the
+The explorer page (xopipe/html/explain_numbers.js) writes the same text with the
 same rules, so a number here is the shortest text that reads back as the
 same value and a grid is a plain right-aligned block of such numbers.
 """

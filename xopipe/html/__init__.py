@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 @functools.cache
 def asset(name: str) -> str:
-    """A file shipped next to this module (style.css, engine.js, ...)."""
+    """A file shipped next to this module (style.css, engine_conv.js, ...)."""
     return files("xopipe.html").joinpath(name).read_text(encoding="utf-8")
 
 

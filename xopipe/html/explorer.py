@@ -1,6 +1,6 @@
 """What the explorer page carries: the run's arrays, kernels and the op settings.
 
-The page's JavaScript engine (engine.js) prepares every stage again from the
+The page's JavaScript engine (engine_*.js) prepares every stage again from the
 op settings (so a control can change them) and checks nothing else: the
 arrays are the run's own, exact, in the run's dtype.
 """

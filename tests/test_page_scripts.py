@@ -1,0 +1,37 @@
+"""The explorer page's scripts: every file in xopipe/html is inlined once, and each stays small."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+HTML = Path(__file__).parent.parent / "xopipe" / "html"
+TEMPLATE = (HTML / "templates" / "report.html.j2").read_text(encoding="utf-8")
+
+
+def _inlined() -> list[str]:
+    call = re.search(r"script\((.*?)\)\s*}}", TEMPLATE, re.S)
+    assert call, "report.html.j2 inlines no scripts"
+    return re.findall(r'"([\w.]+\.js)"', call.group(1))
+
+
+def test_every_script_is_inlined_once():
+    names = _inlined()
+    assert sorted(names) == sorted(p.name for p in HTML.glob("*.js"))
+    assert len(names) == len(set(names))
+
+
+def test_each_script_is_under_300_lines():
+    lengths = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in HTML.glob("*.js")}
+    assert lengths and max(lengths.values()) < 300, lengths
+
+
+def test_scripts_follow_their_dependencies():
+    # A part reads its namespace (XoEngine, XoExplain, XoPage) once the file that creates it ran.
+    names = _inlined()
+    text = {name: (HTML / name).read_text(encoding="utf-8") for name in names}
+    created = {m: n for n in names for m in re.findall(r"^const (Xo\w+) = \{\};", text[n], re.M)}
+    assert set(created) == {"XoEngine", "XoExplain", "XoPage"}
+    for position, name in enumerate(names):
+        for used in set(re.findall(r"\b(Xo(?:Engine|Explain|Page))\b", text[name])):
+            assert names.index(created[used]) <= position, (name, used)

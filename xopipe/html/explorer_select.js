@@ -1,0 +1,57 @@
+// A click on a cell: its sources and the cells it feeds marked, the arithmetic in #explain.
+"use strict";
+
+Object.assign(XoPage, (function () {
+  const { T, WINDOW, order, state, $, grids, render, cellAt, openWindow } = XoPage;
+
+  function bringIntoView(name, cell) {
+    const g = grids[name];
+    if (!g || !cell) return;
+    const [, H, W] = state.view.arrays[name].shape;
+    let changed = false;
+    if (g.mode !== "all" && g.channel !== cell[0]) { g.channel = cell[0]; changed = true; }
+    if (g.mode === "large") {
+      const [r0, q0] = g.window;
+      const r = Math.max(0, Math.min(cell[1], H - 1)), q = Math.max(0, Math.min(cell[2], W - 1));
+      if (r < r0 || r >= r0 + WINDOW || q < q0 || q >= q0 + WINDOW) { openWindow(g, r, q); changed = true; }
+    }
+    if (changed) render(g);
+  }
+
+  function mark(name, cells, role) {
+    const g = grids[name];
+    for (const cell of cells) {
+      const el = g && cellAt(g, cell[0], cell[1], cell[2]);
+      if (el) el.dataset.role = role;
+    }
+  }
+
+  function select(name, c, r, q) {
+    for (const el of document.querySelectorAll("[data-role]")) el.removeAttribute("data-role");
+    for (const el of document.querySelectorAll(".picked, .used")) el.classList.remove("picked", "used");
+    const stage = state.view.stages[name];
+    const src = stage ? XoExplain.sources(state.view, name, c, r, q) : null;
+    const downstream = XoExplain.feeds(state.view, order, name, c, r, q);
+    if (src) bringIntoView(src.stage, src.cells.find(([, a, b]) => a >= 0 && b >= 0) || src.cells[0]);
+    for (const [s, cells] of Object.entries(downstream)) bringIntoView(s, cells[0]);
+    bringIntoView(name, [c, r, q]);
+    if (src) { mark(src.stage, src.cells, "source"); mark(src.stage, src.copies, "source"); }
+    for (const [s, cells] of Object.entries(downstream)) mark(s, cells, "feeds");
+    const picked = cellAt(grids[name], c, r, q);
+    if (picked) picked.classList.add("picked");
+    let text;
+    if (stage) text = XoExplain.explain(state.view, name, c, r, q);
+    else {
+      const t = state.view.arrays.input;
+      text = `input[${c}, ${r}, ${q}] = ${XoExplain.show(t.data[(c * t.shape[1] + r) * t.shape[2] + q], state.view.f32)}`;
+    }
+    $("#explain").textContent = text;
+    if (stage && stage.op === "conv") {
+      for (const el of document.querySelectorAll(`.kernels[data-for="${CSS.escape(name)}"] [data-kernel="${c}"]`)) el.classList.add("used");
+    }
+    const count = (src ? src.cells.length : 0);
+    $("#picked").textContent = `${name}[${c}, ${r}, ${q}] · ${T.reads}: ${count} · ${T.feeds}: ${Object.values(downstream).reduce((n, l) => n + l.length, 0)}`;
+  }
+
+  return { select };
+})());
