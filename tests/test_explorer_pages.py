@@ -123,3 +123,37 @@ def test_1024x1024_shows_a_map_and_opens_a_64x64_window(browser, tmp_path):
             ("input", 0, a, b) for a in range(r, r + 3) for b in range(q, q + 3)
         }
         assert page.requests == [] and page.errors == []
+
+
+PANEL = (
+    "() => { const e = document.getElementById('explain'); return [e.scrollWidth, e.clientWidth]; }"
+)
+ROW_LINES = "els => els.map(e => e.getClientRects().length)"
+
+
+def test_the_explain_panel_wraps_text_and_keeps_grid_rows_whole(browser, tmp_path):
+    # 1400 px wide: the seed's first line (89 characters) is wider than the panel.
+    report = run(tmp_path / "seed", [])
+    with open_page(browser, report) as page:
+        page.page.click('[data-stage="conv"][data-channel="0"][data-row="1"][data-col="1"]')
+        scroll, client = page.page.evaluate(PANEL)
+        assert scroll <= client  # every character inside the panel, none cut off
+        assert page.page.inner_text("#explain").splitlines()[0] == (
+            "explain conv[0, 1, 1]: channel 0, row 1, col 1 of conv [3×7×7],"
+            " which reads input [1×9×9]"
+        )
+        rows = page.page.eval_on_selector_all("#explain .row", ROW_LINES)
+        assert len(rows) == 9 and set(rows) == {1}  # three 3x3 grids, each row on one line
+    # 7x7 random kernels: a grid row is wider than the panel; it stays whole, the panel scrolls.
+    wide = ["input=random", "input.seed=5", "kernels=random", "kernels.seed=2"]
+    report = run(tmp_path / "wide", [*wide, "kernels.shape=[1,1,7,7]"])
+    with open_page(browser, report) as page:
+        page.page.click('[data-stage="conv"][data-channel="0"][data-row="0"][data-col="0"]')
+        scroll, client = page.page.evaluate(PANEL)
+        assert scroll > client
+        assert (
+            page.page.eval_on_selector("#explain", "e => getComputedStyle(e).overflowX") == "auto"
+        )
+        rows = page.page.eval_on_selector_all("#explain .row", ROW_LINES)
+        assert len(rows) == 21 and set(rows) == {1}
+        assert page.requests == [] and page.errors == []

@@ -2,7 +2,7 @@
 "use strict";
 
 Object.assign(XoPage, (function () {
-  const { T, WINDOW, order, state, $, grids, render, cellAt, openWindow } = XoPage;
+  const { T, WINDOW, order, state, $, make, grids, render, cellAt, openWindow } = XoPage;
 
   function bringIntoView(name, cell) {
     const g = grids[name];
@@ -26,6 +26,17 @@ Object.assign(XoPage, (function () {
     }
   }
 
+  // The text wraps to the panel, but a grid row ("    [[1.0  2.0]") keeps its columns
+  // in one line and the panel scrolls sideways instead; the text itself is unchanged.
+  function showExplain(text) {
+    const box = $("#explain");
+    box.replaceChildren();
+    text.split("\n").forEach((line, k) => {
+      if (k) box.append("\n");
+      box.append(/^ *\[/.test(line) ? make("span", "row", line) : line);
+    });
+  }
+
   function select(name, c, r, q) {
     for (const el of document.querySelectorAll("[data-role]")) el.removeAttribute("data-role");
     for (const el of document.querySelectorAll(".picked, .used")) el.classList.remove("picked", "used");
@@ -45,7 +56,7 @@ Object.assign(XoPage, (function () {
       const t = state.view.arrays.input;
       text = `input[${c}, ${r}, ${q}] = ${XoExplain.show(t.data[(c * t.shape[1] + r) * t.shape[2] + q], state.view.f32)}`;
     }
-    $("#explain").textContent = text;
+    showExplain(text);
     if (stage && stage.op === "conv") {
       for (const el of document.querySelectorAll(`.kernels[data-for="${CSS.escape(name)}"] [data-kernel="${c}"]`)) el.classList.add("used");
     }
