@@ -152,6 +152,17 @@ def test_report_without_figures_still_has_the_explorer(tmp_path):
     assert page_data(text)["stages"][0]["shape"] == [3, 7, 7]
 
 
+def test_the_chinese_page_describes_every_stage_in_chinese(tmp_path):
+    overrides = ["figures=none", "print_matrices=false", "figures.lang=zh"]
+    run_experiment(compose_config([*overrides, "conv.padding=1", "conv.bias=0.5"]), tmp_path)
+    text, _ = read_page(tmp_path / "report.html")
+    assert "3 个卷积核 3×3，步长 1，填充 1（zeros）；每个格子 = Σ(窗口 × 卷积核) / 9 + 偏置" in text
+    assert "每个 2×2 窗口取最大值，步长 2，补零：右 1，下 1" in text
+    assert "relu：每个格子 = max(x, 0)" in text
+    for english in ("kernels", "stride", "window", "zeros added", "on every cell"):
+        assert english not in text.split("<h2>")[0], english  # the stage list, before the explorer
+
+
 def test_a_run_too_large_for_the_page_says_so(tmp_path, monkeypatch):
     import xopipe.figures.report
 

@@ -11,6 +11,7 @@ import math
 from xopipe.experiment import Stage
 from xopipe.explain.text import formula_of, number_text
 from xopipe.geometry import Pads, Pair
+from xopipe.html.words import STAGE_WORDS
 from xopipe.ops import Shape
 from xopipe.ops.activation import ActivationParams
 from xopipe.ops.conv import ConvParams
@@ -85,51 +86,55 @@ def _pair(pair: Pair) -> str:
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
 
 
-def _pads(pads: Pads) -> str:
+def _pads(pads: Pads, w: dict[str, str]) -> str:
     left, right, top, bottom = pads
     if left == right == top == bottom:
         return str(left)
     sides = zip(("left", "right", "top", "bottom"), pads, strict=True)
-    return ", ".join(f"{side} {n}" for side, n in sides if n)
+    return w["and"].join(f"{w[side]} {n}" for side, n in sides if n)
 
 
-def describe(stage: Stage, input_shape: Shape) -> str:
-    """What the stage does, in one short English line (numbers as configured)."""
+def describe(stage: Stage, input_shape: Shape, lang: str = "en") -> str:
+    """What the stage does, in one short line in `lang` (numbers as configured)."""
+    w = STAGE_WORDS[lang if lang in STAGE_WORDS else "en"]
     params = stage.params
     if isinstance(params, ConvParams):
         count, depth, kh, kw = params.weight.shape
-        parts = [f"{count} kernel{'s' if count > 1 else ''} {kh}×{kw}"]
-        if depth > 1:
-            parts[0] += f"×{depth} channels"
-        parts.append(f"stride {_pair(params.stride)}")
+        size = f"{kh}×{kw}" + (w["channels"].format(depth=depth) if depth > 1 else "")
+        parts = [w["kernels" if count > 1 else "kernel"].format(count=count, size=size)]
+        parts.append(w["stride"].format(value=_pair(params.stride)))
         if any(params.pads):
-            parts.append(f"padding {_pads(params.pads)} ({params.padding_mode})")
+            pads = _pads(params.pads, w)
+            parts.append(w["padding_mode"].format(value=pads, mode=params.padding_mode))
         if params.dilation != (1, 1):
-            parts.append(f"dilation {_pair(params.dilation)}")
+            parts.append(w["dilation"].format(value=_pair(params.dilation)))
         if params.groups != 1:
-            parts.append(f"groups {params.groups}")
-        formula = "Σ(window × kernel)"
+            parts.append(w["groups"].format(value=params.groups))
+        formula = w["products"]
         if params.divisor is not None:
             formula += f" / {params.divisor:g}"
         if params.bias.any():
-            formula += " + bias"
-        return ", ".join(parts) + f"; cell = {formula}"
+            formula += w["bias"]
+        return w["cell"].format(parts=w["and"].join(parts), formula=formula)
     if isinstance(params, PoolParams):
         size = f"{params.size[0]}×{params.size[1]}"
-        parts = [f"{params.kind} of each {size} window, stride {_pair(params.stride)}"]
+        stride = _pair(params.stride)
+        parts = [w["pool"].format(kind=w.get(params.kind, params.kind), size=size, stride=stride)]
         fill = fill_for(params, input_shape[1], input_shape[2])
         if any(fill):
-            parts.append(f"zeros added: {_pads(fill)}")
+            parts.append(w["zeros"].format(pads=_pads(fill, w)))
         if params.padding != (0, 0):
-            parts.append(f"padding {_pair(params.padding)}")
+            parts.append(w["padding"].format(value=_pair(params.padding)))
         if params.dilation != (1, 1) and params.kind == "max":
-            parts.append(f"dilation {_pair(params.dilation)}")
+            parts.append(w["dilation"].format(value=_pair(params.dilation)))
         if params.ceil_mode:
             parts.append("ceil_mode")
-        return ", ".join(parts)
+        return w["and"].join(parts)
     if isinstance(params, ActivationParams):
-        return f"{params.name}: {formula_of(params.name, params.params)} on every cell"
+        formula = formula_of(params.name, params.params)
+        return w["activation"].format(name=params.name, formula=formula)
     if isinstance(params, PadParams):
-        value = f" with {number_text(params.value)}" if params.mode == "constant" else ""
-        return f"pad {_pads(params.pads)} ({params.mode}{value})"
+        value = w["pad_value"].format(value=number_text(params.value))
+        value = value if params.mode == "constant" else ""
+        return w["pad"].format(pads=_pads(params.pads, w), mode=params.mode, value=value)
     return stage.spec.op

@@ -149,7 +149,7 @@ def build_report(
                 "name": name,
                 "text": f"({stage.spec.op}, {words['reads']} {source} "
                 f"[{shape_text(shapes[source])}]) → [{shape_text(stage.shape)}]: "
-                f"{describe(stage, shapes[source])}",
+                f"{describe(stage, shapes[source], lang)}",
                 "saved": saved,
             }
         )
