@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
@@ -24,6 +26,12 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def save_npy(path: Path, array: np.ndarray) -> None:
+    """np.save, atomically (np.save given a name would add its own suffix)."""
+    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+        np.save(stream, array, allow_pickle=False)
 
 
 def write_text(path: Path, text: str) -> None:

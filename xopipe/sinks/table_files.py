@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xopipe.errors import invalid
+from xopipe.sinks.files import save_npy
 from xopipe.sinks.tables import write_csv_grids, write_parquet
 from xopipe.sinks.weights import (
     FOLDER,
     PARQUET,
     StageWeights,
-    save_npy,
     write_weights_csv,
     write_weights_npy,
     write_weights_parquet,
@@ -71,28 +71,41 @@ def write_tables(
 ) -> list[Path]:
     """Write the chosen formats of the chosen stages' matrices and of every weight."""
     kept = {name: array for name, array in arrays.items() if name in choice.stages}
+    return [
+        *(_write_matrices(choice.formats, out_dir, kept) if kept else []),
+        *(_write_weights(choice.formats, out_dir / FOLDER, weights) if weights else []),
+    ]
+
+
+def _write_matrices(
+    formats: Sequence[str], out_dir: Path, arrays: Mapping[str, np.ndarray]
+) -> list[Path]:
     written: list[Path] = []
-    if "parquet" in choice.formats:
-        if kept:
-            write_parquet(out_dir / MATRICES_PARQUET, kept)
-            written.append(out_dir / MATRICES_PARQUET)
-        if weights:
-            write_weights_parquet(out_dir / PARQUET, weights)
-            written.append(out_dir / PARQUET)
-    if "csv" in choice.formats:
-        if kept:
-            written.extend(write_csv_grids(out_dir / MATRICES, kept))
-        if weights:
-            written.extend(write_weights_csv(out_dir / FOLDER, weights))
-    if "npy" in choice.formats:
-        if kept:
-            (out_dir / MATRICES).mkdir(exist_ok=True)
-        for name, array in kept.items():
+    if "parquet" in formats:
+        write_parquet(out_dir / MATRICES_PARQUET, arrays)
+        written.append(out_dir / MATRICES_PARQUET)
+    if "csv" in formats:
+        written.extend(write_csv_grids(out_dir / MATRICES, arrays))
+    if "npy" in formats:
+        (out_dir / MATRICES).mkdir(exist_ok=True)
+        for name, array in arrays.items():
             path = out_dir / MATRICES / f"{name}.npy"
             save_npy(path, array.astype(np.float64))
             written.append(path)
-        if weights:
-            written.extend(write_weights_npy(out_dir / FOLDER, weights))
+    return written
+
+
+def _write_weights(
+    formats: Sequence[str], folder: Path, weights: Mapping[str, StageWeights]
+) -> list[Path]:
+    written: list[Path] = []
+    if "parquet" in formats:
+        write_weights_parquet(folder.parent / PARQUET, weights)
+        written.append(folder.parent / PARQUET)
+    if "csv" in formats:
+        written.extend(write_weights_csv(folder, weights))
+    if "npy" in formats:
+        written.extend(write_weights_npy(folder, weights))
     return written
 
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from xopipe.sinks.arrow_columns import numeric_column, repeated_string
-from xopipe.sinks.files import atomic_path
+from xopipe.sinks.files import atomic_path, save_npy
 from xopipe.sinks.tables import write_csv_grid
 
 SCHEMA = pa.schema(
@@ -112,12 +112,6 @@ def write_weights_npy(folder: Path, weights: Mapping[str, StageWeights]) -> list
             save_npy(path, array)
             paths.append(path)
     return paths
-
-
-def save_npy(path: Path, array: np.ndarray) -> None:
-    """np.save, atomically (np.save given a name would add its own suffix)."""
-    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
-        np.save(stream, array, allow_pickle=False)
 
 
 def read_weights_parquet(path: Path) -> dict[str, StageWeights]:
