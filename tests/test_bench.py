@@ -128,3 +128,10 @@ def test_gpu_table_shows_ratios_to_the_resident_reference_and_the_floor():
     assert cells[4] == f"{floor * 1e3:.3g} ms"
     assert cells[5:7] == [f"{1e-4 / floor:.1f}x", f"{1.4e-4 / floor:.1f}x"]
     assert cells[7] == "**no**: cuda 33%"
+
+
+def test_gpu_peak_memory_is_reported_against_the_arrays_kept(monkeypatch):
+    import xopipe.bench.__main__ as bench
+
+    monkeypatch.setattr(bench, "gpu_peak_memory", lambda size: (150 * 2**20, 100 * 2**20))
+    assert bench._peak_line(8192) == "- 8192^2: 150 MiB, 1.50x the 100 MiB kept (goal <= 1.5)"

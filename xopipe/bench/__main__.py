@@ -13,7 +13,7 @@ import numpy as np
 from xopipe.bench import system
 from xopipe.bench.cases import Case, all_cases, gpu_cases
 from xopipe.bench.rounds import STEADY, ratio, time_in_rounds
-from xopipe.bench.timing import LOOP_MAX_SIZE, conv_extra_memory
+from xopipe.bench.timing import LOOP_MAX_SIZE, conv_extra_memory, gpu_peak_memory
 
 IMPLEMENTATIONS = ("torch-ref", "numpy", "torch", "loop")
 GPU_IMPLEMENTATIONS = ("cuda-ref", "cuda", "cuda-host")
@@ -267,7 +267,20 @@ def _gpu_section(sizes: list[int], repeats: int, rounds: int, bandwidth: float) 
         f"{bandwidth / 1e12:.1f} TB/s",
         "",
         *gpu_table(cases, times, bandwidth),
+        "",
+        "Peak GPU memory of the seed pipeline through the torch backend, over the arrays "
+        "a run keeps on the device (the input and each stage's output):",
+        "",
+        *[_peak_line(size) for size in sizes],
     ]
+
+
+def _peak_line(size: int) -> str:
+    peak, kept = gpu_peak_memory(size)
+    return (
+        f"- {size}^2: {peak / 2**20:.0f} MiB, {peak / kept:.2f}x the {kept / 2**20:.0f} MiB "
+        "kept (goal <= 1.5)"
+    )
 
 
 if __name__ == "__main__":

@@ -157,6 +157,24 @@ def conv_extra_memory(case: Case) -> float:
     return (peak - out.nbytes) / out.nbytes
 
 
+def gpu_peak_memory(size: int) -> tuple[int, int]:
+    """Peak bytes the torch backend allocates on the GPU for the seed pipeline at
+    size^2 (NumPy in and out, as a run), and the bytes of the arrays a run keeps
+    there until the end: the input and every stage's output."""
+    import torch
+
+    case = Case("", "pipeline", size)
+    work = _backend_work(case, "torch", "cuda")
+    torch.cuda.synchronize()
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated()
+    outputs = work()
+    peak = torch.cuda.max_memory_allocated() - before
+    assert isinstance(outputs, list)
+    return peak, case.cells * 4 + sum(int(array.nbytes) for array in outputs)
+
+
 def _work(implementation: str, case: Case) -> Callable[[], object]:
     if implementation == "torch-ref":
         return _torch_reference(case)
