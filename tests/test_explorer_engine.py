@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 
 from tests.browser import open_page
 from tests.conftest import compose_config
-from tests.test_properties import ACTIVATION_CASES, _run_ours, conv_cases, pool_cases
+from tests.test_properties import (
+    ACTIVATION_CASES,
+    _run_ours,
+    conv_cases,
+    pool_cases,
+    pool_example,
+)
 from xopipe.backends import get_backend
 from xopipe.errors import UserError
 from xopipe.experiment import build_experiment, execute
@@ -83,21 +89,8 @@ def conv_case(case: dict) -> tuple[dict, dict, np.ndarray]:
 
 
 def pool_case(case: dict) -> tuple[dict, dict, np.ndarray]:
-    rng = np.random.default_rng(case["seed"])
-    x = rng.uniform(-1, 1, case["input"])
-    if case["negative"]:
-        x = -np.abs(x) - 0.1
-    keys = (
-        "name",
-        "size",
-        "stride",
-        "pad",
-        "padding",
-        "dilation",
-        "ceil_mode",
-        "count_include_pad",
-    )
-    node = {k: case[k] for k in keys}
+    x, node = pool_example(case)  # the property tests' own input and settings
+    x = x.astype(np.float64)  # the page computes in float64
     return node, {"op": "pool", "node": node}, x
 
 
