@@ -7,13 +7,13 @@ error, so a sweep summary can list it.
 
 from __future__ import annotations
 
+import importlib
 import json
 import platform
 import sys
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +21,28 @@ from xopipe.sinks.files import sha256_of, write_text
 
 MANIFEST = "manifest.json"
 
-# Distributions every run uses, and those recorded only when the run loaded them.
-_PACKAGES = ("xopipe", "numpy", "pyarrow", "hydra-core", "omegaconf")
-_IF_LOADED = {"torch": "torch", "matplotlib": "matplotlib"}  # distribution -> module
+# Packages every run imports, and those recorded only when the run loaded them
+# (distribution name as recorded -> module).
+_PACKAGES = {
+    "xopipe": "xopipe",
+    "numpy": "numpy",
+    "pyarrow": "pyarrow",
+    "hydra-core": "hydra",
+    "omegaconf": "omegaconf",
+}
+_IF_LOADED = {"torch": "torch", "matplotlib": "matplotlib"}
 
 
 def versions() -> dict[str, str]:
-    """Versions of Python and of the packages the run used (torch only if it was loaded)."""
+    """Versions of Python and of the packages the run used (torch only if it was loaded).
+
+    Read from the modules themselves: the run has imported them all, and
+    each names its own release in __version__.
+    """
     found = {"python": platform.python_version()}
-    loaded = [name for name, module in _IF_LOADED.items() if module in sys.modules]
-    for name in [*_PACKAGES, *loaded]:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "unknown"
+    loaded = {name: module for name, module in _IF_LOADED.items() if module in sys.modules}
+    for name, module in {**_PACKAGES, **loaded}.items():
+        found[name] = getattr(importlib.import_module(module), "__version__", "unknown")
     return found
 
 
