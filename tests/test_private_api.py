@@ -111,3 +111,35 @@ def test_a_sweep_writes_the_same_files_on_the_public_path(tmp_path, monkeypatch,
     assert mine.keys() == theirs.keys()
     assert {f"{job}/.hydra/hydra.yaml" for job in range(4)} <= mine.keys()
     assert _without_times(mine) == _without_times(theirs)
+
+
+def test_arrow_kernels_take_the_compiled_module_only_where_tested(monkeypatch):
+    import pyarrow as pa
+
+    from xopipe.private_api import arrow_kernels
+
+    monkeypatch.delenv(FORCE_PUBLIC, raising=False)
+    tested = private_api_usable() and pa.__version__.startswith(arrow_kernels.TESTED_PYARROW)
+    expected = "pyarrow._compute" if tested else "pyarrow.compute"
+    assert arrow_kernels.compute_module().__name__ == expected
+    monkeypatch.setattr(pa, "__version__", "99.0.0")
+    assert arrow_kernels.compute_module().__name__ == "pyarrow.compute"
+    monkeypatch.setattr(pa, "__version__", arrow_kernels.TESTED_PYARROW[0] + "0.1")
+    monkeypatch.setenv(FORCE_PUBLIC, "1")
+    assert arrow_kernels.compute_module().__name__ == "pyarrow.compute"
+
+
+def test_csv_text_is_the_same_through_either_compute_module(monkeypatch):
+    import numpy as np
+
+    from xopipe.sinks.tables import _csv_text
+
+    rng = np.random.default_rng(5)
+    grid = rng.standard_normal((40, 13)) * 10.0 ** rng.integers(-300, 300, (40, 13))
+    grid[0, :6] = [np.nan, np.inf, -np.inf, -0.0, 1.0, 1 / 3]
+    monkeypatch.delenv(FORCE_PUBLIC, raising=False)
+    fast = bytes(_csv_text(grid))
+    monkeypatch.setenv(FORCE_PUBLIC, "1")
+    public = bytes(_csv_text(grid))
+    assert fast == public
+    assert fast.count(b"\n") == 40 and fast.startswith(b"nan,inf,-inf,-0,1,0.3333333333333333,")

@@ -25,6 +25,7 @@ from xopipe.sinks.files import atomic_path
 from xopipe.sinks.arrow_columns import constant_column
 from xopipe.sinks.tables import BATCH_ROWS, SCHEMA
 from xopipe.diff.jobs import Job
+from xopipe.private_api.arrow_kernels import call_function, cast_options
 
 SUMMARY = "summary.parquet"
 
@@ -90,7 +91,10 @@ def _job_columns(job: Job, error: str | None, constants: list[Constant], n: int)
 def _with_job(
     batch: pa.RecordBatch, job: Job, constants: list[Constant], schema: pa.Schema
 ) -> pa.RecordBatch:
-    cells = [batch.column(name).cast(SCHEMA.field(name).type) for name in SCHEMA.names]
+    cells = [
+        call_function("cast", [batch.column(name)], cast_options(SCHEMA.field(name).type))
+        for name in SCHEMA.names
+    ]
     columns = _job_columns(job, None, constants, batch.num_rows)
     return pa.RecordBatch.from_arrays([*columns, *cells], schema=schema)
 

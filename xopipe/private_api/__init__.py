@@ -1,4 +1,4 @@
-"""The one place xopipe uses private API of Hydra, OmegaConf and PyYAML, behind a version guard.
+"""The one place xopipe uses private API (Hydra, OmegaConf, PyYAML, pyarrow), behind a guard.
 
 Each module here is a faster way to a result Hydra's public path also gives,
 and each has a public twin it falls back to:
@@ -11,11 +11,15 @@ and each has a public twin it falls back to:
   hydra.core.utils.run_job.
 - yaml_text: OmegaConf.to_yaml's exact text, written mostly by libyaml;
   public path: OmegaConf.to_yaml.
+- arrow_kernels: Arrow's compute functions by name from the compiled
+  pyarrow._compute; public path: pyarrow.compute, whose import generates
+  wrappers for every function.
 
 They are used only with the hydra-core and omegaconf releases they were
-written and tested against (TESTED); with any other release, or with
-XOPIPE_PUBLIC_API=1 in the environment (how the tests check that both paths
-give the same files), xopipe takes the public path. Nothing here imports the
+written and tested against (TESTED; arrow_kernels also checks pyarrow's);
+with any other release, or with XOPIPE_PUBLIC_API=1 in the environment (how
+the tests check that both paths give the same files), xopipe takes the
+public path. Nothing here imports the
 rest of xopipe, so the launcher plugin can use it too.
 """
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyarrow.compute import CastOptions, call_function
 
+from xopipe.private_api.arrow_kernels import call_function, cast_options
 from xopipe.sinks.arrow_columns import numeric_column, repeated_string
 from xopipe.sinks.files import atomic_path
 
@@ -140,7 +140,7 @@ def _csv_text(rows: np.ndarray) -> pa.Buffer:
     """
     block = np.ascontiguousarray(rows, dtype=np.float64).ravel()
     count, cols = rows.shape
-    cells = call_function("cast", [numeric_column(block)], CastOptions(pa.string()))
+    cells = call_function("cast", [numeric_column(block)], cast_options(pa.string()))
     lines = call_function("binary_join", [_lists(cells, cols, count), _COMMA])
     # One empty line more, so the joined text ends with a newline.
     lines = pa.concat_arrays([lines, repeated_string("", 1)])
