@@ -19,7 +19,7 @@ import pytest
 
 from tests.cli import run_cli
 from xopipe.diff.cli import main as diff_main
-from xopipe.sinks import tables
+from xopipe.sinks import csv_grid, tables
 
 
 def manifest_of(run_dir: Path) -> dict:
@@ -139,7 +139,7 @@ def test_full_disk_while_writing_csv(tmp_path, monkeypatch):
         def __exit__(self, *exc):
             self.file.close()
 
-    monkeypatch.setattr(tables, "open", FillingFile, raising=False)
+    monkeypatch.setattr(csv_grid, "open", FillingFile, raising=False)
     run_dir = tmp_path / "run"
     result = run_cli("figures=none", "print_matrices=false", f"hydra.run.dir={run_dir}")
     assert result.code == 2

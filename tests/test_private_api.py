@@ -132,7 +132,7 @@ def test_arrow_kernels_take_the_compiled_module_only_where_tested(monkeypatch):
 def test_csv_text_is_the_same_through_either_compute_module(monkeypatch):
     import numpy as np
 
-    from xopipe.sinks.tables import _csv_text
+    from xopipe.sinks.csv_grid import _csv_text
 
     rng = np.random.default_rng(5)
     grid = rng.standard_normal((40, 13)) * 10.0 ** rng.integers(-300, 300, (40, 13))

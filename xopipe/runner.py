@@ -20,10 +20,10 @@ from xopipe.pipeline import SOURCE
 from xopipe.previous import clear_previous_outputs, config_fingerprint
 from xopipe.private_api.yaml_text import to_yaml
 from xopipe.sinks.console import print_results
+from xopipe.sinks.layout import saved_in
 from xopipe.sinks.manifest import Manifest
 from xopipe.sinks.progress import TerminalProgress
-from xopipe.sinks.table_files import read_table_choice, saved_in, write_tables
-from xopipe.sinks.weights import stage_weights
+from xopipe.sinks.table_files import read_table_choice, write_tables
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +95,7 @@ def run_experiment(
                     results.arrays, results.seconds, saved=lambda stage: saved_in(facts, stage)
                 )
             try:
-                weights = stage_weights(experiment.stages)
-                written.extend(write_tables(tables, out_dir, results.arrays, weights))
+                written.extend(write_tables(tables, out_dir, results.arrays, experiment.stages))
                 written.extend(outputs.write(results, out_dir, written, manifest.facts, overrides))
                 manifest.write("complete", written)
             except OSError as error:  # a full disk, a folder gone read-only

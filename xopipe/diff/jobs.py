@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 import yaml
 
 from xopipe.previous import NOT_FINGERPRINTED
+from xopipe.sinks.layout import MATRICES_PARQUET
 from xopipe.sinks.manifest import MANIFEST, read_manifest
 
-PARQUET = "matrices.parquet"
 HYDRA_SUBDIR = ".hydra"
 
 # How deep under a sweep folder job folders are looked for (hydra.sweep.subdir may nest).
@@ -82,7 +82,7 @@ class Job:
 
     @property
     def parquet(self) -> Path:
-        return self.path / PARQUET
+        return self.path / MATRICES_PARQUET
 
     @property
     def backend(self) -> str | None:
@@ -214,11 +214,11 @@ def _problem(job: Job) -> str | None:
     formats = (job.manifest.get("tables") or {}).get("formats", ["parquet"])
     if "parquet" not in formats:
         return (
-            f"no {PARQUET}: the run was made with tables.formats={formats}; "
+            f"no {MATRICES_PARQUET}: the run was made with tables.formats={formats}; "
             "comparing reads it, so keep parquet in tables.formats"
         )
     try:
         pq.read_metadata(job.parquet)
     except (OSError, ValueError) as error:  # pyarrow raises ArrowInvalid, a ValueError
-        return f"{PARQUET} unreadable: {error}"
+        return f"{MATRICES_PARQUET} unreadable: {error}"
     return None

@@ -29,8 +29,8 @@ from xopipe.html.explorer import (
 )
 from xopipe.html.words import WORDS
 from xopipe.sinks.files import sha256_of, write_text
+from xopipe.sinks.layout import saved_in
 from xopipe.sinks.manifest import MANIFEST, versions
-from xopipe.sinks.table_files import saved_in
 
 ACTIVATION_NAMES = ("relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "identity")
 # (figure kind, caption); stage figures follow each stage in pipeline order.

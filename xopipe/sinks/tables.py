@@ -1,4 +1,4 @@
-"""Matrices to disk: one tidy Parquet table, and one CSV grid per stage and channel.
+"""The stages' matrices on disk: one tidy Parquet table, CSV grids, .npy arrays; read back.
 
 Both are written with pyarrow, in pieces, so a 4096x4096 run never holds a
 table much bigger than its arrays. Values are stored as float64 (float32
@@ -7,19 +7,18 @@ results widened exactly), so the CSV and the Parquet agree bit for bit.
 
 from __future__ import annotations
 
-import os
-from collections import deque
-from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from xopipe.private_api.arrow_kernels import call_function, cast_options
+from xopipe.private_api.arrow_kernels import call_function
 from xopipe.sinks.arrow_columns import numeric_column, repeated_string
-from xopipe.sinks.files import atomic_path
+from xopipe.sinks.csv_grid import write_csv_grid
+from xopipe.sinks.files import atomic_path, save_npy
+from xopipe.sinks.layout import MATRICES, MATRICES_PARQUET, matrix_csv_name, matrix_npy_name
 
 SCHEMA = pa.schema(
     [
@@ -48,8 +47,23 @@ ENCODING: dict = {
 }
 
 
-def csv_name(stage: str, channel: int) -> str:
-    return f"{stage}_{channel}.csv"
+def write_matrices(
+    formats: Sequence[str], out_dir: Path, arrays: Mapping[str, np.ndarray]
+) -> list[Path]:
+    """The stages' matrices in each of `formats` (parquet, csv, npy); the paths written."""
+    written: list[Path] = []
+    if "parquet" in formats:
+        write_parquet(out_dir / MATRICES_PARQUET, arrays)
+        written.append(out_dir / MATRICES_PARQUET)
+    if "csv" in formats:
+        written.extend(write_csv_grids(out_dir / MATRICES, arrays))
+    if "npy" in formats:
+        (out_dir / MATRICES).mkdir(exist_ok=True)
+        for name, array in arrays.items():
+            path = out_dir / MATRICES / matrix_npy_name(name)
+            save_npy(path, array.astype(np.float64))
+            written.append(path)
+    return written
 
 
 def write_parquet(path: Path, arrays: Mapping[str, np.ndarray], encoding: dict = ENCODING) -> None:
@@ -85,78 +99,16 @@ def _batches(arrays: Mapping[str, np.ndarray]) -> Iterator[pa.RecordBatch]:
                 )
 
 
-# Cells per block of CSV text: the text of one block is in memory at a time.
-CSV_BLOCK_CELLS = 1 << 18
-
-
 def write_csv_grids(folder: Path, arrays: Mapping[str, np.ndarray]) -> list[Path]:
     """matrices/<stage>_<channel>.csv: the grid as is, no header, shortest round-trip digits."""
     folder.mkdir(exist_ok=True)
     paths = []
     for stage, array in arrays.items():
         for channel in range(array.shape[0]):
-            path = folder / csv_name(stage, channel)
+            path = folder / matrix_csv_name(stage, channel)
             write_csv_grid(path, array[channel])
             paths.append(path)
     return paths
-
-
-def write_csv_grid(path: Path, grid: np.ndarray) -> None:
-    """One 2-D grid as CSV: no header, shortest round-trip digits, written atomically."""
-    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
-        for text in _csv_blocks(grid):
-            stream.write(text)
-
-
-def _csv_blocks(grid: np.ndarray) -> Iterator[pa.Buffer]:
-    """The grid as CSV text, a block of rows at a time, in order.
-
-    Blocks are formatted on a few threads at once (Arrow's kernels release
-    the GIL; 1.5 times the throughput on two cores), with at most two blocks
-    per thread in flight so memory stays bounded.
-    """
-    rows, cols = grid.shape
-    per_block = max(1, CSV_BLOCK_CELLS // cols)
-    tops = range(0, rows, per_block)
-    if len(tops) == 1:
-        yield _csv_text(grid)
-    else:
-        workers = min(len(tops), os.cpu_count() or 1)
-        with ThreadPoolExecutor(workers) as pool:
-            pending: deque[Future[pa.Buffer]] = deque()
-            for top in tops:
-                pending.append(pool.submit(_csv_text, grid[top : top + per_block]))
-                if len(pending) >= 2 * workers:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-
-
-def _csv_text(rows: np.ndarray) -> pa.Buffer:
-    """CSV lines for a block of rows, the last one ending in a newline too.
-
-    Arrow casts each double to its shortest round-trip text (as its own CSV
-    writer does); joining those strings into lines stays in C++.
-    """
-    block = np.ascontiguousarray(rows, dtype=np.float64).ravel()
-    count, cols = rows.shape
-    cells = call_function("cast", [numeric_column(block)], cast_options(pa.string()))
-    lines = call_function("binary_join", [_lists(cells, cols, count), _COMMA])
-    # One empty line more, so the joined text ends with a newline.
-    lines = pa.concat_arrays([lines, repeated_string("", 1)])
-    text = call_function("binary_join", [_lists(lines, count + 1, 1), _NEWLINE])
-    return text[0].as_buffer()
-
-
-# Separators as Arrow scalars (a Python str would go through pa.scalar(): see arrow_columns).
-_COMMA = repeated_string(",", 1)[0]
-_NEWLINE = repeated_string("\n", 1)[0]
-
-
-def _lists(values: pa.Array, length: int, count: int) -> pa.ListArray:
-    """`values` cut into `count` consecutive lists of `length` items each."""
-    offsets = np.arange(0, length * count + 1, length, dtype=np.int32)
-    return pa.ListArray.from_arrays(numeric_column(offsets), values)
 
 
 def read_parquet_arrays(path: Path) -> dict[str, np.ndarray]:

@@ -8,7 +8,7 @@ float64 like the matrices.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from xopipe.sinks.arrow_columns import numeric_column, repeated_string
+from xopipe.sinks.csv_grid import write_csv_grid
 from xopipe.sinks.files import atomic_path, save_npy
-from xopipe.sinks.tables import write_csv_grid
+from xopipe.sinks.layout import (
+    WEIGHTS,
+    WEIGHTS_PARQUET,
+    bias_csv_name,
+    weight_csv_name,
+    weights_npy_name,
+)
 
 SCHEMA = pa.schema(
     [
@@ -32,8 +39,6 @@ SCHEMA = pa.schema(
         ("value", pa.float64()),
     ]
 )
-PARQUET = "weights.parquet"
-FOLDER = "weights"
 
 
 @dataclass(frozen=True)
@@ -53,12 +58,20 @@ def stage_weights(stages: Mapping[str, Any]) -> dict[str, StageWeights]:
     return found
 
 
-def weight_csv_name(stage: str, kernel: int, channel: int) -> str:
-    return f"{stage}_{kernel}_{channel}.csv"
-
-
-def bias_csv_name(stage: str) -> str:
-    return f"{stage}_bias.csv"
+def write_weights(formats: Sequence[str], out_dir: Path, stages: Mapping[str, Any]) -> list[Path]:
+    """The weights of every stage that holds some, in each of `formats`; the paths written."""
+    weights = stage_weights(stages)
+    written: list[Path] = []
+    if not weights:
+        return written
+    if "parquet" in formats:
+        write_weights_parquet(out_dir / WEIGHTS_PARQUET, weights)
+        written.append(out_dir / WEIGHTS_PARQUET)
+    if "csv" in formats:
+        written.extend(write_weights_csv(out_dir / WEIGHTS, weights))
+    if "npy" in formats:
+        written.extend(write_weights_npy(out_dir / WEIGHTS, weights))
+    return written
 
 
 def write_weights_parquet(path: Path, weights: Mapping[str, StageWeights]) -> None:
@@ -108,7 +121,7 @@ def write_weights_npy(folder: Path, weights: Mapping[str, StageWeights]) -> list
     paths = []
     for stage, found in weights.items():
         for param, array in (("weight", found.weight), ("bias", found.bias)):
-            path = folder / f"{stage}_{param}.npy"
+            path = folder / weights_npy_name(stage, param)
             save_npy(path, array)
             paths.append(path)
     return paths

@@ -1,0 +1,61 @@
+"""Where a run's tables live in its folder, and saying so in words.
+
+Every file name of the matrices and weights is made here, so the writers,
+the console and the report name the same places.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+MATRICES = "matrices"  # the stages' CSV grids and .npy arrays
+MATRICES_PARQUET = "matrices.parquet"
+WEIGHTS = "weights"  # the weights' CSV grids and .npy arrays
+WEIGHTS_PARQUET = "weights.parquet"
+
+
+def matrix_csv_name(stage: str, channel: int | str) -> str:
+    return f"{stage}_{channel}.csv"
+
+
+def matrix_npy_name(stage: str) -> str:
+    return f"{stage}.npy"
+
+
+def weight_csv_name(stage: str, kernel: int | str, channel: int | str) -> str:
+    return f"{stage}_{kernel}_{channel}.csv"
+
+
+def bias_csv_name(stage: str) -> str:
+    return f"{stage}_bias.csv"
+
+
+def weights_npy_name(stage: str, param: str) -> str:
+    """param: weight ([K, C, kh, kw]) or bias ([K])."""
+    return f"{stage}_{param}.npy"
+
+
+def saved_in(tables: Mapping[str, Any] | None, stage: str, weights: bool = False) -> str:
+    """Where a stage's matrices (or weights) are on disk, in words, from the manifest's `tables`."""
+    if tables is None:
+        tables = {"formats": ["parquet", "csv"], "stages": [stage]}
+    formats = tables.get("formats", [])
+    if not weights and stage not in tables.get("stages", []):
+        return f"not saved (tables.stages leaves {stage} out)"
+    if weights:
+        where = {
+            "parquet": WEIGHTS_PARQUET,
+            "csv": f"{WEIGHTS}/{weight_csv_name(stage, '<kernel>', '<channel>')}",
+            "npy": f"{WEIGHTS}/{weights_npy_name(stage, 'weight')}",
+        }
+    else:
+        where = {
+            "parquet": MATRICES_PARQUET,
+            "csv": f"{MATRICES}/{matrix_csv_name(stage, '<channel>')}",
+            "npy": f"{MATRICES}/{matrix_npy_name(stage)}",
+        }
+    places = [where[kind] for kind in formats]
+    if not places:
+        return "not saved (tables.formats is empty)"
+    return "in " + " and ".join(places)
