@@ -56,6 +56,30 @@ class Experiment:
         shapes.update({name: stage.shape for name, stage in self.stages.items()})
         return shapes
 
+    def facts(self) -> dict[str, Any]:
+        """What the manifest says of the experiment before it runs: input, kernels, order."""
+        return {
+            "input": {"name": self.source_name, "shape": list(self.source.shape)},
+            "kernels": {
+                "names": list(self.kernels.names),
+                "shape": list(self.kernels.weight.shape),
+            },
+            "order": self.pipeline.order,
+        }
+
+    def stage_facts(self, results: Results) -> dict[str, dict[str, Any]]:
+        """What the manifest says of each stage once it ran: op, input, shape, seconds."""
+        stages: dict[str, dict[str, Any]] = {SOURCE: {"shape": list(self.source.shape)}}
+        for name in self.pipeline.order:
+            stage = self.stages[name]
+            stages[name] = {
+                "op": stage.spec.op,
+                "input": stage.spec.input,
+                "shape": list(stage.shape),
+                "seconds": round(results.seconds[name], 6),
+            }
+        return stages
+
 
 @dataclass
 class Results:

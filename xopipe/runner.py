@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from xopipe.backends import get_backend
 from xopipe.config import XopipeConfig, read_config
 from xopipe.errors import UserError
-from xopipe.experiment import Experiment, Results, build_experiment, execute
+from xopipe.experiment import Results, build_experiment, execute
 from xopipe.figures.outputs import plan_outputs
 from xopipe.interrupt import describe, shielded, signals_as_exceptions
 from xopipe.pipeline import SOURCE
@@ -85,10 +85,10 @@ def run_experiment(
                 options["progress"] = TerminalProgress(sys.stderr)
             backend = get_backend(backend_name, **options)
             manifest.update(
-                **_describe(experiment), tables=tables.facts(), figures=outputs.settings.format
+                **experiment.facts(), tables=tables.facts(), figures=outputs.settings.format
             )
             results = execute(experiment, backend)
-            manifest.update(stages=_stages(experiment, results))
+            manifest.update(stages=experiment.stage_facts(results))
             if config.print_matrices and show_matrices:
                 facts = tables.facts()
                 print_results(
@@ -134,27 +134,3 @@ def _write_failed(manifest: Manifest, written: list[Path], error: BaseException)
         manifest.write("failed", written, error=describe(error))
     except OSError as failure:  # no manifest at all still says "not complete"
         log.warning("could not write a failed manifest: %s", failure)
-
-
-def _describe(experiment: Experiment) -> dict:
-    return {
-        "input": {"name": experiment.source_name, "shape": list(experiment.source.shape)},
-        "kernels": {
-            "names": list(experiment.kernels.names),
-            "shape": list(experiment.kernels.weight.shape),
-        },
-        "order": experiment.pipeline.order,
-    }
-
-
-def _stages(experiment: Experiment, results: Results) -> dict:
-    stages: dict[str, dict] = {"input": {"shape": list(experiment.source.shape)}}
-    for name in experiment.pipeline.order:
-        stage = experiment.stages[name]
-        stages[name] = {
-            "op": stage.spec.op,
-            "input": stage.spec.input,
-            "shape": list(stage.shape),
-            "seconds": round(results.seconds[name], 6),
-        }
-    return stages
