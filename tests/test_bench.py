@@ -135,3 +135,42 @@ def test_gpu_peak_memory_is_reported_against_the_arrays_kept(monkeypatch):
 
     monkeypatch.setattr(bench, "gpu_peak_memory", lambda size: (150 * 2**20, 100 * 2**20))
     assert bench._peak_line(8192) == "- 8192^2: 150 MiB, 1.50x the 100 MiB kept (goal <= 1.5)"
+
+
+def test_startup_ratios_are_the_median_of_the_rounds_with_their_range(monkeypatch, capsys):
+    app = "trivial @hydra.main app (hydra, numpy, pyarrow.parquet)"
+    rounds_seen = iter(
+        [
+            {
+                "bare import (hydra, numpy, pyarrow.parquet)": 0.2,
+                app: 0.40,
+                "seed run, figures=none": 0.48,
+            },
+            {
+                "bare import (hydra, numpy, pyarrow.parquet)": 0.2,
+                app: 0.40,
+                "seed run, figures=none": 0.60,
+            },
+            {
+                "bare import (hydra, numpy, pyarrow.parquet)": 0.2,
+                app: 0.50,
+                "seed run, figures=none": 0.55,
+            },
+        ]
+    )
+
+    def startup(repeats):
+        found = dict(next(rounds_seen))
+        found["matplotlib.pyplot import (Agg), over bare python"] = 0.1
+        found["seed run, figures on"] = 0.4
+        return found
+
+    monkeypatch.setattr("xopipe.bench.system.startup", startup)
+    assert main(["--startup", "--rounds", "3", "--repeats", "2"]) == 0
+    text = capsys.readouterr().out
+    # per round 1.2, 1.5, 1.1: median 1.2, range 1.1-1.5, which moved 36%
+    assert "figures=none / trivial Hydra app: 1.2, 1.1-1.5; **not steady**: moved 36%" in text
+    assert "bare import: 2, 2-2.5; **not steady**: moved 25% (Hydra's own floor)" in text
+    # figures on over 1.5 x bare + matplotlib: 0.4 / 0.4 in every round
+    assert "(1.5 x bare + matplotlib): 1, 1-1 (goal <= 1.0)" in text
+    assert "- seed run, figures=none: 550 ms" in text  # the median over the rounds
