@@ -259,7 +259,7 @@ def startup_section(repeats: int, rounds: int) -> list[str]:
         )
         assert found is not None
         steady = "" if found.moved <= STEADY else f"; **not steady**: moved {found.moved:.0%}"
-        return f"{found.text()}{steady}"
+        return f"{found.text(digits=3)}{steady}"  # 1.26 and 1.34 are both "1.3" at two
 
     app = "trivial @hydra.main app (hydra, numpy, pyarrow.parquet)"
     bare = "bare import (hydra, numpy, pyarrow.parquet)"

@@ -32,8 +32,9 @@ class Ratio:
         """How far the ratio moved between rounds: highest over lowest, less one."""
         return self.high / self.low - 1
 
-    def text(self) -> str:
-        return f"{self.median:.2g}, {self.low:.2g}-{self.high:.2g}"
+    def text(self, digits: int = 2) -> str:
+        """Median, lowest-highest, to `digits` significant digits."""
+        return f"{self.median:.{digits}g}, {self.low:.{digits}g}-{self.high:.{digits}g}"
 
 
 def ratio(times: list[float], reference: list[float]) -> Ratio | None:
