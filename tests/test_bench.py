@@ -165,7 +165,7 @@ def test_startup_ratios_are_the_median_of_the_rounds_with_their_range(monkeypatc
         found["seed run, figures on"] = 0.4
         return found
 
-    monkeypatch.setattr("xopipe.bench.system.startup", startup)
+    monkeypatch.setattr("xopipe.bench.startup.startup", startup)
     assert main(["--startup", "--rounds", "3", "--repeats", "2"]) == 0
     text = capsys.readouterr().out
     # per round 1.25, 1.5, 1.1: median 1.25, range 1.1-1.5 (three digits), which moved 36%

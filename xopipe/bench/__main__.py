@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from xopipe.bench import system
+from xopipe.bench import startup, system
 from xopipe.bench.cases import Case, all_cases, gpu_cases
-from xopipe.bench.rounds import STEADY, ratio, time_in_rounds
+from xopipe.bench.rounds import STEADY, format_seconds, ratio, time_in_rounds
 from xopipe.bench.timing import LOOP_MAX_SIZE, conv_extra_memory, gpu_peak_memory
 
 IMPLEMENTATIONS = ("torch-ref", "numpy", "torch", "loop")
@@ -37,12 +37,6 @@ def _floor_bytes(case: Case) -> int:
     return (case.cells + 3 * conv_out + conv_out // 4 + conv_out) * item
 
 
-def _ms(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    return f"{seconds * 1e3:.3g} ms" if seconds < 10 else f"{seconds:.1f} s"
-
-
 def _median(values: list[float]) -> float | None:
     return float(np.median(values)) if values else None
 
@@ -56,7 +50,7 @@ def _timed_cells(
     for implementation in others:
         seconds = _median(times[implementation][case.name])
         found = ratio(times[implementation][case.name], times[reference][case.name])
-        cells.append(_ms(seconds) + (f" ({found.text()})" if found else ""))
+        cells.append(format_seconds(seconds) + (f" ({found.text()})" if found else ""))
         if found and found.moved > STEADY:
             moved.append(f"{implementation} {found.moved:.0%}")
     return cells, moved
@@ -86,7 +80,14 @@ def kernel_table(
         floor = _floor_bytes(case) / bandwidth
         numpy_seconds = _median(times["numpy"][case.name])
         numpy_floor = f"{numpy_seconds / floor:.1f}x" if numpy_seconds else "-"
-        row = [case.name, _ms(reference), *cells, _ms(floor), numpy_floor, _steady(moved)]
+        row = [
+            case.name,
+            format_seconds(reference),
+            *cells,
+            format_seconds(floor),
+            numpy_floor,
+            _steady(moved),
+        ]
         lines.append("| " + " | ".join(row) + " |")
     return lines
 
@@ -111,7 +112,14 @@ def gpu_table(
         floor = _floor_bytes(case) / bandwidth
         backend = _median(times["cuda"][case.name])
         over = [f"{s / floor:.1f}x" if s else "-" for s in (reference, backend)]
-        row = [case.name, _ms(reference), *cells, _ms(floor), *over, _steady(moved)]
+        row = [
+            case.name,
+            format_seconds(reference),
+            *cells,
+            format_seconds(floor),
+            *over,
+            _steady(moved),
+        ]
         lines.append("| " + " | ".join(row) + " |")
     return lines
 
@@ -166,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also write the report (markdown) here")
     args = parser.parse_args(argv)
     if args.startup:
-        return _write(["# xopipe start-up", *startup_section(args.repeats, args.rounds)], args.out)
+        return _write(["# xopipe start-up", *startup.section(args.repeats, args.rounds)], args.out)
     if args.device == "cuda" and (missing := _cuda_missing()):
         print(
             f"error: --device cuda needs a CUDA device, but {missing}; run it on a machine "
@@ -208,10 +216,10 @@ def main(argv: list[str] | None = None) -> int:
             extra = conv_extra_memory(Case("", "conv", size))
             report.append(f"- conv {size}^2 K3 k3 float32: {extra:.3f}x the output")
     if not args.quick:
-        report += startup_section(repeats, rounds)
+        report += startup.section(repeats, rounds)
         report += ["", "## Sweep", ""]
         sweep = system.sweep(repeats)
-        report += [f"- {name}: {_ms(seconds)}" for name, seconds in sweep.items()]
+        report += [f"- {name}: {format_seconds(seconds)}" for name, seconds in sweep.items()]
         for launcher in system.SWEEP_LAUNCHERS:
             ratio = sweep[f"30-job sweep, hydra/launcher={launcher}"] / sweep["one run"]
             report.append(f"- 30 jobs / one run, {launcher} launcher: {ratio:.2f} (goal <= 2.5)")
@@ -243,35 +251,6 @@ def _write(report: list[str], out: Path | None) -> int:
     if out:
         out.write_text(text)
     return 0
-
-
-def startup_section(repeats: int, rounds: int) -> list[str]:
-    """Whole processes, `repeats` turns per round; each ratio is the median of the rounds'."""
-    per_round = [system.startup(repeats) for _ in range(rounds)]
-    lines = ["", f"## Start-up (wall time of whole processes, {rounds} rounds)", ""]
-    for name in per_round[0]:
-        lines.append(f"- {name}: {_ms(_median([one[name] for one in per_round]))}")
-
-    def over(name: str, reference: str, scale: float = 1.0, extra: str = "") -> str:
-        found = ratio(
-            [one[name] for one in per_round],
-            [scale * one[reference] + (one[extra] if extra else 0) for one in per_round],
-        )
-        assert found is not None
-        steady = "" if found.moved <= STEADY else f"; **not steady**: moved {found.moved:.0%}"
-        return f"{found.text(digits=3)}{steady}"  # 1.26 and 1.34 are both "1.3" at two
-
-    app = "trivial @hydra.main app (hydra, numpy, pyarrow.parquet)"
-    bare = "bare import (hydra, numpy, pyarrow.parquet)"
-    mpl = "matplotlib.pyplot import (Agg), over bare python"
-    lines += [
-        f"- seed run, figures=none / trivial Hydra app: {over('seed run, figures=none', app)} "
-        "(median, lowest-highest of the rounds; goal <= 1.3)",
-        f"- trivial Hydra app / bare import: {over(app, bare)} (Hydra's own floor)",
-        f"- seed run with figures / (1.5 x bare + matplotlib): "
-        f"{over('seed run, figures on', bare, 1.5, mpl)} (goal <= 1.0)",
-    ]
-    return lines
 
 
 def _gpu_section(sizes: list[int], repeats: int, rounds: int, bandwidth: float) -> list[str]:

@@ -19,6 +19,12 @@ import numpy as np
 STEADY = 0.20
 
 
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds * 1e3:.3g} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
 @dataclass(frozen=True)
 class Ratio:
     """An implementation's time over the reference's, round by round."""

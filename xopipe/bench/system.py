@@ -1,4 +1,4 @@
-"""Whole-program measurements: start-up, a sweep, a 4096x4096 run, memory bandwidth."""
+"""Whole-program measurements: a sweep, a 4096x4096 run, memory bandwidth (start-up: startup.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ SWEEP = ["conv.stride=1,2,3", "pool.size=1,2,3,4,5", "conv.bias=0,1"]  # 30 jobs
 QUIET = ["print_matrices=false"]
 
 
-def _median_walls(commands: dict[str, list[str]], repeats: int, cwd: Path) -> dict[str, float]:
+def median_walls(commands: dict[str, list[str]], repeats: int, cwd: Path) -> dict[str, float]:
     """Median seconds of each command, the commands taking turns.
 
     Taking turns (a, b, c, a, b, c, ...) spreads this shared VM's slow spells
@@ -38,73 +38,6 @@ def _median_walls(commands: dict[str, list[str]], repeats: int, cwd: Path) -> di
     return {name: float(np.median(values)) for name, values in times.items()}
 
 
-# Hydra's own floor: the smallest @hydra.main app that imports what a run
-# imports, started the same way (installed plugins scanned, .hydra/ written).
-TRIVIAL_HYDRA_APP = """
-from dataclasses import dataclass
-
-import hydra
-import numpy
-import pyarrow.parquet
-from hydra.core.config_store import ConfigStore
-
-
-@dataclass
-class Config:
-    name: str = "trivial"
-
-
-ConfigStore.instance().store(name="config", node=Config)
-
-
-@hydra.main(version_base="1.3", config_name="config")
-def main(cfg):
-    print(cfg.name)
-
-
-main()
-"""
-
-
-def startup(repeats: int) -> dict[str, float]:
-    """Seconds for a bare import of what a run needs, a trivial Hydra app, and seed runs."""
-    python = sys.executable
-    commands = {
-        "trivial @hydra.main app (hydra, numpy, pyarrow.parquet)": [
-            python,
-            "-c",
-            TRIVIAL_HYDRA_APP,
-        ],
-        "bare import (hydra, numpy, pyarrow.parquet)": [
-            python,
-            "-c",
-            "import hydra, numpy, pyarrow.parquet",
-        ],
-        "bare python": [python, "-c", "pass"],
-        "matplotlib.pyplot import (Agg)": [
-            python,
-            "-c",
-            "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot",
-        ],
-        "seed run, figures=none": [python, "-m", "xopipe", "figures=none", *QUIET],
-        "seed run, figures on": [python, "-m", "xopipe", *QUIET],
-    }
-    with tempfile.TemporaryDirectory() as folder:
-        walls = _median_walls(commands, repeats, Path(folder))
-    matplotlib = walls.pop("matplotlib.pyplot import (Agg)") - walls.pop("bare python")
-    return {
-        "bare import (hydra, numpy, pyarrow.parquet)": walls[
-            "bare import (hydra, numpy, pyarrow.parquet)"
-        ],
-        "trivial @hydra.main app (hydra, numpy, pyarrow.parquet)": walls[
-            "trivial @hydra.main app (hydra, numpy, pyarrow.parquet)"
-        ],
-        "matplotlib.pyplot import (Agg), over bare python": matplotlib,
-        "seed run, figures=none": walls["seed run, figures=none"],
-        "seed run, figures on": walls["seed run, figures on"],
-    }
-
-
 # The launchers a sweep is timed on: xopipe's (workers on every core, then all in
 # the launching process) and Hydra's basic one.
 SWEEP_LAUNCHERS = {
@@ -123,7 +56,7 @@ def sweep(repeats: int) -> dict[str, float]:
             *[python, "-m", "xopipe", "-m", *SWEEP, "figures=none", *QUIET, *launcher]
         ]
     with tempfile.TemporaryDirectory() as folder:
-        return _median_walls(commands, max(1, repeats // 2), Path(folder))
+        return median_walls(commands, max(1, repeats // 2), Path(folder))
 
 
 def large_run(size: int, figures: bool) -> dict[str, float]:
