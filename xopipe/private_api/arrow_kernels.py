@@ -1,8 +1,9 @@
 """Arrow's compute functions called by name, without importing pyarrow.compute.
 
 Importing pyarrow.compute generates a Python wrapper and docstring for each
-of Arrow's several hundred functions, about 30 ms of a run that uses three
-(cast, binary_join, dictionary_encode) by name. Those calls need only
+of Arrow's several hundred functions, a visible share of a short run that
+uses three (cast, binary_join, dictionary_encode) by name (measured in
+docs/benchmarks.md, "Speed tricks"). Those calls need only
 `call_function` and `CastOptions`, which pyarrow.compute re-exports from the
 compiled pyarrow._compute. Public path (another pyarrow release, or
 XOPIPE_PUBLIC_API=1): the same two names from pyarrow.compute.

@@ -34,8 +34,8 @@ def _csv_blocks(grid: np.ndarray) -> Iterator[pa.Buffer]:
     """The grid as CSV text, a block of rows at a time, in order.
 
     Blocks are formatted on a few threads at once (Arrow's kernels release
-    the GIL; 1.5 times the throughput on two cores), with at most two blocks
-    per thread in flight so memory stays bounded.
+    the GIL), with at most two blocks per thread in flight so memory stays
+    bounded.
     """
     rows, cols = grid.shape
     per_block = max(1, CSV_BLOCK_CELLS // cols)
