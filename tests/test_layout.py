@@ -1,0 +1,30 @@
+"""sinks/layout.py: the names of a run's table files, and where a stage's values are, in words."""
+
+from __future__ import annotations
+
+from xopipe.sinks.layout import saved_in
+
+
+def test_saved_in_names_every_chosen_format():
+    tables = {"formats": ["parquet", "csv", "npy"], "stages": ["conv", "pool"]}
+    assert saved_in(tables, "pool") == (
+        "in matrices.parquet and matrices/pool_<channel>.csv and matrices/pool.npy"
+    )
+    assert saved_in(tables, "conv", weights=True) == (
+        "in weights.parquet and weights/conv_<kernel>_<channel>.csv and weights/conv_weight.npy"
+    )
+
+
+def test_saved_in_says_why_nothing_is_there():
+    only_conv = {"formats": ["csv"], "stages": ["conv"]}
+    assert saved_in(only_conv, "relu") == "not saved (tables.stages leaves relu out)"
+    # weights are written for every stage that has them, whatever tables.stages says
+    assert saved_in(only_conv, "relu", weights=True) == "in weights/relu_<kernel>_<channel>.csv"
+    assert saved_in({"formats": [], "stages": ["conv"]}, "conv") == (
+        "not saved (tables.formats is empty)"
+    )
+
+
+def test_a_run_without_a_tables_record_is_described_with_the_defaults():
+    """Folders written before tables.formats existed: Parquet and CSV, every stage."""
+    assert saved_in(None, "conv") == "in matrices.parquet and matrices/conv_<channel>.csv"
