@@ -79,8 +79,13 @@ def read_csv_grid(key: str, path: Path, limits: Limits) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
             grid = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2, encoding="utf-8")
-    except (ValueError, UnicodeDecodeError) as error:
-        reason = str(error).split("; use ")[0].rstrip(".")  # drop numpy's usecols hint
+    except UnicodeDecodeError as error:
+        raise UserError(
+            f"{key}: '{path}' must be a CSV grid of numbers, rows of equal length ({error})"
+        ) from None
+    except ValueError as error:
+        # numpy counts a bad value's row from 0 and a ragged row from 1: say it as an editor does
+        reason = _csv_problem(path) or str(error).split("; use ")[0].rstrip(".")
         raise UserError(
             f"{key}: '{path}' must be a CSV grid of numbers, rows of equal length ({reason})"
         ) from None
@@ -88,6 +93,39 @@ def read_csv_grid(key: str, path: Path, limits: Limits) -> np.ndarray:
         raise UserError(f"{key}: '{path}' holds no numbers")
     check_cells(key, path, grid.shape, limits)
     return grid
+
+
+def _csv_problem(path: Path) -> str | None:
+    """Where a CSV grid np.loadtxt refused first goes wrong, lines and columns counted from 1.
+
+    Read the way np.loadtxt reads it: '#' starts a comment, blank lines are
+    skipped. None when this finds nothing wrong (numpy's own reason is used).
+    """
+    width, first = 0, 0
+    with open(path, encoding="utf-8") as stream:
+        for number, line in enumerate(stream, start=1):
+            text = line.split("#", 1)[0].strip()
+            if not text:
+                continue
+            cells = text.split(",")
+            for column, cell in enumerate(cells, start=1):
+                if not _is_number(cell):
+                    return f"line {number}, column {column}: {cell.strip()!r} is not a number"
+            if not first:
+                width, first = len(cells), number
+            elif len(cells) != width:
+                return f"line {number} has {len(cells)} values, line {first} has {width}"
+    return None
+
+
+def _is_number(cell: str) -> bool:
+    if "_" in cell:  # Python's float() reads 1_000, np.loadtxt does not
+        return False
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def read_npy(key: str, path: Path, limits: Limits) -> np.ndarray:
