@@ -119,25 +119,30 @@ def test_arrow_kernels_take_the_compiled_module_only_where_tested(monkeypatch):
     from xopipe.private_api import arrow_kernels
 
     monkeypatch.delenv(FORCE_PUBLIC, raising=False)
-    tested = private_api_usable() and pa.__version__.startswith(arrow_kernels.TESTED_PYARROW)
-    expected = "pyarrow._compute" if tested else "pyarrow.compute"
-    assert arrow_kernels.compute_module().__name__ == expected
-    monkeypatch.setattr(pa, "__version__", "99.0.0")
+    monkeypatch.setattr(pa, "__version__", "26.0.1")
+    assert arrow_kernels.compute_module().__name__ == "pyarrow._compute"
+    monkeypatch.setattr(hydra, "__version__", "1.4.0")  # Hydra's release is not pyarrow's
+    assert arrow_kernels.compute_module().__name__ == "pyarrow._compute"
+    monkeypatch.setattr(pa, "__version__", "27.0.0")
     assert arrow_kernels.compute_module().__name__ == "pyarrow.compute"
-    monkeypatch.setattr(pa, "__version__", arrow_kernels.TESTED_PYARROW[0] + "0.1")
+    monkeypatch.setattr(pa, "__version__", "26.0.1")
     monkeypatch.setenv(FORCE_PUBLIC, "1")
     assert arrow_kernels.compute_module().__name__ == "pyarrow.compute"
 
 
 def test_csv_text_is_the_same_through_either_compute_module(monkeypatch):
     import numpy as np
+    import pyarrow as pa
 
+    from xopipe.private_api import arrow_kernels
     from xopipe.sinks.csv_grid import _csv_text
 
     rng = np.random.default_rng(5)
     grid = rng.standard_normal((40, 13)) * 10.0 ** rng.integers(-300, 300, (40, 13))
     grid[0, :6] = [np.nan, np.inf, -np.inf, -0.0, 1.0, 1 / 3]
     monkeypatch.delenv(FORCE_PUBLIC, raising=False)
+    monkeypatch.setattr(pa, "__version__", "26.0.1")  # the compiled module, whatever is installed
+    assert arrow_kernels.compute_module().__name__ == "pyarrow._compute"
     fast = bytes(_csv_text(grid))
     monkeypatch.setenv(FORCE_PUBLIC, "1")
     public = bytes(_csv_text(grid))

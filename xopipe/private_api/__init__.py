@@ -16,8 +16,8 @@ and each has a public twin it falls back to:
   wrappers for every function.
 
 They are used only with the hydra-core and omegaconf releases they were
-written and tested against (TESTED; arrow_kernels also checks pyarrow's);
-with any other release, or with XOPIPE_PUBLIC_API=1 in the environment (how
+written and tested against (TESTED; arrow_kernels checks pyarrow's release
+instead); with any other release, or with XOPIPE_PUBLIC_API=1 in the environment (how
 the tests check that both paths give the same files), xopipe takes the
 public path. Nothing here imports the
 rest of xopipe, so the launcher plugin can use it too.
@@ -33,9 +33,14 @@ TESTED = ("1.3.", "2.3.")
 FORCE_PUBLIC = "XOPIPE_PUBLIC_API"
 
 
+def public_api_forced() -> bool:
+    """XOPIPE_PUBLIC_API=1: every private path switched off (how the tests compare both)."""
+    return os.environ.get(FORCE_PUBLIC, "") not in ("", "0")
+
+
 def private_api_usable() -> bool:
-    """Whether this process may take the private paths: tested releases, and not switched off."""
-    if os.environ.get(FORCE_PUBLIC, "") not in ("", "0"):
+    """Whether this process may take Hydra's and OmegaConf's private paths: tested releases."""
+    if public_api_forced():
         return False
     import hydra
     import omegaconf

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from xopipe.private_api import private_api_usable
+from xopipe.private_api import public_api_forced
 
 # pyarrow major releases the compiled module was used with and tested against.
 TESTED_PYARROW = ("26.",)
@@ -24,7 +24,7 @@ TESTED_PYARROW = ("26.",)
 
 def compute_module() -> ModuleType:
     """pyarrow._compute where it was tested, pyarrow.compute elsewhere."""
-    if private_api_usable() and pa.__version__.startswith(TESTED_PYARROW):
+    if not public_api_forced() and pa.__version__.startswith(TESTED_PYARROW):
         import pyarrow._compute as compiled
 
         return compiled
