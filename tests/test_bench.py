@@ -168,9 +168,23 @@ def test_startup_ratios_are_the_median_of_the_rounds_with_their_range(monkeypatc
     monkeypatch.setattr("xopipe.bench.startup.startup", startup)
     assert main(["--startup", "--rounds", "3", "--repeats", "2"]) == 0
     text = capsys.readouterr().out
-    # per round 1.25, 1.5, 1.1: median 1.25, range 1.1-1.5 (three digits), which moved 36%
-    assert "figures=none / trivial Hydra app: 1.25, 1.1-1.5; **not steady**: moved 36%" in text
-    assert "bare import: 2, 2-2.5; **not steady**: moved 25% (Hydra's own floor)" in text
+    # per round 1.25, 1.5, 1.1: median 1.25, range 1.1-1.5, which moved 36%
+    assert "figures=none / trivial Hydra app: 1.25, 1.10-1.50; **not steady**: moved 36%" in text
+    assert "bare import: 2.00, 2.00-2.50; **not steady**: moved 25% (Hydra's own floor)" in text
     # figures on over 1.5 x bare + matplotlib: 0.4 / 0.4 in every round
-    assert "(1.5 x bare + matplotlib): 1, 1-1 (goal <= 1.0)" in text
+    assert "(1.5 x bare + matplotlib): 1.00, 1.00-1.00 (goal <= 1.0)" in text
     assert "- seed run, figures=none: 550 ms" in text  # the median over the rounds
+
+
+@pytest.mark.parametrize(
+    "seconds, text", [(0.0123, "12.3 ms"), (1.664, "1.66 s"), (27.84, "27.8 s"), (278.4, "278 s")]
+)
+def test_times_are_printed_in_the_unit_that_reads_best(seconds, text):
+    assert rounds.format_seconds(seconds) == text
+
+
+def test_startup_refuses_zero_rounds(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--startup", "--rounds", "0"])
+    assert exit_.value.code == 2
+    assert "--rounds must be at least 1, got 0" in capsys.readouterr().err

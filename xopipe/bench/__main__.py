@@ -173,8 +173,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, help="also write the report (markdown) here")
     args = parser.parse_args(argv)
-    if args.startup:
-        return _write(["# xopipe start-up", *startup.section(args.repeats, args.rounds)], args.out)
     if args.device == "cuda" and (missing := _cuda_missing()):
         print(
             f"error: --device cuda needs a CUDA device, but {missing}; run it on a machine "
@@ -184,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    if args.startup:
+        return _write(["# xopipe start-up", *startup.section(args.repeats, args.rounds)], args.out)
     sizes = [9] if args.quick else sorted(args.sizes)
     repeats = 3 if args.quick else args.repeats
     rounds = min(args.rounds, 2) if args.quick else args.rounds

@@ -22,7 +22,9 @@ STEADY = 0.20
 def format_seconds(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    return f"{seconds * 1e3:.3g} ms" if seconds < 10 else f"{seconds:.1f} s"
+    if seconds < 1:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds:.3g} s" if seconds < 100 else f"{seconds:.0f} s"
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,9 @@ class Ratio:
         """How far the ratio moved between rounds: highest over lowest, less one."""
         return self.high / self.low - 1
 
-    def text(self, digits: int = 2) -> str:
-        """Median, lowest-highest, to `digits` significant digits."""
-        return f"{self.median:.{digits}g}, {self.low:.{digits}g}-{self.high:.{digits}g}"
+    def text(self, spec: str = ".2g") -> str:
+        """Median, lowest-highest, each formatted with `spec`."""
+        return f"{self.median:{spec}}, {self.low:{spec}}-{self.high:{spec}}"
 
 
 def ratio(times: list[float], reference: list[float]) -> Ratio | None:

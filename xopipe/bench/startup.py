@@ -92,7 +92,7 @@ def section(repeats: int, rounds: int) -> list[str]:
         )
         assert found is not None
         steady = "" if found.moved <= STEADY else f"; **not steady**: moved {found.moved:.0%}"
-        return f"{found.text(digits=3)}{steady}"  # 1.26 and 1.34 are both "1.3" at two
+        return f"{found.text('.2f')}{steady}"  # 1.26 and 1.34 are both "1.3" at .2g
 
     app = "trivial @hydra.main app (hydra, numpy, pyarrow.parquet)"
     bare = "bare import (hydra, numpy, pyarrow.parquet)"
