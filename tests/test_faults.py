@@ -118,9 +118,18 @@ def test_full_disk_while_writing_parquet(tmp_path, monkeypatch, fail_after):
     assert not list(run_dir.rglob("*.partial"))
 
 
-def test_full_disk_while_writing_csv(tmp_path, monkeypatch):
+# The CSV files a seed run writes, in order: input_0, conv_0-2, pool_0-2, activation_0-2,
+# then the weights: conv_0_0 (the 11th), conv_1_0, ...
+@pytest.mark.parametrize(
+    "failing, name, before",
+    [
+        (4, "matrices/conv_2.csv", "matrices/conv_1.csv"),
+        (12, "weights/conv_1_0.csv", "weights/conv_0_0.csv"),
+    ],
+)
+def test_full_disk_while_writing_csv(tmp_path, monkeypatch, failing, name, before):
     class FillingFile:
-        """A file whose fourth opening fails on its first write, as a full disk does."""
+        """A file whose `failing`-th opening fails on its first write, as a full disk does."""
 
         opened = 0
 
@@ -129,7 +138,7 @@ def test_full_disk_while_writing_csv(tmp_path, monkeypatch):
             self.number, self.file = FillingFile.opened, open(path, mode)  # noqa: SIM115
 
         def write(self, data):
-            if self.number == 4:
+            if self.number == failing:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.file.name)
             return self.file.write(data)
 
@@ -149,7 +158,8 @@ def test_full_disk_while_writing_csv(tmp_path, monkeypatch):
     assert manifest["status"] == "failed"
     # The file being written when the disk filled is not there under its name, half-written;
     # whatever the failed manifest lists is whole (its hash matches).
-    assert not (run_dir / "matrices" / "conv_2.csv").exists()
+    assert not (run_dir / name).exists()
+    assert (run_dir / before).exists()  # the file written just before the disk filled
     assert not list(run_dir.rglob("*.partial"))
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((run_dir / name).read_bytes()).hexdigest() == digest

@@ -31,7 +31,7 @@ def bias_csv_name(stage: str) -> str:
     return f"{stage}_bias.csv"
 
 
-def weights_npy_name(stage: str, param: str) -> str:
+def weight_npy_name(stage: str, param: str) -> str:
     """param: weight ([K, C, kh, kw]) or bias ([K])."""
     return f"{stage}_{param}.npy"
 
@@ -47,7 +47,7 @@ def saved_in(tables: Mapping[str, Any] | None, stage: str, weights: bool = False
         where = {
             "parquet": WEIGHTS_PARQUET,
             "csv": f"{WEIGHTS}/{weight_csv_name(stage, '<kernel>', '<channel>')}",
-            "npy": f"{WEIGHTS}/{weights_npy_name(stage, 'weight')}",
+            "npy": f"{WEIGHTS}/{weight_npy_name(stage, 'weight')}",
         }
     else:
         where = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from xopipe.sinks.weights import write_weights
 
 if TYPE_CHECKING:
     from xopipe.config.schema import TablesConfig
+    from xopipe.experiment import Stage
 
 FORMATS = ("parquet", "csv", "npy")
 
@@ -57,7 +58,7 @@ def write_tables(
     choice: TableChoice,
     out_dir: Path,
     arrays: Mapping[str, np.ndarray],
-    stages: Mapping[str, Any],
+    stages: Mapping[str, Stage],
 ) -> list[Path]:
     """Write the chosen formats of the chosen stages' matrices and of every stage's weights."""
     kept = {name: array for name, array in arrays.items() if name in choice.stages}

@@ -1,8 +1,10 @@
 """The stages' matrices on disk: one tidy Parquet table, CSV grids, .npy arrays; read back.
 
-Both are written with pyarrow, in pieces, so a 4096x4096 run never holds a
-table much bigger than its arrays. Values are stored as float64 (float32
-results widened exactly), so the CSV and the Parquet agree bit for bit.
+The Parquet table is written with pyarrow in batches and the CSV grids a
+block of rows at a time (sinks/csv_grid.py), so a 4096x4096 run never holds
+text or a table much bigger than its arrays. Values are stored as float64
+(float32 results widened exactly), so the CSV and the Parquet agree bit for
+bit.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -25,8 +25,11 @@ from xopipe.sinks.layout import (
     WEIGHTS_PARQUET,
     bias_csv_name,
     weight_csv_name,
-    weights_npy_name,
+    weight_npy_name,
 )
+
+if TYPE_CHECKING:
+    from xopipe.experiment import Stage
 
 SCHEMA = pa.schema(
     [
@@ -47,7 +50,7 @@ class StageWeights:
     bias: np.ndarray  # [K] float64
 
 
-def stage_weights(stages: Mapping[str, Any]) -> dict[str, StageWeights]:
+def stage_weights(stages: Mapping[str, Stage]) -> dict[str, StageWeights]:
     """{stage name: its weights} for every stage whose parameters hold weights, in order."""
     found = {}
     for name, stage in stages.items():
@@ -58,7 +61,7 @@ def stage_weights(stages: Mapping[str, Any]) -> dict[str, StageWeights]:
     return found
 
 
-def write_weights(formats: Sequence[str], out_dir: Path, stages: Mapping[str, Any]) -> list[Path]:
+def write_weights(formats: Sequence[str], out_dir: Path, stages: Mapping[str, Stage]) -> list[Path]:
     """The weights of every stage that holds some, in each of `formats`; the paths written."""
     weights = stage_weights(stages)
     written: list[Path] = []
@@ -121,7 +124,7 @@ def write_weights_npy(folder: Path, weights: Mapping[str, StageWeights]) -> list
     paths = []
     for stage, found in weights.items():
         for param, array in (("weight", found.weight), ("bias", found.bias)):
-            path = folder / weights_npy_name(stage, param)
+            path = folder / weight_npy_name(stage, param)
             save_npy(path, array)
             paths.append(path)
     return paths
