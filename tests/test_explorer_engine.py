@@ -1,6 +1,6 @@
 """The page's JavaScript engine, a fourth backend, against the NumPy backend.
 
-The cases are the property tests' own generators (tests/test_properties.py),
+The cases are the property tests' own generators (tests/property_cases.py),
 drawn once with a fixed seed and run in one page load: each op on its own for
 over 200 configurations, then whole pipelines through window.xopipe.
 """
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.browser import open_page
 from tests.conftest import compose_config
-from tests.test_properties import (
+from tests.property_cases import (
     ACTIVATION_CASES,
     _run_ours,
     conv_cases,

@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import compose_config
-from tests.test_properties import (
+from tests.property_cases import (
     ACTIVATION_CASES,
     SETTINGS,
     TOL,

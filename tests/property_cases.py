@@ -1,10 +1,10 @@
-"""Property-based conformance: any combination runs as PyTorch does, or stops as PyTorch does.
+"""The property tests' cases and oracle: drawn configurations, run by xopipe and by torch.
 
-Each example draws a configuration (shapes, kernel size, stride, padding in
-every mode, dilation, groups, channels, pool settings, activations), runs it
-through xopipe's ops on every backend, and through torch.nn modules as the
-oracle. Either both succeed with the same numbers and the shape the
-conv-arithmetic formula gives, or both refuse (xopipe with a UserError).
+Each case (shapes, kernel size, stride, padding in every mode, dilation,
+groups, channels, pool settings, activations) becomes an input and an op's
+node; xopipe runs it on a backend, torch.nn as the oracle. Either both succeed
+with the same numbers, or both refuse (xopipe with a UserError). Used by
+test_properties_*.py, test_gpu.py and test_explorer_engine.py.
 """
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
-import pytest
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from xopipe.backends import Backend, get_backend
@@ -141,53 +138,6 @@ def conv_example(case):
     return x, weight, bias, node
 
 
-def _conv_oracle(case, x, weight, bias):
-    c = case
-    module = nn.Conv2d(
-        c["channels"],
-        c["kernels"],
-        c["size"],
-        stride=c["stride"],
-        padding=c["padding"],
-        dilation=c["dilation"],
-        groups=c["groups"],
-        bias=True,
-        padding_mode=c["padding_mode"],
-        dtype=torch.float64 if x.dtype == np.float64 else torch.float32,
-    )
-    kernel = torch.from_numpy(weight)
-    module.weight.copy_(kernel.flip(-1, -2) if c["flip"] else kernel)
-    if c["normalize"] == "none":
-        module.bias.copy_(torch.from_numpy(bias))
-        return module(torch.from_numpy(x)[None])[0].numpy()
-    module.bias.zero_()
-    count = weight.shape[1] * weight.shape[2] * weight.shape[3]
-    out = module(torch.from_numpy(x)[None])[0] / count + torch.from_numpy(bias)[:, None, None]
-    return out.numpy()
-
-
-def _pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
-@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # the oracle's
-@pytest.mark.parametrize("backend", BACKENDS)
-@SETTINGS
-@given(case=conv_cases())
-def test_conv_matches_torch_or_both_refuse(backend, case):
-    x, weight, bias, node = conv_example(case)
-    dtype = x.dtype
-    ours = _run_ours("conv", node, x, backend)
-    theirs = _run_oracle(lambda: _conv_oracle(case, x, weight.astype(dtype), bias.astype(dtype)))
-    _agree(ours, theirs, case["dtype"])
-    if not isinstance(ours, UserError) and isinstance(case["padding"], (int, list)):
-        # The conv-arithmetic formula, per dimension.
-        (h, w), (sh, sw) = case["input"], _pair(case["stride"])
-        (ph, pw), (dh, dw), (kh, kw) = _pair(case["padding"]), _pair(case["dilation"]), case["size"]
-        assert ours[1][1] == (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-        assert ours[1][2] == (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-
-
 @st.composite
 def pool_cases(draw):
     kind = draw(st.sampled_from(["max", "avg"]))
@@ -229,43 +179,6 @@ def pool_example(case):
     return x, {k: case[k] for k in keys}
 
 
-def _pool_oracle(case, x):
-    fill = (case["pad"],) * 4 if isinstance(case["pad"], int) else tuple(case["pad"])
-    batch = nn.ZeroPad2d(fill)(torch.from_numpy(x)[None])
-    stride = case["stride"] if case["stride"] is not None else case["size"]
-    if case["name"] == "max":
-        module = nn.MaxPool2d(
-            case["size"], stride, case["padding"], case["dilation"], ceil_mode=case["ceil_mode"]
-        )
-    else:
-        module = nn.AvgPool2d(
-            case["size"],
-            stride,
-            case["padding"],
-            ceil_mode=case["ceil_mode"],
-            count_include_pad=case["count_include_pad"],
-        )
-    return module(batch)[0].numpy()
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-@SETTINGS
-@given(case=pool_cases())
-def test_pool_matches_torch_or_both_refuse(backend, case):
-    x, node = pool_example(case)
-    ours = _run_ours("pool", node, x, backend)
-    _agree(ours, _run_oracle(lambda: _pool_oracle(case, x)), case["dtype"])
-
-
-@given(n=st.integers(1, 40), size=st.integers(1, 6), stride=st.integers(1, 6))
-def test_auto_fill_is_the_smallest_that_tiles(n, size, stride):
-    from xopipe.geometry import auto_pool_fill
-
-    fill = auto_pool_fill(n, size, stride)
-    tiles = [p for p in range(size + stride) if n + p >= size and (n + p - size) % stride == 0]
-    assert fill == min(tiles)
-
-
 ACTIVATION_CASES = st.one_of(
     st.tuples(st.sampled_from(["relu", "sigmoid", "tanh", "identity"]), st.just({})),
     st.tuples(st.just("leaky_relu"), st.fixed_dictionaries({"negative_slope": st.floats(-2, 2)})),
@@ -285,30 +198,3 @@ def activation_example(case, scale, seed, dtype):
     name, params = case
     x = (np.random.default_rng(seed).uniform(-1, 1, (2, 4, 5)) * scale).astype(dtype)
     return x, {"name": name, **params}
-
-
-ORACLES = {
-    "relu": lambda t, p: F.relu(t),
-    "sigmoid": lambda t, p: torch.sigmoid(t),
-    "tanh": lambda t, p: torch.tanh(t),
-    "identity": lambda t, p: t,
-    "leaky_relu": lambda t, p: F.leaky_relu(t, p["negative_slope"]),
-    "elu": lambda t, p: F.elu(t, p["alpha"]),
-    "gelu": lambda t, p: F.gelu(t, approximate=p["approximate"]),
-    "softplus": lambda t, p: F.softplus(t, p["beta"], p["threshold"]),
-}
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-@SETTINGS
-@given(
-    case=ACTIVATION_CASES,
-    scale=st.floats(0.1, 50),
-    seed=st.integers(0, 2**16),
-    dtype=st.sampled_from(["float64", "float32"]),
-)
-def test_activation_matches_torch(backend, case, scale, seed, dtype):
-    x, node = activation_example(case, scale, seed, dtype)
-    name, params = case
-    ours = _run_ours("activation", node, x, backend)
-    _agree(ours, ORACLES[name](torch.from_numpy(x), params).numpy(), dtype)
