@@ -1,4 +1,4 @@
-"""xopipe.multirun.finish: the end of a sweep, in process (real Hydra sweeps: test_sweep.py)."""
+"""xopipe.multirun.finish: the end of a sweep, in process (real Hydra sweeps: test_sweep_*.py)."""
 
 from __future__ import annotations
 

@@ -25,19 +25,19 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from tests.real_sweeps import (
+    PROGRESS,
+    QUIET,
+    assert_summary_matches_runs,
+    assert_three_backends_agree,
+    progress_lines,
+)
 from tests.slurm_cluster import (
     ClusterUnavailable,
     SlurmCluster,
     new_cluster_root,
     start_cluster,
     stop_cluster,
-)
-from tests.test_sweep import (
-    PROGRESS,
-    QUIET,
-    assert_summary_matches_runs,
-    assert_three_backends_agree,
-    progress_lines,
 )
 
 pytestmark = pytest.mark.slow
