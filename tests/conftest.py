@@ -1,10 +1,11 @@
-"""Shared fixtures: the seed's numbers and the real configs, composed as Hydra would."""
+"""Shared fixtures: the seed's numbers, real configs composed as Hydra would, a SLURM cluster."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+import shutil
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,13 @@ from omegaconf import DictConfig
 
 from tests.browser import browser  # noqa: F401  (one browser for the whole session)
 from tests.finished_runs import make_run, random_arrays
+from tests.slurm_cluster import (
+    ClusterUnavailable,
+    SlurmCluster,
+    new_cluster_root,
+    start_cluster,
+    stop_cluster,
+)
 from xopipe.config import register_configs
 
 DATA = Path(__file__).parent / "data"
@@ -72,3 +80,25 @@ def sweep(tmp_path) -> Path:
     for num, (overrides, arrays, backend) in enumerate(runs):
         make_run(root / str(num), arrays, overrides, backend=backend)
     return root
+
+
+@pytest.fixture(scope="module")
+def slurm() -> Iterator[SlurmCluster]:
+    """A single-node SLURM cluster for one test module (tests/slurm_cluster.py), or a skip.
+
+    Skipped, with the reason, where the daemons cannot start; XOPIPE_REQUIRE_SLURM=1
+    (as .ci/run sets it) turns that skip into a failure.
+    """
+    root = new_cluster_root()
+    try:
+        cluster = start_cluster(root)
+    except ClusterUnavailable as why:
+        shutil.rmtree(root, ignore_errors=True)
+        if os.environ.get("XOPIPE_REQUIRE_SLURM") == "1":
+            pytest.fail(f"XOPIPE_REQUIRE_SLURM=1 but no SLURM cluster could start: {why}")
+        pytest.skip(f"no single-node SLURM cluster can start here: {why}")
+    try:
+        yield cluster
+    finally:
+        stop_cluster(cluster)
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,147 +1,35 @@
-"""Sweeps with hydra/launcher=submitit_slurm on a real SLURM cluster (tests/slurm_cluster.py).
+"""Failed jobs of a sweep on a real SLURM cluster (tests/slurm_cluster.py), and resuming them.
 
-The seed across the three backends must give the summary, diff report and
-exit status of the local launcher. A job cancelled with scancel, a job that
-reaches its time limit and a job that fails are each reported failed, in
-bounded time, while the others complete; resume=true then submits only
-those jobs. Skipped, with the reason, where the daemons cannot start
-(XOPIPE_REQUIRE_SLURM=1, as .ci/run sets it, turns that skip into a failure).
+A job cancelled with scancel, a job that reaches its time limit and a job that
+fails are each reported failed, in bounded time, while the others complete
+(with accounting or, through squeue, without); resume=true then submits only
+those jobs. Ctrl-C leaves the jobs to the cluster, and resume collects them.
+Skipped, with the reason, where the daemons cannot start (XOPIPE_REQUIRE_SLURM=1,
+as .ci/run sets it, turns that skip into a failure).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from tests.real_sweeps import (
-    PROGRESS,
-    QUIET,
-    assert_summary_matches_runs,
-    assert_three_backends_agree,
-    progress_lines,
-)
-from tests.slurm_cluster import (
-    ClusterUnavailable,
-    SlurmCluster,
-    new_cluster_root,
-    start_cluster,
-    stop_cluster,
-)
+from tests.real_sweeps import assert_summary_matches_runs, progress_lines
+from tests.slurm_cluster import SlurmCluster
+from tests.slurm_sweeps import SLURM, SWEEP_LIMIT_S, command, environment, run, slurm_job_ids
 
 pytestmark = pytest.mark.slow
-
-SLURM = ["hydra/launcher=submitit_slurm"]
-# No sweep here may take longer than this; the launcher itself never waits forever.
-SWEEP_LIMIT_S = 300
-
-
-@pytest.fixture(scope="module")
-def slurm() -> Iterator[SlurmCluster]:
-    root = new_cluster_root()
-    try:
-        cluster = start_cluster(root)
-    except ClusterUnavailable as why:
-        shutil.rmtree(root, ignore_errors=True)
-        if os.environ.get("XOPIPE_REQUIRE_SLURM") == "1":
-            pytest.fail(f"XOPIPE_REQUIRE_SLURM=1 but no SLURM cluster could start: {why}")
-        pytest.skip(f"no single-node SLURM cluster can start here: {why}")
-    try:
-        yield cluster
-    finally:
-        stop_cluster(cluster)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def command(folder: Path, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "xopipe",
-        "-m",
-        *args,
-        *QUIET,
-        PROGRESS,
-        f"hydra.sweep.dir={folder}",
-    ]
-
-
-def environment(cluster: SlurmCluster, accounting: bool = True) -> dict[str, str]:
-    """The cluster's environment; without the sacct stand-in, sacct fails as with no slurmdbd."""
-    env = {k: v for k, v in cluster.env.items() if k != "HYDRA_FULL_ERROR"}
-    if not accounting:
-        stand_in = str(cluster.root / "bin")
-        env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != stand_in)
-    return env
-
-
-def run(cluster: SlurmCluster, folder: Path, *args: str) -> subprocess.CompletedProcess:
-    env = environment(cluster)
-    return subprocess.run(
-        command(folder, *args),
-        cwd=folder.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SWEEP_LIMIT_S,
-    )
-
-
-def slurm_job_ids(folder: Path) -> set[str]:
-    """The SLURM ids (array_task) of the jobs a sweep submitted, from submitit's folders."""
-    submitit = folder / ".submitit"
-    found = submitit.iterdir() if submitit.is_dir() else ()
-    return {p.name for p in found if p.is_dir() and re.fullmatch(r"\d+_\d+", p.name)}
 
 
 def manifest(job: Path) -> dict:
     return json.loads((job / "manifest.json").read_text())
-
-
-def test_seed_sweep_on_slurm_matches_the_local_launcher(slurm, tmp_path):
-    grid = "backend=loop,numpy,torch"
-    local = tmp_path / "local"
-    expected = run(slurm, local, grid)
-    cluster = tmp_path / "cluster"
-    result = run(slurm, cluster, grid, *SLURM)
-    assert_three_backends_agree(cluster, result)
-    assert len(slurm_job_ids(cluster)) == 3  # each job ran as a SLURM job
-    for job in range(3):  # ... on the node, with SLURM's own environment
-        log = next((cluster / ".submitit").glob(f"*_{job}/*_{job}_0_log.out")).read_text()
-        assert "submitit INFO" in log
-    assert result.returncode == expected.returncode == 0
-    # The preset's defaults, as sbatch got them (no GPU asked for unless gpus_per_node is set).
-    (script,) = (cluster / ".submitit").glob("*/*_submission.sh")
-    flags = {line for line in script.read_text().splitlines() if line.startswith("#SBATCH")}
-    for flag in ("cpus-per-task=1", "mem=4GB", "time=60", "signal=USR2@90", "job-name=xopipe"):
-        assert f"#SBATCH --{flag}" in flags
-    assert not any("gpus" in flag or "partition" in flag for flag in flags)
-
-    def verdict(stdout: str, folder: Path) -> list[str]:
-        return [line.replace(str(folder), "SWEEP") for line in stdout.splitlines()[-3:]]
-
-    assert verdict(result.stdout, cluster) == verdict(expected.stdout, local)
-    for name in ("diff.csv", "diff_report.md"):
-        assert (cluster / name).read_text().replace(str(cluster), "SWEEP") == (
-            local / name
-        ).read_text().replace(str(local), "SWEEP")
-    mine, theirs = (pq.read_table(f / "summary.parquet") for f in (cluster, local))
-    assert mine.schema == theirs.schema
-    assert mine.drop(["run"]).equals(theirs.drop(["run"]))
-    assert [Path(r).name for r in mine.column("run").to_pylist()] == [
-        Path(r).name for r in theirs.column("run").to_pylist()
-    ]
 
 
 def _inputs(folder: Path) -> dict[str, Path]:
@@ -319,27 +207,3 @@ def test_ctrl_c_leaves_the_jobs_to_the_cluster_and_resume_collects_them(slurm, t
     resumed = run(slurm, sweep, *grid, "resume=true")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert [manifest(sweep / str(n))["status"] for n in range(2)] == ["complete"] * 2
-
-
-def test_the_preset_composes_with_xopipes_launcher_and_defaults():
-    """Without a cluster: hydra/launcher=submitit_slurm is xopipe's preset of Hydra's launcher."""
-    import yaml
-
-    from tests.cli import run_cli
-
-    shown = run_cli("hydra/launcher=submitit_slurm", "--cfg", "hydra", "-p", "hydra.launcher")
-    assert shown.code == 0, shown.stderr
-    launcher = yaml.safe_load(shown.stdout)
-    assert launcher["_target_"] == (
-        "hydra_plugins.xopipe_submitit.slurm_launcher.XopipeSlurmLauncher"
-    )
-    preset = {key: launcher[key] for key in ("partition", "timeout_min", "cpus_per_task")}
-    assert preset == {"partition": None, "timeout_min": 60, "cpus_per_task": 1}
-    assert (launcher["mem_gb"], launcher["gpus_per_node"], launcher["signal_delay_s"]) == (
-        4,
-        None,
-        90,
-    )
-    assert launcher["max_num_timeout"] == 0  # a job at its time limit fails, not requeued
-    typo = run_cli("hydra/launcher=submitit_slurm", "hydra.launcher.partiton=gpu", "-m")
-    assert typo.code != 0 and "partiton" in typo.stderr
