@@ -11,8 +11,8 @@ ROOT = Path(__file__).parent.parent
 
 # Each room of xopipe (a top-level module or package) on its floor, the lowest first.
 FLOORS = [
-    ["errors", "geometry", "values", "strict", "interrupt", "readers", "private_api"]
-    + ["override_hints", "help_text"],
+    ["errors", "geometry", "values", "strict", "interrupt", "readers", "images"]
+    + ["private_api", "override_hints", "help_text"],
     ["config", "inputs", "kernels"],
     ["backends", "ops", "pipeline", "experiment", "explain"],
     ["sinks", "html", "figures", "diff", "previous"],

@@ -7,16 +7,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from xopipe.errors import UserError, invalid
+from xopipe.images import ImageOptions, read_image
 from xopipe.readers import (
     CSV_SUFFIXES,
     IMAGE_SUFFIXES,
     NPY_SUFFIXES,
     SUFFIXES,
-    ImageOptions,
     Limits,
     existing_file,
     read_csv_grid,
-    read_image,
     read_npy,
 )
 from xopipe.values import parse_grid

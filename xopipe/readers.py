@@ -1,4 +1,4 @@
-"""Read grids of numbers from a user's files: CSV, .npy and PNG/JPEG images.
+"""Read grids of numbers from a user's files: CSV and .npy (images: xopipe/images.py).
 
 Everything a file can get wrong (missing, empty, ragged, text among the
 numbers, NaN/Inf, pickled objects, too large) becomes a one-line UserError
@@ -27,13 +27,6 @@ class Limits:
 
     max_bytes: int
     max_cells: int
-
-
-@dataclass(frozen=True)
-class ImageOptions:
-    color: str  # grey | rgb
-    resize: tuple[int, int] | None  # (H, W)
-    scale: str  # signed: 0..255 -> -1..1 | unit: 0..255 -> 0..1
 
 
 def existing_file(key: str, path_text: str, suffixes: tuple[str, ...]) -> Path:
@@ -149,31 +142,3 @@ def read_npy(key: str, path: Path, limits: Limits) -> np.ndarray:
         raise UserError(f"{key}: '{path}' must hold numbers, got an array of dtype {mapped.dtype}")
     check_cells(key, path, mapped.shape, limits)
     return np.array(mapped, dtype=np.float64)
-
-
-def read_image(key: str, path: Path, options: ImageOptions, limits: Limits) -> np.ndarray:
-    """PNG/JPEG as [1, H, W] (grey) or [3, H, W] (rgb), scaled from 0..255."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    check_size(key, path, limits)
-    # limits.max_input_cells is checked on the header below, before decoding; Pillow's
-    # own bomb check would first print a two-line warning (or refuse in its own words).
-    pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-    try:
-        with Image.open(path) as image:
-            # The header gives the size: refuse huge images before decoding them.
-            check_cells(key, path, (3 if options.color == "rgb" else 1, *image.size[::-1]), limits)
-            upright = ImageOps.exif_transpose(image)  # phone photos store their rotation
-            converted = upright.convert("RGB" if options.color == "rgb" else "L")
-            if options.resize is not None:
-                height, width = options.resize
-                converted = converted.resize((width, height), Image.Resampling.BILINEAR)
-            pixels = np.asarray(converted, dtype=np.float64)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise UserError(f"{key}: '{path}' is not a readable PNG/JPEG image ({error})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = pillow_limit
-    grid = pixels[np.newaxis] if pixels.ndim == 2 else np.moveaxis(pixels, -1, 0)
-    if options.scale == "unit":
-        return grid / 255.0
-    return grid / 127.5 - 1.0
