@@ -144,9 +144,7 @@ def test_eight_bit_grey_and_grey_with_alpha(tmp_path, make_config):
     Image.fromarray(levels).save(tmp_path / "l.png")
     Image.fromarray(np.stack([levels, alpha], axis=-1), mode="LA").save(tmp_path / "la.png")
     for name in ("l.png", "la.png"):  # alpha is not a brightness: it is left out
-        np.testing.assert_array_equal(
-            read(make_config, tmp_path / name)[0], levels / 127.5 - 1.0
-        )
+        np.testing.assert_array_equal(read(make_config, tmp_path / name)[0], levels / 127.5 - 1.0)
 
 
 def test_palette_images_read_their_palette_colours(tmp_path, make_config):
