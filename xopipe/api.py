@@ -22,6 +22,7 @@ from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
 from xopipe.config import register_configs
+from xopipe.config.hydra_release import compose_options
 from xopipe.experiment import Experiment, build_experiment
 from xopipe.explain import explain, parse_cell
 from xopipe.runner import run_experiment
@@ -71,7 +72,7 @@ def run(*overrides: str, out_dir: str | Path | None = None) -> Result:
     if GlobalHydra.instance().is_initialized():  # inside a Hydra app, or a caller's compose
         cfg = compose(config_name="config", overrides=list(overrides))
     else:
-        with initialize_config_module(config_module="xopipe.conf", version_base="1.3"):
+        with initialize_config_module(config_module="xopipe.conf", **compose_options()):
             cfg = compose(config_name="config", overrides=list(overrides))
     folder = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="xopipe-"))
     results = run_experiment(cfg, folder, list(overrides), show_matrices=False)

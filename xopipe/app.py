@@ -12,6 +12,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from xopipe.config import register_configs
+from xopipe.config.hydra_release import main_options
 from xopipe.errors import UserError
 from xopipe.figures.settings import figures_on_command_line
 from xopipe.interrupt import Interrupted, describe
@@ -25,7 +26,7 @@ log = logging.getLogger("xopipe")
 register_configs()
 
 
-@hydra.main(version_base="1.3", config_path="pkg://xopipe.conf", config_name="config")
+@hydra.main(config_path="pkg://xopipe.conf", config_name="config", **main_options())
 def _hydra_main(cfg: DictConfig) -> str:
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)

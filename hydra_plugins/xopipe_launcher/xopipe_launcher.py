@@ -16,6 +16,10 @@ from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
+# hydra/launcher=xopipe: Hydra 1.4 loads this module through its entry point only,
+# without scanning the package, so the config node is stored from here too.
+from hydra_plugins.xopipe_launcher import config as _config  # noqa: F401
+
 
 class XopipeLauncher(Launcher):
     def __init__(self, reuse_compositions: bool = True, n_jobs: int = -1) -> None:

@@ -14,8 +14,9 @@ No `from __future__ import annotations` here: Hydra runs plugin modules outside
 sys.modules while scanning, where dataclasses cannot resolve string annotations.
 """
 
+import inspect
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from hydra.core.config_search_path import ConfigSearchPath
 from hydra.core.config_store import ConfigStore
@@ -49,13 +50,36 @@ if SlurmQueueConf is not None:
 
 
 class XopipeSlurmPreset(SearchPathPlugin):
-    """Stores the preset once every plugin module has run (see the module's docstring)."""
+    """Stores the preset once every plugin module has run (see the module's docstring).
+
+    Hydra 1.4 finds plugins through entry points, and an entry point cannot name a
+    class that exists only with an extra installed: this hook registers the launcher
+    class itself when Hydra has not found it (Plugins.register is Hydra's public way).
+    """
 
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
-        if SlurmQueueConf is not None:
-            ConfigStore.instance().store(
-                group="hydra/launcher",
-                name="submitit_slurm",
-                node=XopipeSlurmQueueConf,
-                provider="xopipe",
-            )
+        if SlurmQueueConf is None:
+            return
+        # Hydra 1.4 warns when a stored name is replaced without saying so; 1.3 has no flag.
+        says_replace = "replace" in inspect.signature(ConfigStore.store).parameters
+        replace: dict[str, Any] = {"replace": True} if says_replace else {}
+        ConfigStore.instance().store(
+            group="hydra/launcher",
+            name="submitit_slurm",
+            node=XopipeSlurmQueueConf,
+            provider="xopipe",
+            **replace,
+        )
+        _register_launcher()
+
+
+def _register_launcher() -> None:
+    from hydra.core.plugins import Plugins
+    from hydra.plugins.launcher import Launcher
+
+    from hydra_plugins.xopipe_submitit.slurm_launcher import XopipeSlurmLauncher
+
+    plugins = Plugins.instance()
+    name = f"{XopipeSlurmLauncher.__module__}.{XopipeSlurmLauncher.__qualname__}"
+    if all(f"{c.__module__}.{c.__qualname__}" != name for c in plugins.discover(Launcher)):
+        plugins.register(XopipeSlurmLauncher)
