@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,11 @@ if SlurmLauncher is not None:
         def launch(
             self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
         ) -> Sequence[JobReturn]:
+            from hydra_plugins.xopipe_submitit._tested import internals_usable, untested_warning
+
+            if not internals_usable():
+                logging.getLogger(__name__).warning(untested_warning())
+                return super().launch(job_overrides, initial_job_idx)
             from hydra_plugins.xopipe_submitit._slurm_jobs import launch_and_wait
 
             return launch_and_wait(self, job_overrides, initial_job_idx)
