@@ -65,7 +65,9 @@ def parquet_arrays(out) -> dict[str, np.ndarray]:
 def shown(page) -> dict[str, np.ndarray]:
     """The values the page shows now, as arrays."""
     plain = page.page.evaluate("() => window.xopipe.shown()")
-    return {name: np.array(t["data"], dtype=np.float64).reshape(t["shape"]) for name, t in plain.items()}
+    return {
+        name: np.array(t["data"], dtype=np.float64).reshape(t["shape"]) for name, t in plain.items()
+    }
 
 
 def set_control(page, key, value):
