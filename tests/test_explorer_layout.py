@@ -24,7 +24,10 @@ HIDDEN = """() => {
   for (const cell of document.querySelectorAll("[data-stage]")) {
     const r = cell.getBoundingClientRect();
     const name = [cell.dataset.stage, cell.dataset.channel, cell.dataset.row, cell.dataset.col];
-    if (r.width < 6 || r.height < 6 || r.left < 0 || r.right > page) { hidden.push(name); continue; }
+    if (r.width < 6 || r.height < 6 || r.left < 0 || r.right > page) {
+      hidden.push(name);
+      continue;
+    }
     for (let a = cell.parentElement; a; a = a.parentElement) {
       const s = getComputedStyle(a);
       if (s.overflowX === "visible" && s.overflowY === "visible") continue;
