@@ -22,7 +22,7 @@ CHROMIUM = os.environ.get("XOPIPE_CHROMIUM", "/usr/bin/chromium-headless-shell")
 class Page:
     page: Any
     requests: list[str] = field(default_factory=list)  # refused, other than the page
-    errors: list[str] = field(default_factory=list)  # script errors and dialogs
+    errors: list[str] = field(default_factory=list)  # script and console errors, dialogs
 
     def cells(self, selector: str = "[data-stage]") -> set[tuple[str, int, int, int]]:
         found = self.page.eval_on_selector_all(
@@ -56,6 +56,12 @@ def open_page(browser: Any, path: Path, width: int = 1400, height: int = 1000) -
         ),
     )
     page.on("pageerror", lambda error: result.errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            result.errors.append("console: " + message.text) if message.type == "error" else None
+        ),
+    )
     page.on(
         "dialog",
         lambda dialog: (result.errors.append("dialog: " + dialog.message), dialog.dismiss()),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -113,10 +114,13 @@ def build_experiment(cfg: DictConfig | XopipeConfig) -> Experiment:
         if spec.op == "conv":
             own = params.get("kernels")
             stage_kernels = kernels if own is None else load_kernels(own, keyof("kernels"), limits)
-        prepared = op.prepare(StageConfig(node, keyof, dtype, stage_kernels))
-        if spec.op == "conv":  # 2-D kernels reach every channel of a multi-channel input
-            prepared = fit_channels(prepared, shapes[spec.input][0])
-        shapes[name] = op.output_shape(shapes[spec.input], prepared)
+        try:
+            prepared = op.prepare(StageConfig(node, keyof, dtype, stage_kernels))
+            if spec.op == "conv":  # 2-D kernels reach every channel of a multi-channel input
+                prepared = fit_channels(prepared, shapes[spec.input][0])
+            shapes[name] = op.output_shape(shapes[spec.input], prepared)
+        except UserError as error:
+            raise _one_stage_only(error, name, spec.op, node, entries, pipeline.order) from None
         stages[name] = Stage(spec, op, prepared, shapes[name])
     _check_unused_op_nodes(config, pipeline, kernels, dtype)
     _check_output_cells(shapes, config.limits.max_output_cells)
@@ -164,6 +168,43 @@ def _stage_node(
         return f"pipeline.stages.{stage}.params.{key}" if key in overrides else f"{op}.{key}"
 
     return node, keyof
+
+
+def _typed(value: Any) -> str:
+    """A value as one command-line word: `2`, `[2,1]`, `same`, `0.5`."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_typed(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "null" if value is None else str(value)
+
+
+def _one_stage_only(
+    error: UserError,
+    stage: str,
+    op: str,
+    node: Any,
+    entries: Mapping[str, StageEntry],
+    order: list[str],
+) -> UserError:
+    """A top-level key (conv.stride) that one of the several stages it sets refused.
+
+    The op's node sets every stage of that op, except the keys a stage's own
+    `params` set; name that reach, and the override that sets one stage only.
+    """
+    for key in (f.name for f in dataclasses.fields(node)):
+        if not re.search(rf"(?<![\w.]){op}\.{key}(?!\w)", str(error)):
+            continue  # a key of the stage's own params, or not this key
+        reached = [s for s in order if entries[s].op == op and key not in entries[s].params]
+        other = next((s for s in reached if s != stage), None)
+        if other is None:
+            continue
+        return UserError(
+            f"{error}; {op}.{key} sets every {op} stage without its own {key} "
+            f"({', '.join(reached)}), and {stage} refused it: to set it on {other} only, give "
+            f"++pipeline.stages.{other}.params.{key}={_typed(getattr(node, key))}"
+        )
+    return error
 
 
 def execute(experiment: Experiment, backend: Backend) -> Results:

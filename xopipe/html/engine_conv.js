@@ -44,7 +44,7 @@ Object.assign(XoEngine, (function () {
     if (node.padding === "valid") pads = [0, 0, 0, 0];
     else if (node.padding === "same") {
       if (stride[0] !== 1 || stride[1] !== 1) {
-        throw new UserError(`${key("padding")}='same' needs stride 1 (as in PyTorch), got stride ${text(stride)}`);
+        throw new UserError(`${key("padding")}='same' needs stride 1 (as in PyTorch), got ${key("stride")}=${text(node.stride)}; use an integer padding with strides`);
       }
       const [top, bottom] = samePads(kh, dilation[0]), [left, right] = samePads(kw, dilation[1]);
       pads = [left, right, top, bottom];

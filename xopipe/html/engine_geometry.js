@@ -12,7 +12,14 @@ const XoEngine = {};
 
 Object.assign(XoEngine, (function () {
   class UserError extends Error {}
-  const text = (v) => JSON.stringify(v);
+  // A value as xopipe's messages show it (xopipe/errors.py show): 'same', [2, 1], 0.5.
+  function text(v) {
+    if (typeof v === "string") return `'${v}'`;
+    if (Array.isArray(v)) return "[" + v.map(text).join(", ") + "]";
+    if (v === null || v === undefined) return "None";
+    if (typeof v === "boolean") return v ? "True" : "False";
+    return String(v);
+  }
   const isInt = (v) => Number.isInteger(v);
   function invalid(key, value, allowed) {
     return new UserError(`${key} must be ${allowed}, got ${text(value)}`);

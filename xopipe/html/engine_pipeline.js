@@ -25,6 +25,25 @@ Object.assign(XoEngine, (function () {
     return nodes;
   }
 
+  // A value as one command-line word: 2, [2,1], same (experiment.py typed).
+  const typed = (v) => (Array.isArray(v) ? "[" + v.map(typed).join(",") + "]" : v == null ? "null" : String(v));
+
+  // As experiment.py _one_stage_only: a top-level key that one of the several stages it
+  // sets refused; the message names its reach and the override that sets one stage only.
+  function oneStageOnly(error, stage, node, stages) {
+    const op = stage.op;
+    for (const key of Object.keys(node)) {
+      if (!new RegExp(`(?<![\\w.])${op}\\.${key}(?!\\w)`).test(error.message)) continue;
+      const reached = stages.filter((s) => s.op === op && !(key in (s.params || {}))).map((s) => s.name);
+      const other = reached.find((name) => name !== stage.name);
+      if (other === undefined) continue;
+      return new UserError(`${error.message}; ${op}.${key} sets every ${op} stage without its own ${key} ` +
+        `(${reached.join(", ")}), and ${stage.name} refused it: to set it on ${other} only, ` +
+        `give ++pipeline.stages.${other}.params.${key}=${typed(node[key])}`);
+    }
+    return error;
+  }
+
   // Every stage's parameters and shape, checked in pipeline order.
   function prepare(model, overrides) {
     const nodes = applyOverrides(model.config, overrides);
@@ -34,8 +53,13 @@ Object.assign(XoEngine, (function () {
       const own = stage.params || {};
       const node = { ...nodes[stage.op], ...own };
       const key = (field) => (field in own ? `pipeline.stages.${stage.name}.params.${field}` : `${stage.op}.${field}`);
-      const params = OPS[stage.op].prepare(node, key, stage);
-      const shape = OPS[stage.op].shape(shapes[stage.input], params, key);
+      let params, shape;
+      try {
+        params = OPS[stage.op].prepare(node, key, stage);
+        shape = OPS[stage.op].shape(shapes[stage.input], params, key);
+      } catch (error) {
+        throw error instanceof UserError ? oneStageOnly(error, stage, node, model.stages) : error;
+      }
       shapes[stage.name] = shape;
       stages.push({ ...stage, params, shape });
     }

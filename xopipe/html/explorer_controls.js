@@ -15,15 +15,26 @@
   }
 
   // ---- controls: recompute in the page ----
+  // A field's text as the command line reads the same word: 2, 1.5, [2,1] (or 2,1), null, same.
+  function typed(text) {
+    const v = text.trim();
+    const list = /^\[(.*)\]$/.exec(v);
+    if (list || v.includes(",")) {
+      const inner = list ? list[1] : v;
+      return inner.trim() === "" ? [] : inner.split(",").map(typed);
+    }
+    if (v === "null") return null;
+    if (v === "true" || v === "false") return v === "true";
+    if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v)) return Number(v);
+    return v;
+  }
+
   function overridesFromControls() {
     const out = {};
     for (const el of document.querySelectorAll("#controls [data-key]")) {
-      if (el.value === "" && el.dataset.key !== "pool.stride") continue;
-      let v = el.value.trim();
-      if (el.dataset.key === "pool.stride" && v === "") v = null;
-      else if (/^-?\d+$/.test(v)) v = Number(v);
-      else if (/^\d+\s*,\s*\d+$/.test(v)) v = v.split(",").map(Number);
-      out[el.dataset.key] = v;
+      const key = el.dataset.key;
+      if (el.value.trim() !== "") out[key] = typed(el.value);
+      else if (key === "pool.stride") out[key] = null; // empty: the pool's size
     }
     return out;
   }
@@ -51,8 +62,10 @@
         status.className = "bad";
       }
     });
-    $("#reset").addEventListener("click", () => {
-      form.reset();
+    $("#back").addEventListener("click", () => {
+      // The prototype's reset: on the form element itself, a control whose id or name
+      // is "reset" would stand in for the method.
+      HTMLFormElement.prototype.reset.call(form);
       stored();
       state.recomputed = false;
       drawAll();
@@ -69,6 +82,8 @@
     },
     // The same, without touching the page.
     compute: (overrides) => toPlain(XoEngine.compute(model, overrides || {})),
+    // The values the page shows now: the run's own, or the last recompute.
+    shown: () => toPlain({ arrays: state.view.arrays }),
     select,
     get recomputed() { return state.recomputed; },
   };

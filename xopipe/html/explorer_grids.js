@@ -7,19 +7,29 @@ Object.assign(XoPage, (function () {
   const grids = {};
 
   function border(name) {
-    // The padding a reader adds around this stage: the reach of its corner windows.
+    // The padding a reader adds around this stage: the reach of its corner windows,
+    // and the readers that reach beyond the edge (named under the grids).
     const [, H, W] = state.view.arrays[name].shape;
     const out = [0, 0, 0, 0];
+    const readers = [];
     for (const s of Object.values(state.view.stages)) {
       if (s.input !== name) continue;
       for (const [i, j] of [[0, 0], [s.shape[1] - 1, s.shape[2] - 1]]) {
         for (const [, r, q] of XoExplain.sources(state.view, s.name, 0, i, j).cells) {
           out[0] = Math.max(out[0], -q); out[1] = Math.max(out[1], q - (W - 1));
           out[2] = Math.max(out[2], -r); out[3] = Math.max(out[3], r - (H - 1));
+          const outside = r < 0 || r >= H || q < 0 || q >= W;
+          if (outside && !readers.includes(s.name)) readers.push(s.name);
         }
       }
     }
-    return out.map((v) => Math.min(v, 16));
+    return { pads: out.map((v) => Math.min(v, 16)), readers };
+  }
+
+  // The cell size that fits a grid of `cols` columns (and its border) in the stages' column.
+  function fitCell(cols) {
+    const room = Math.min(560, ($("#stages").clientWidth || 560) - 24);
+    return Math.max(6, Math.min(40, Math.floor(room / (cols + 4))));
   }
 
   function section(name) {
@@ -30,12 +40,14 @@ Object.assign(XoPage, (function () {
     g.mode = H > LARGE || W > LARGE ? "large" : H <= SMALL && W <= SMALL && C <= 8 ? "all" : "one";
     g.channel = Math.min(g.channel || 0, C - 1);
     g.window = g.window || [0, 0];
-    g.border = g.mode === "large" ? [0, 0, 0, 0] : border(name);
+    const reach = g.mode === "large" ? { pads: [0, 0, 0, 0], readers: [] } : border(name);
+    g.border = reach.pads;
+    g.padReaders = reach.readers;
     if (!g.el) {
       g.el = make("section", "stage");
       g.el.id = "stage-" + ["input", ...order].indexOf(name);
       $("#stages").appendChild(g.el);
-      g.cell = g.mode === "large" ? 8 : Math.max(6, Math.min(40, Math.floor(560 / (W + 4))));
+      g.cell = g.mode === "large" ? 8 : fitCell(W);
     }
     render(g);
   }
@@ -74,7 +86,14 @@ Object.assign(XoPage, (function () {
     if (g.mode === "large") {
       g.el.append(make("p", "note", T.large), XoPage.mapCanvas(g)); // explorer_large.js
     }
-    const port = make("div", "port");
+    if (g.padReaders.length) {
+      // The hatched cells around the grid are not the stage's: say what they are.
+      const note = make("p", "note padnote");
+      note.append(make("span", "swatch"), T.pad_border.replace("{readers}", g.padReaders.join(", ")).replace("{shape}", `${H}×${W}`));
+      g.el.append(note);
+    }
+    // Small grids grow the page (it scrolls); a large one scrolls in its own port.
+    const port = make("div", g.mode === "all" ? "port" : "port scroll");
     g.port = port;
     sizeCells(g);
     const channels = g.mode === "all" ? [...Array(C).keys()] : [g.channel];

@@ -25,6 +25,8 @@ WORDS: dict[str, dict[str, str]] = {
         "rows": "rows",
         "cols": "cols",
         "zoom": "zoom (or Ctrl + wheel); drag to pan",
+        "pad_border": "hatched cells: the padding {readers} reads beyond the edge, "
+        "not part of the {shape} map",
         "large": "A downsampled map of this channel: click it to open a 64×64 window there.",
         "open": "click to open a 64×64 window here",
         "kernels": "kernels",
@@ -66,6 +68,7 @@ WORDS: dict[str, dict[str, str]] = {
         "rows": "行",
         "cols": "列",
         "zoom": "缩放（或 Ctrl + 滚轮）；拖动以平移",
+        "pad_border": "斜线格：{readers} 在边缘之外读取的填充，不属于 {shape} 的图",
         "large": "该通道的缩略图：点击即在该处打开 64×64 的窗口。",
         "open": "点击在此处打开 64×64 的窗口",
         "kernels": "卷积核",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xopipe.backends.base import PADDING_MODES, Backend, BackendArray
-from xopipe.errors import UserError, invalid
+from xopipe.errors import UserError, invalid, show
 from xopipe.geometry import Pads, Pair, as_pair, conv_out, effective_size, same_pads
 from xopipe.ops import Shape, StageConfig, register
 from xopipe.ops.pad import check_mode_fits
@@ -43,7 +43,8 @@ def prepare(stage: StageConfig) -> ConvParams:
     count, group_channels, kh, kw = weight.shape
     stride = as_pair(keyof("stride"), node.stride, minimum=1)
     dilation = as_pair(keyof("dilation"), node.dilation, minimum=1)
-    pads = _pads(keyof("padding"), node.padding, (kh, kw), dilation, stride)
+    given = f"{keyof('stride')}={show(node.stride)}"  # as typed, for the message
+    pads = _pads(keyof("padding"), node.padding, (kh, kw), dilation, stride, given)
 
     mode = node.padding_mode
     if mode not in PADDING_MODES:
@@ -74,13 +75,15 @@ def prepare(stage: StageConfig) -> ConvParams:
     )
 
 
-def _pads(key: str, padding: Any, size: Pair, dilation: Pair, stride: Pair) -> Pads:
+def _pads(
+    key: str, padding: Any, size: Pair, dilation: Pair, stride: Pair, stride_given: str
+) -> Pads:
     if padding == "valid":
         return 0, 0, 0, 0
     if padding == "same":
         if stride != (1, 1):
             raise UserError(
-                f"{key}='same' needs stride 1 (as in PyTorch), got stride {list(stride)}; "
+                f"{key}='same' needs stride 1 (as in PyTorch), got {stride_given}; "
                 "use an integer padding with strides"
             )
         top, bottom = same_pads(size[0], dilation[0])
