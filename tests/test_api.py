@@ -74,9 +74,7 @@ def test_the_example_notebook_runs(tmp_path):
     assert "array([[ 7, -1,  1,  3,  5, -1,  3]," in results[1]
 
 
-def test_temporary_folders_go_with_their_results_and_failed_runs_leave_none(
-    tmp_path, monkeypatch
-):
+def test_temporary_folders_go_with_their_results_and_failed_runs_leave_none(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where mkdtemp makes them
 
     def left() -> list[str]:

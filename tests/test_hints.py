@@ -118,9 +118,7 @@ HYDRA_LAST = "Set the environment variable HYDRA_FULL_ERROR=1 for a complete sta
         (["-m", "pool=avg,maxx"], "did you mean pool=max?"),  # a sweep's second value
     ],
 )
-def test_a_misspelt_key_or_option_gets_hydras_lines_then_the_close_names(
-    tmp_path, overrides, hint
-):
+def test_a_misspelt_key_or_option_gets_hydras_lines_then_the_close_names(tmp_path, overrides, hint):
     folders = [f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
     result = run_cli(*overrides, *QUIET, *folders)
     assert result.code == 1

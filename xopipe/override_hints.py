@@ -99,7 +99,7 @@ def did_you_mean(error: BaseException) -> str | None:
         if not isinstance(node, DictConfig) or not full_key.endswith(key):
             return None
         prefix = full_key[: len(full_key) - len(key)]
-        names = [prefix + name for name in _close(key, [str(k) for k in node.keys()])]
+        names = [prefix + name for name in _close(key, [str(k) for k in node])]
     if not names:
         return None
     return f"did you mean {' or '.join(names)}?"
