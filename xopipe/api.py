@@ -86,7 +86,7 @@ def run(*overrides: str, out_dir: str | Path | None = None) -> Result:
     """
     cfg = compose_config(overrides)
     temporary = out_dir is None
-    folder = Path(tempfile.mkdtemp(prefix="xopipe-")) if temporary else Path(out_dir)
+    folder = Path(tempfile.mkdtemp(prefix="xopipe-") if out_dir is None else out_dir)
     try:
         results = run_experiment(cfg, folder, list(overrides), show_matrices=False)
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
