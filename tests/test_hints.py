@@ -116,6 +116,8 @@ HYDRA_LAST = "Set the environment variable HYDRA_FULL_ERROR=1 for a complete sta
         (["pool=maxx"], "did you mean pool=max?"),
         (["pipeline=tw_layer"], "did you mean pipeline=two_layer?"),
         (["-m", "pool=avg,maxx"], "did you mean pool=max?"),  # a sweep's second value
+        # after a long sweep: each sweep's values are tried in turns
+        (["-m", "conv.bias=range(0,40)", "pool=avg,maxx"], "did you mean pool=max?"),
     ],
 )
 def test_a_misspelt_key_or_option_gets_hydras_lines_then_the_close_names(tmp_path, overrides, hint):

@@ -153,10 +153,15 @@ def single_runs(overrides: Sequence[str], most: int = 30) -> Iterator[list[str]]
         choices.append([f"{override.get_key_element()}={value}" for value in values])
     first = [options[0] for options in choices if options]
     yield first
+    # The other values in turns, one of each sweep per round: a long range(...) does not
+    # use up the budget before a short list's misspelt option (pool=avg,maxx) is tried.
+    at = [i for i, options in enumerate(choices) if options]  # index into `first`
     made = 1
-    for i, options in enumerate(choices):
-        for option in options[1:]:
+    for value in range(1, most):
+        for place, options in enumerate(choices[i] for i in at):
+            if value >= len(options):
+                continue
             if made >= most:
                 return
             made += 1
-            yield [option if j == i else line for j, line in enumerate(first)]
+            yield [options[value] if j == place else line for j, line in enumerate(first)]
