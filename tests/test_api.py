@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hydra.errors import ConfigCompositionException, MissingConfigException
 
 import xopipe
 from tests.browser import open_page
@@ -69,3 +72,65 @@ def test_the_example_notebook_runs(tmp_path):
     assert len(html) == 2 and all(h.startswith("<iframe srcdoc=") for h in html)
     results = [o.data["text/plain"] for o in outputs if o.output_type == "execute_result"]
     assert "array([[ 7, -1,  1,  3,  5, -1,  3]," in results[1]
+
+
+def test_temporary_folders_go_with_their_results_and_failed_runs_leave_none(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where mkdtemp makes them
+
+    def left() -> list[str]:
+        return sorted(p.name for p in tmp_path.glob("xopipe-*"))
+
+    kept = [xopipe.run("figures=none", f"conv.bias={bias}") for bias in (0, 1, 2)]
+    assert left() == sorted(r.out_dir.name for r in kept)  # there while the results are
+    assert all((r.out_dir / "manifest.json").is_file() for r in kept)
+    with pytest.raises(UserError, match="conv.stride must be a positive integer"):
+        xopipe.run("conv.stride=0", "figures=none")  # fails after its folder was made
+    assert len(left()) == 3
+    with xopipe.run("figures=none") as result:
+        assert result.report.is_file() and len(left()) == 4
+    assert not result.out_dir.exists() and len(left()) == 3
+    kept[0].close()
+    assert len(left()) == 2
+    del kept, result
+    gc.collect()
+    assert left() == []
+
+
+def test_a_folder_given_as_out_dir_is_never_removed(tmp_path):
+    result = xopipe.run("figures=none", out_dir=tmp_path / "mine")
+    result.close()
+    del result
+    gc.collect()
+    assert (tmp_path / "mine" / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("override", "line", "cause"),
+    [
+        (
+            "conv.strid=2",
+            "Could not override 'conv.strid': Key 'strid' not in 'ConvConfig'; "
+            "did you mean conv.stride?",
+            ConfigCompositionException,
+        ),
+        (
+            "pool=maxx",
+            "In 'config': Could not find 'pool/maxx' (available: avg, max); did you mean pool=max?",
+            MissingConfigException,
+        ),
+        (
+            "dtype=int8",
+            "Error merging override dtype=int8: Invalid value 'int8', expected one of "
+            "[float64, float32]",
+            ConfigCompositionException,
+        ),
+    ],
+)
+def test_a_config_hydra_refuses_is_a_user_error_with_hydras_as_its_cause(
+    tmp_path, override, line, cause
+):
+    with pytest.raises(UserError) as caught:
+        xopipe.run(override, out_dir=tmp_path / "run")
+    assert str(caught.value) == line
+    assert type(caught.value.__cause__) is cause
+    assert not (tmp_path / "run").exists()  # refused before any folder was made

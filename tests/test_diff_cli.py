@@ -21,8 +21,9 @@ def test_xopipe_diff_two_runs_exit_codes_and_exact_numbers(tmp_path, capsys):
 
     assert diff_main([str(a), str(b), "--out", str(tmp_path / "bad")]) == 1
     out = capsys.readouterr().out
-    assert (
-        out.splitlines()[0] == "runs differ: 1 of 5 grids beyond tolerance (conv), in 1 of 1 pair"
+    assert out.splitlines()[0] == (
+        "runs differ: 1 of 5 grids beyond tolerance (conv), in 1 of 1 pair: "
+        "conv.bias (default) vs conv.bias=0.125"  # b sets it, a leaves the default
     )
     (row,) = [r for r in read_csv(tmp_path / "bad" / "diff.csv") if r["ok"] == "false"]
     assert (row["run_a"], row["run_b"]) == (str(a), str(b))
@@ -48,8 +49,8 @@ def test_xopipe_diff_two_sweeps_matched_by_overrides(tmp_path, capsys):
     assert diff_main([str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "d")]) == 1
     verdict = capsys.readouterr().out.splitlines()[0]
     assert verdict == (
-        "sweeps differ: 1 of 15 grids beyond tolerance (input), in 1 of 3 pairs;"
-        " 1 run without a match"
+        "sweeps differ: 1 of 15 grids beyond tolerance (input), in 1 of 3 pairs"
+        " (input.seed=2 backend=numpy); 1 run without a match"  # the job both sweeps ran
     )
     rows = read_csv(tmp_path / "d" / "diff.csv")
     (bad,) = [r for r in rows if r["ok"] == "false" and r["stage"]]

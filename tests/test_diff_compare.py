@@ -78,3 +78,25 @@ def test_worst_cells_ties_are_broken_by_position():
     a = np.zeros((3, 4))
     diff = compare_grids(a, a + 0.5, F64)
     assert [(c.row, c.col) for c in diff.worst] == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0)]
+
+
+def test_a_grid_moved_as_a_whole_reports_its_shift_and_nothing_else_does(monkeypatch):
+    rng = np.random.default_rng(3)
+    a = rng.uniform(-1, 1, (40, 30))
+    moved = compare_grids(a, a + 0.3, F64)  # rounding makes b - a differ in the last bits
+    assert np.ptp((a + 0.3) - a) > 0 and moved.shift == pytest.approx(0.3, abs=1e-15)
+    assert compare_grids(a, a - 0.25, F64).shift == pytest.approx(-0.25, abs=1e-15)
+    monkeypatch.setattr(compare, "BLOCK_CELLS", 64)  # many row blocks: the same answer
+    assert compare_grids(a, a + 0.3, F64).shift == moved.shift
+    nearly = a + 1.0
+    nearly[7, 3] += 1e-6  # one cell moved a little more
+    assert compare_grids(a, nearly, F64).shift is None
+    partly = a.copy()
+    partly[:, :5] += 1.0  # some cells agree: not every cell differs
+    assert compare_grids(a, partly, F64).shift is None
+    nan = a + 1.0
+    nan[0, 0] = np.nan
+    assert compare_grids(a, nan, F64).shift is None
+    assert compare_grids(np.full((2, 2), np.inf), np.full((2, 2), -np.inf), F64).shift is None
+    assert compare_grids(np.zeros((1, 1)), np.ones((1, 1)), F64).shift is None  # one cell
+    assert compare_grids(a, a, F64).shift is None

@@ -101,3 +101,48 @@ def test_raising_the_limit_as_the_error_says_reads_the_image(tmp_path):
     assert refused.code == 2 and "raise the limit to read it" in refused.stderr
     fixed = run_cli(*common, "limits.max_input_cells=60000", f"hydra.run.dir={tmp_path / 'b'}")
     assert fixed.code == 0, fixed.stderr
+
+
+HYDRA_LAST = "Set the environment variable HYDRA_FULL_ERROR=1 for a complete stack trace.\n"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "hint"),
+    [
+        (["conv.strid=2"], "did you mean conv.stride?"),
+        (["input=file", "input.pth=x.csv"], "did you mean input.path?"),
+        (["figures.lnag=zh"], "did you mean figures.lang?"),
+        (["pooll=avg"], "did you mean pool?"),
+        (["pool=maxx"], "did you mean pool=max?"),
+        (["pipeline=tw_layer"], "did you mean pipeline=two_layer?"),
+        (["-m", "pool=avg,maxx"], "did you mean pool=max?"),  # a sweep's second value
+        # after a long sweep: each sweep's values are tried in turns
+        (["-m", "conv.bias=range(0,40)", "pool=avg,maxx"], "did you mean pool=max?"),
+    ],
+)
+def test_a_misspelt_key_or_option_gets_hydras_lines_then_the_close_names(tmp_path, overrides, hint):
+    folders = [f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    result = run_cli(*overrides, *QUIET, *folders)
+    assert result.code == 1
+    assert result.stderr.endswith(HYDRA_LAST + hint + "\n"), result.stderr
+    assert list(tmp_path.rglob("manifest.json")) == []  # refused before any job
+
+
+def test_the_suggested_key_works(tmp_path):
+    refused = run_cli(*QUIET, "conv.strid=2", f"hydra.run.dir={tmp_path}")
+    key = re.fullmatch(r"did you mean (\S+)\?", refused.stderr.splitlines()[-1]).group(1)
+    fixed = run_cli(*QUIET, f"{key}=2", f"hydra.run.dir={tmp_path}")
+    assert fixed.code == 0, fixed.stderr
+    assert json.loads((tmp_path / "manifest.json").read_text())["stages"]["conv"]["shape"] == [
+        3,
+        4,
+        4,
+    ]
+
+
+def test_nothing_close_gets_no_suggestion(tmp_path):
+    for overrides in (["zzz.q=1"], ["conv.qqqqq=2"], ["pool=median"]):
+        result = run_cli(*QUIET, *overrides, f"hydra.run.dir={tmp_path / 'run'}")
+        assert result.code == 1
+        assert result.stderr.endswith(HYDRA_LAST), (overrides, result.stderr)
+        assert "did you mean" not in result.stderr

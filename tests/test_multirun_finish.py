@@ -10,8 +10,9 @@ from xopipe.sinks.tables import read_parquet_arrays
 def test_finish_sweep_writes_summary_diff_and_reports(sweep):
     comparison = finish_sweep(sweep)
     assert comparison.verdict() == (
-        "backends differ: 2 of 30 grids beyond tolerance (pool), in 2 of 6 pairs;"
-        " 1 of 7 jobs failed (skipped)"
+        "backends differ: 2 of 30 grids beyond tolerance (pool), in 2 of 6 pairs"
+        " (conv.stride=2: backend=loop vs backend=torch,"
+        " conv.stride=2: backend=numpy vs backend=torch); 1 of 7 jobs failed (skipped)"
     )
     rows = read_csv(sweep / "diff.csv")
     assert list(rows[0])[:9] == [
@@ -44,7 +45,10 @@ def test_finish_sweep_writes_summary_diff_and_reports(sweep):
     assert pool0["mismatched_cells"] == "0"
     markdown = (sweep / "diff_report.md").read_text()
     assert markdown.splitlines()[2] == f"**{comparison.verdict()}**"
-    assert "conv.stride=2: 3 (loop) vs 5 (torch)" in markdown
+    assert "### conv.stride=2: backend=loop vs backend=torch\n\na = 3 (loop), b = 5 (torch)." in (
+        markdown
+    )
+    assert "| a (backend=loop) | b (backend=torch) |" in markdown
     assert "conv.stride=1" not in markdown.split("## Differences")[1].split("Within tolerance")[0]
     assert "| 6 | 6 | backend=loop conv.stride=0 | UserError: bad value |" in markdown
 

@@ -28,8 +28,12 @@ def test_deliberate_difference_is_found_by_xopipe_diff(tmp_path):
     diff = run(str(a), str(b), "--out", str(tmp_path / "d"), cwd=tmp_path, module="xopipe.diff")
     assert diff.returncode == 1, diff.stderr
     assert diff.stdout.splitlines()[0] == (
-        "runs differ: 9 of 10 grids beyond tolerance (conv, pool, activation), in 1 of 1 pair"
+        "runs differ: 9 of 10 grids beyond tolerance (conv, pool, activation), in 1 of 1 pair: "
+        "conv.bias=0 vs conv.bias=0.25"
     )
+    report = (tmp_path / "d" / "diff_report.md").read_text()
+    assert "### conv.bias=0 vs conv.bias=0.25\n" in report
+    assert "Every cell of conv 0, conv 1, conv 2, pool 0, pool 1, pool 2 differs by 0.25" in report
     arrays_a = read_parquet_arrays(a / "matrices.parquet")
     arrays_b = read_parquet_arrays(b / "matrices.parquet")
     rows = read_csv(tmp_path / "d" / "diff.csv")

@@ -142,3 +142,12 @@ def test_the_console_names_the_file_that_holds_the_channels_it_leaves_out(tmp_pa
     assert result.code == 0, result.stderr
     assert "  ... 2 more channels; every value is in matrices/conv.npy\n" in result.stdout
     assert np.load(run_dir / "matrices" / "conv.npy").shape == (10, 7, 7)
+    nothing = run_cli(
+        "figures=none",
+        "kernels=random",
+        "kernels.shape=[10,3,3]",
+        "tables.formats=[]",
+        f"hydra.run.dir={tmp_path / 'nothing'}",
+    )
+    assert nothing.code == 0, nothing.stderr
+    assert "  ... 2 more channels; not saved on disk (tables.formats is empty)\n" in nothing.stdout

@@ -5,24 +5,24 @@
 
 The config is composed with Hydra's Compose API from the same configs the
 command line uses, so an override means the same thing in both places; the
-run writes the same files (into `out_dir`, or a new temporary folder).
+run writes the same files (into `out_dir`, or a new temporary folder that
+goes when the result does).
 """
 
 from __future__ import annotations
 
 import html
 import json
+import shutil
 import tempfile
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
 
-from xopipe.config import register_configs
-from xopipe.config.hydra_release import compose_options
+from xopipe.config.compose import compose_config
 from xopipe.experiment import Experiment, build_experiment
 from xopipe.explain import explain, parse_cell
 from xopipe.runner import run_experiment
@@ -38,6 +38,19 @@ class Result:
     manifest: dict[str, Any]
     out_dir: Path
     experiment: Experiment
+    # Removes out_dir when it is a temporary folder: on close(), or when the result goes.
+    _cleanup: weakref.finalize | None = field(default=None, repr=False, compare=False)
+
+    def close(self) -> None:
+        """Remove a temporary out_dir now (out_dir=None); a folder you named stays."""
+        if self._cleanup is not None:
+            self._cleanup()
+
+    def __enter__(self) -> Result:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def explain(self, stage: str, channel: int, row: int, col: int) -> str:
         """How that cell was computed, as `explain=stage:channel:row:col` prints it."""
@@ -66,15 +79,24 @@ def run(*overrides: str, out_dir: str | Path | None = None) -> Result:
     """Run xopipe with command-line style overrides ("conv.stride=2", "pool=avg").
 
     A mistake raises xopipe.errors.UserError with the same one line the
-    command line prints.
+    command line prints (Hydra's own error, if it was Hydra's, as its cause).
+    With out_dir=None the files go to a new temporary folder (result.out_dir),
+    removed when the result is released or closed (`with xopipe.run(...) as r:`),
+    and at once when the run fails.
     """
-    register_configs()
-    if GlobalHydra.instance().is_initialized():  # inside a Hydra app, or a caller's compose
-        cfg = compose(config_name="config", overrides=list(overrides))
-    else:
-        with initialize_config_module(config_module="xopipe.conf", **compose_options()):
-            cfg = compose(config_name="config", overrides=list(overrides))
-    folder = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="xopipe-"))
-    results = run_experiment(cfg, folder, list(overrides), show_matrices=False)
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    return Result(results.arrays, manifest, folder, build_experiment(cfg))
+    cfg = compose_config(overrides)
+    temporary = out_dir is None
+    folder = Path(tempfile.mkdtemp(prefix="xopipe-") if out_dir is None else out_dir)
+    try:
+        results = run_experiment(cfg, folder, list(overrides), show_matrices=False)
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        result = Result(results.arrays, manifest, folder, build_experiment(cfg))
+    except BaseException:
+        if temporary:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    if temporary:
+        # Not a method of the result: the finalizer must not keep it alive.
+        cleanup = weakref.finalize(result, shutil.rmtree, folder, ignore_errors=True)
+        object.__setattr__(result, "_cleanup", cleanup)
+    return result

@@ -46,6 +46,7 @@ class Experiment:
     pipeline: Pipeline
     stages: dict[str, Stage]
     dtype: np.dtype
+    warnings: tuple[str, ...] = ()  # allowed but surprising settings, one line each
 
     @property
     def source_name(self) -> str:
@@ -105,6 +106,7 @@ def build_experiment(cfg: DictConfig | XopipeConfig) -> Experiment:
     )
     shapes: dict[str, Shape] = {SOURCE: source.shape}  # type: ignore[dict-item]
     stages: dict[str, Stage] = {}
+    warnings: list[str] = []
     for name in pipeline.order:
         spec = pipeline.stages[name]
         op = OPS[spec.op]
@@ -121,10 +123,11 @@ def build_experiment(cfg: DictConfig | XopipeConfig) -> Experiment:
             shapes[name] = op.output_shape(shapes[spec.input], prepared)
         except UserError as error:
             raise _one_stage_only(error, name, spec.op, node, entries, pipeline.order) from None
+        warnings.extend(op.warnings(shapes[spec.input], prepared))
         stages[name] = Stage(spec, op, prepared, shapes[name])
     _check_unused_op_nodes(config, pipeline, kernels, dtype)
     _check_output_cells(shapes, config.limits.max_output_cells)
-    return Experiment(config, source, kernels, pipeline, stages, dtype)
+    return Experiment(config, source, kernels, pipeline, stages, dtype, tuple(warnings))
 
 
 def _check_unused_op_nodes(

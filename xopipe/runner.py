@@ -76,6 +76,7 @@ def run_experiment(
     try:
         with signals_as_exceptions():
             experiment = build_experiment(config)
+            _warn(experiment.warnings, job)
             # figures.* and explain, checked up front
             outputs = plan_outputs(experiment, to_yaml(cfg), draw=draw_figures)
             tables = read_table_choice(config.tables, [SOURCE, *experiment.pipeline.order])
@@ -87,6 +88,8 @@ def run_experiment(
             manifest.update(
                 **experiment.facts(), tables=tables.facts(), figures=outputs.settings.format
             )
+            if experiment.warnings:
+                manifest.update(warnings=list(experiment.warnings))
             results = execute(experiment, backend)
             manifest.update(stages=experiment.stage_facts(results))
             if config.print_matrices and show_matrices:
@@ -121,6 +124,15 @@ def log_to_file_only(logger: logging.Logger, level: int, message: str) -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             handler.handle(record)
+
+
+def _warn(lines: Sequence[str], job: int | None) -> None:
+    """A surprising setting: one line on stderr and in xopipe.log (a sweep job: the log and
+    its manifest only, as the sweep's console shows one line per job)."""
+    for line in lines:
+        log_to_file_only(log, logging.WARNING, f"warning: {line}")
+        if job is None:
+            print(f"warning: {line}", file=sys.stderr, flush=True)
 
 
 def _backend_choice(config: XopipeConfig) -> tuple[str, dict]:

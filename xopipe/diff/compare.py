@@ -64,6 +64,9 @@ class GridDiff:
     max_abs_diff: float | None = None
     max_rel_diff: float | None = None
     worst: list[Cell] = field(default_factory=list)  # largest |a - b| first
+    # b - a when every cell differs by that same amount (within tolerance) and beyond it:
+    # the whole grid moved (a bias, an offset), which a heatmap shows as one solid colour.
+    shift: float | None = None
 
 
 def compare_grids(
@@ -80,6 +83,7 @@ def compare_grids(
     max_abs = 0.0
     max_rel = 0.0
     candidates: list[tuple[float, int, float, float]] = []  # (-diff, flat index, a, b)
+    low, high = np.inf, -np.inf  # of b - a
     for top in range(0, rows, rows_per_block):
         block_a = a[top : top + rows_per_block]
         block_b = b[top : top + rows_per_block]
@@ -87,6 +91,10 @@ def compare_grids(
         if diff.size == 0:
             continue
         mismatched += int(np.count_nonzero(beyond))
+        with np.errstate(invalid="ignore", over="ignore"):
+            signed = block_b - block_a
+        # np.minimum and np.maximum carry a NaN through, so it is never taken for a shift
+        low, high = float(np.minimum(low, signed.min())), float(np.maximum(high, signed.max()))
         max_abs = max(max_abs, float(diff.max()))
         max_rel = max(max_rel, _max_relative(diff, block_b))
         candidates.extend(_largest(diff, block_a, block_b, worst, offset=top * cols))
@@ -105,7 +113,19 @@ def compare_grids(
         max_abs_diff=max_abs,
         max_rel_diff=max_rel,
         worst=cells,
+        shift=_shift(low, high, mismatched, rows * cols, tolerance),
     )
+
+
+def _shift(
+    low: float, high: float, mismatched: int, cells: int, tolerance: Tolerance
+) -> float | None:
+    """The one amount every cell moved by, or None (NaN or infinite differences never are)."""
+    if mismatched < cells or cells < 2 or not (np.isfinite(low) and np.isfinite(high)):
+        return None
+    if high - low > tolerance.atol + tolerance.rtol * max(abs(low), abs(high)):
+        return None
+    return (low + high) / 2
 
 
 def beyond_tolerance(a: np.ndarray, b: np.ndarray, tolerance: Tolerance) -> np.ndarray:

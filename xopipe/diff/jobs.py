@@ -107,6 +107,30 @@ class Job:
         return " ".join(texts) or "defaults"
 
 
+def differing_keys(a: Job, b: Job) -> list[str]:
+    """The override keys whose values differ between two runs (or that one run lacks)."""
+    values_a, values_b = a.values(), b.values()
+    keys = dict.fromkeys([*values_a, *values_b])
+    return [key for key in keys if values_a.get(key, ()) != values_b.get(key, ())]
+
+
+def names_apart(a: Job, b: Job) -> tuple[str, str]:
+    """Each run named by what sets it apart from the other: the overrides that differ
+    (`conv.bias=0` against `conv.bias=1`; `conv.bias (default)` where only the other run
+    sets it); runs with the same overrides by their folders (and backends, if those differ)."""
+    keys = differing_keys(a, b)
+    if keys:
+        return _overrides_named(a, keys), _overrides_named(b, keys)
+    if a.backend != b.backend:
+        return f"{a.name} ({a.backend})", f"{b.name} ({b.backend})"
+    return a.name, b.name
+
+
+def _overrides_named(job: Job, keys: list[str]) -> str:
+    texts = {override.key: override.text for override in job.overrides}
+    return " ".join(texts.get(key, f"{key} (default)") for key in keys)
+
+
 def is_run(path: Path) -> bool:
     return (path / MANIFEST).is_file() or (path / HYDRA_SUBDIR / "overrides.yaml").is_file()
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from xopipe.diff.compare import GridDiff, Tolerance, beyond_tolerance, compare_grids
 from xopipe.diff.grids import RunGrids
 from xopipe.diff.heatmap import heatmap_png
-from xopipe.diff.jobs import Job, changes_numbers, is_backend_key
+from xopipe.diff.jobs import Job, changes_numbers, differing_keys, is_backend_key, names_apart
 
 # Heatmaps embedded in one HTML report at most; the rest of the detail is in diff.csv.
 MAX_HEATMAPS = 48
@@ -59,6 +59,25 @@ class Pair:
     def bad_rows(self) -> list[GridRow]:
         return [row for row in self.rows if not row.diff.ok]
 
+    @property
+    def names(self) -> tuple[str, str]:
+        """a's and b's names: what sets each apart from the other (xopipe.diff.jobs)."""
+        return names_apart(self.a, self.b)
+
+    @property
+    def name(self) -> str:
+        """`conv.bias=0 vs conv.bias=1`, after what the two share if anything."""
+        name_a, name_b = self.names
+        return f"{self.group}: {name_a} vs {name_b}" if self.group else f"{name_a} vs {name_b}"
+
+    @property
+    def short_name(self) -> str:
+        """For the verdict: the shared overrides alone when only folders tell the runs apart
+        (two sweeps' jobs, matched by their overrides)."""
+        if self.group and not differing_keys(self.a, self.b):
+            return self.group
+        return self.name
+
 
 @dataclass
 class Comparison:
@@ -89,10 +108,10 @@ class Comparison:
         problems = []
         if bad_rows:
             stages = ", ".join(dict.fromkeys(row.stage for row in bad_rows))
-            in_pairs = sum(pair.compared for pair in bad_pairs)
+            in_pairs = [pair for pair in bad_pairs if pair.compared]
             problems.append(
                 f"{len(bad_rows)} of {len(rows)} grids beyond tolerance ({stages}), "
-                f"in {in_pairs} of {pairs}"
+                f"in {len(in_pairs)} of {pairs}{_named(in_pairs, len(self.pairs))}"
             )
         not_compared = sum(not pair.compared for pair in bad_pairs)
         if not_compared:
@@ -121,6 +140,21 @@ _NOTHING = {
     "backends": "no two complete runs differ only in backend",
     "sweeps": "no job has the same overrides in both sweeps",
 }
+
+
+# Pairs the verdict names at most; the report names every one.
+MAX_NAMED = 3
+
+
+def _named(pairs: Sequence[Pair], among: int) -> str:
+    """': conv.bias=0 vs conv.bias=1' for the one pair compared, else the differing ones."""
+    names = list(dict.fromkeys(pair.short_name for pair in pairs))
+    if not names:
+        return ""
+    if among == 1:
+        return f": {names[0]}"
+    more = ", ..." if len(names) > MAX_NAMED else ""
+    return f" ({', '.join(names[:MAX_NAMED])}{more})"
 
 
 def _plural(count: Sequence | int, word: str) -> str:

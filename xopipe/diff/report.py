@@ -73,7 +73,7 @@ def report_blocks(comparison: Comparison, detail: str = "") -> list[Block]:
             blocks.append(Block("p", f"... and {len(differing) - MAX_PAIRS} more pairs."))
     agreeing = [pair for pair in comparison.pairs if pair.ok]
     if agreeing and differing:
-        names = ", ".join(_pair_name(pair) for pair in agreeing[:MAX_LISTED])
+        names = ", ".join(pair.name for pair in agreeing[:MAX_LISTED])
         more = f" and {len(agreeing) - MAX_LISTED} more" if len(agreeing) > MAX_LISTED else ""
         blocks.append(Block("p", f"Within tolerance: {names}{more}."))
     return blocks
@@ -92,24 +92,25 @@ def _scope(comparison: Comparison) -> str:
     return text
 
 
-def _pair_name(pair: Pair) -> str:
+def _runs(pair: Pair) -> str:
+    """Where the two runs are, for the reader who wants their folders."""
+
     def side(job: Job) -> str:
         return f"{job.name} ({job.backend})" if job.backend else job.name
 
-    name = f"{side(pair.a)} vs {side(pair.b)}"
-    return f"{pair.group}: {name}" if pair.group else name
+    return f"a = {side(pair.a)}, b = {side(pair.b)}"
 
 
 def _pair_blocks(pair: Pair) -> list[Block]:
-    blocks = [Block("h3", _pair_name(pair))]
+    blocks = [Block("h3", pair.name)]
     if not pair.compared:
-        blocks.append(Block("p", f"Not compared: {pair.failure}."))
+        blocks.append(Block("p", f"{_runs(pair)}. Not compared: {pair.failure}."))
         return blocks
     bad = pair.bad_rows
     blocks.append(
         Block(
             "p",
-            f"{len(bad)} of {len(pair.rows)} grids beyond tolerance "
+            f"{_runs(pair)}. {len(bad)} of {len(pair.rows)} grids beyond tolerance "
             f"(atol {pair.tolerance.atol!r}, rtol {pair.tolerance.rtol!r}).",
         )
     )
@@ -130,6 +131,7 @@ def _pair_blocks(pair: Pair) -> list[Block]:
     blocks.append(Block("table", header=header, rows=rows))
     if len(bad) > MAX_GRIDS:
         blocks.append(Block("p", f"... and {len(bad) - MAX_GRIDS} more grids."))
+    blocks.extend(Block("p", text) for text in _shifts(bad))
     cells = [(row, cell) for row in bad for cell in row.diff.worst]
     cells.sort(key=lambda item: -item[1].abs_diff)  # stable: grid order among equals
     worst = [
@@ -146,12 +148,12 @@ def _pair_blocks(pair: Pair) -> list[Block]:
     ]
     if worst:
         blocks.append(Block("p", "Worst cells (largest |a - b| first, up to 5 per grid):"))
-        a_name, b_name = f"a ({_short(pair, pair.a)})", f"b ({_short(pair, pair.b)})"
+        a_name, b_name = (f"{side} ({name})" for side, name in zip("ab", pair.names, strict=True))
         header = ["stage", "channel", "row", "col", a_name, b_name, "|a - b|"]
         blocks.append(Block("table", header=header, rows=worst))
     for stage in dict.fromkeys(row.stage for row in bad):
         images = [
-            (f"{stage} channel {row.channel}, max |a - b| {_number(row.diff.max_abs_diff)}", png)
+            (f"{stage} channel {row.channel}, {_how_much(row)}", png)
             for row in bad
             if row.stage == stage and (png := row.heatmap) is not None
         ]
@@ -160,9 +162,35 @@ def _pair_blocks(pair: Pair) -> list[Block]:
     return blocks
 
 
-def _short(pair: Pair, job: Job) -> str:
-    """The backend when it tells the two runs apart, else the run's name."""
-    return job.backend if job.backend and pair.a.backend != pair.b.backend else job.name
+def _how_much(row: GridRow) -> str:
+    if row.diff.shift is not None:
+        return f"every cell differs by {_amount(row.diff.shift)}"
+    return f"max |a - b| {_number(row.diff.max_abs_diff)}"
+
+
+def _shifts(rows: list[GridRow]) -> list[str]:
+    """In words what a solid-colour heatmap shows: grids whose every cell moved alike."""
+    moved: dict[str, list[str]] = {}
+    for row in rows:
+        if row.diff.shift is not None:
+            sign = "+" if row.diff.shift > 0 else "-"
+            how = f"{_amount(row.diff.shift)} (b = a {sign} {_amount(row.diff.shift)})"
+            moved.setdefault(how, []).append(f"{row.stage} {row.channel}")
+    return [
+        f"Every cell of {_listed(grids)} differs by {how}: "
+        f"{'that grid' if len(grids) == 1 else 'each grid'} moved as a whole."
+        for how, grids in moved.items()
+    ]
+
+
+def _listed(grids: list[str]) -> str:
+    shown = ", ".join(grids[:MAX_GRIDS])
+    return shown + (f" and {len(grids) - MAX_GRIDS} more" if len(grids) > MAX_GRIDS else "")
+
+
+def _amount(shift: float) -> str:
+    """|shift| without the last bits of rounding noise (0.9999999999999999 is 1.0)."""
+    return repr(float(f"{abs(shift):.12g}"))
 
 
 def _count(row: GridRow) -> str:

@@ -155,8 +155,9 @@ def font_rc(lang: str, explicit: str | None) -> tuple[str, dict[str, object]]:
     path = cjk_font(explicit)
     if path is None:
         log.warning(
-            "figures.lang=zh: no font with Chinese glyphs was found, so the titles are in "
-            "English; %s",
+            "figures.lang=zh: no font with Chinese glyphs was found, so the figures' titles "
+            "are in English; %s. report.html stays in Chinese: a browser shows it with a "
+            "Chinese font of its own, and says so in English on the page where it has none",
             INSTALL_HINT,
         )
         return "en", rc

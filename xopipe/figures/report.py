@@ -27,9 +27,10 @@ from xopipe.html.explorer import (
     stage_settings,
     total_cells,
 )
-from xopipe.html.words import WORDS
+from xopipe.html.words import FIGURE_KINDS, NO_CJK_FONT, WORDS, saved_sentence
+from xopipe.pipeline import SOURCE
 from xopipe.sinks.files import sha256_of, write_text
-from xopipe.sinks.layout import saved_in
+from xopipe.sinks.layout import saved_where
 from xopipe.sinks.manifest import MANIFEST, versions
 
 ACTIVATION_NAMES = ("relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "identity")
@@ -41,8 +42,10 @@ def _data_url(mime: str, data: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _figures(files: Sequence[Any], order: Sequence[str]) -> list[dict[str, str]]:
+def _figures(files: Sequence[Any], order: Sequence[str], lang: str) -> list[dict[str, str]]:
     """Every figure as a data: URL, overview first, then input, then stage by stage."""
+    kinds = FIGURE_KINDS.get(lang, {})
+    separator = "：" if lang == "zh" else ": "
     rank = {kind: i for i, kind in enumerate(FIGURE_ORDER)}
     stage_rank = {name: i for i, name in enumerate(order)}
 
@@ -53,7 +56,8 @@ def _figures(files: Sequence[Any], order: Sequence[str]) -> list[dict[str, str]]
     return [
         {
             "src": _data_url(item.mime, item.data),
-            "caption": f"{item.kind}" + (f": {item.stage}" if item.stage else ""),
+            "caption": kinds.get(item.kind, item.kind)
+            + (f"{separator}{item.stage}" if item.stage else ""),
             "name": item.path.name,
         }
         for item in sorted(files, key=key)
@@ -134,16 +138,15 @@ def build_report(
         {
             "name": "input",
             "text": f"{experiment.source_name} [{shape_text(experiment.source.shape)}]",
-            "saved": words["saved"].format(saved=saved_in(tables, "input")),
+            "saved": _saved(words, tables, "input"),
         }
     ]
     for name in experiment.pipeline.order:
         stage = experiment.stages[name]
         source = stage.spec.input
-        saved = words["saved"].format(saved=saved_in(tables, name))
+        saved = _saved(words, tables, name)
         if stage.spec.op == "conv":
-            kernels = saved_in(tables, name, weights=True)
-            saved += " " + words["kernels_saved"].format(saved=kernels)
+            saved += " " + _saved(words, tables, name, kernels=True)
         steps.append(
             {
                 "name": name,
@@ -163,6 +166,7 @@ def build_report(
         "report.html.j2",
         lang=lang,
         w=words,
+        no_cjk_font=NO_CJK_FONT,
         title=title,
         steps=steps,
         figures_note=(words["figures_off"] if lang == "zh" else figures_note)
@@ -170,12 +174,8 @@ def build_report(
         else "",
         data=data,
         controls=_controls(settings, ops) if data else [],
-        too_large=words["too_large"].format(
-            cells=f"{cells:,}",
-            limit=f"{MAX_CELLS:,}",
-            saved=saved_in(tables, experiment.pipeline.order[0]),
-        ),
-        figures=_figures(figures, experiment.pipeline.order),
+        too_large=_too_large(words, tables, [SOURCE, *experiment.pipeline.order], cells),
+        figures=_figures(figures, experiment.pipeline.order, lang),
         explanation=(
             {"cell": str(explanation.cell), "text": "\n".join(explanation.steps)}
             if explanation is not None
@@ -187,6 +187,26 @@ def build_report(
         files=dict(files),
         facts=json.dumps({**facts, "versions": versions()}, indent=2, ensure_ascii=False),
     )
+
+
+def _saved(
+    words: Mapping[str, str], tables: Mapping[str, Any] | None, stage: str, kernels: bool = False
+) -> str:
+    places, why = saved_where(tables, stage, weights=kernels)
+    return saved_sentence(dict(words), places, why, stage, kernels=kernels)
+
+
+def _too_large(
+    words: Mapping[str, str], tables: Mapping[str, Any] | None, stages: list[str], cells: int
+) -> str:
+    """The note of a page without the explorer: where the values are instead."""
+    where = words["too_large_listed"]
+    if all(saved_where(tables, stage)[0] for stage in stages):  # one place for every stage
+        formats = (tables or {}).get("formats", ["parquet", "csv"])
+        every = {"formats": formats, "stages": ["<stage>"]}
+        places = saved_where(every, "<stage>")[0]
+        where = words["too_large_saved"].format(places=words["places_and"].join(places))
+    return words["too_large"].format(cells=f"{cells:,}", limit=f"{MAX_CELLS:,}", where=where)
 
 
 def write_report(path: Path, out_dir: Path, written: Sequence[Path], **parts: Any) -> Path:

@@ -17,7 +17,11 @@ Object.assign(XoPage, (function () {
       for (let k = 0; k < K; k++) {
         for (let g = 0; g < gc; g++) {
           const fig = make("figure", "grid");
-          fig.append(make("figcaption", null, `${k < p.names.length ? p.names[k] : "kernel " + k}${gc > 1 ? " · " + T.channel + " " + g : ""} · bias ${XoExplain.show(p.bias[k], false)}`));
+          // A set without names of its own gets "kernel k" (xopipe/kernels.py, kept for the
+          // explain text); the caption says it in the page's language.
+          const own = k < p.names.length && p.names[k] !== `kernel ${k}`;
+          const label = own ? p.names[k] : `${T.kernel} ${k}`;
+          fig.append(make("figcaption", null, `${label}${gc > 1 ? " · " + T.channel + " " + g : ""} · ${T.bias} ${XoExplain.show(p.bias[k], false)}`));
           const body = make("div", "kcells");
           body.style.gridTemplateColumns = `repeat(${kw}, 34px)`;
           for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) {

@@ -7,8 +7,12 @@ WORDS: dict[str, dict[str, str]] = {
         "title": "xopipe: {source} through the {pipeline} pipeline ({backend}, {dtype})",
         "lead": "What each stage did, in order (a stage reads the stage named after "
         "reads; shapes are channels×rows×cols):",
-        "saved": "On disk, every value is {saved}.",
-        "kernels_saved": "Its kernels and bias: every value is {saved}.",
+        "saved": "On disk, every value is in {places}.",
+        "not_saved_formats": "Not saved on disk (tables.formats is empty).",
+        "not_saved_stages": "Not saved on disk (tables.stages leaves {stage} out).",
+        "kernels_saved": "Its kernels and bias: every value is in {places}.",
+        "kernels_not_saved": "Its kernels and bias are not saved either.",
+        "places_and": " and ",
         "explorer": "Explorer",
         "explorer_lead": "Click any cell of any stage: the cells it reads light up in green "
         "(padding as the border it really is), the cells downstream that read it in orange, "
@@ -30,12 +34,16 @@ WORDS: dict[str, dict[str, str]] = {
         "large": "A downsampled map of this channel: click it to open a 64×64 window there.",
         "open": "click to open a 64×64 window here",
         "kernels": "kernels",
+        "kernel": "kernel",
+        "bias": "bias",
         "recompute": "Recompute",
         "reset": "Back to the run's values",
         "recomputed": "Recomputed in the page (JavaScript, float64) in {ms} ms.",
         "stored": "Showing the run's own values (matrices.parquet).",
-        "too_large": "This run has {cells} cells, more than the page holds ({limit}); "
-        "the first stage's values are {saved}.",
+        "too_large": "This run has {cells} cells, more than the page holds ({limit}), so the "
+        "page has no explorer; {where}",
+        "too_large_saved": "every value is in {places}.",
+        "too_large_listed": "the list above says where each stage's values are on disk.",
         "no_script": "The explorer needs JavaScript; the figures below do not.",
         "figures": "Figures",
         "explained": "How {cell} was computed",
@@ -51,8 +59,12 @@ WORDS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "xopipe：{source} 经过 {pipeline} 流程（{backend}，{dtype}）",
         "lead": "每一步按顺序做了什么（每一步读取“输入”所指的那一步；形状为 通道×行×列）：",
-        "saved": "磁盘上的保存位置：{saved}。",
-        "kernels_saved": "卷积核与偏置的保存位置：{saved}。",
+        "saved": "磁盘上的保存位置：{places}。",
+        "not_saved_formats": "未保存到磁盘（tables.formats 为空）。",
+        "not_saved_stages": "未保存到磁盘（tables.stages 中没有 {stage}）。",
+        "kernels_saved": "卷积核与偏置的保存位置：{places}。",
+        "kernels_not_saved": "卷积核与偏置也未保存。",
+        "places_and": " 和 ",
         "explorer": "交互浏览",
         "explorer_lead": "点击任意一步的任意一个格子：它读取的格子以绿色标出"
         "（填充显示为真实的边框），"
@@ -72,12 +84,16 @@ WORDS: dict[str, dict[str, str]] = {
         "large": "该通道的缩略图：点击即在该处打开 64×64 的窗口。",
         "open": "点击在此处打开 64×64 的窗口",
         "kernels": "卷积核",
+        "kernel": "卷积核",
+        "bias": "偏置",
         "recompute": "重新计算",
         "reset": "恢复本次运行的数值",
         "recomputed": "已在本页中重新计算（JavaScript，float64），用时 {ms} 毫秒。",
         "stored": "显示的是本次运行的数值（matrices.parquet）。",
-        "too_large": "本次运行共有 {cells} 个数值，超过本页可容纳的 {limit} 个；"
-        "第一步的数值保存在：{saved}。",
+        "too_large": "本次运行共有 {cells} 个数值，超过本页可容纳的 {limit} 个，"
+        "因此本页没有交互浏览；{where}",
+        "too_large_saved": "所有数值的保存位置：{places}。",
+        "too_large_listed": "上面的列表说明了每一步的数值保存在哪里。",
         "no_script": "交互浏览需要 JavaScript；下面的图不需要。",
         "figures": "图",
         "explained": "{cell} 的计算过程",
@@ -90,6 +106,44 @@ WORDS: dict[str, dict[str, str]] = {
         "figures_off": "本次运行关闭了图（figures=none）。",
     },
 }
+
+# The zh page's one English line, shown only by a browser that has no Chinese font (it
+# could not show the line in Chinese): xopipe/html/page_fonts.js.
+NO_CJK_FONT = (
+    "This page is in Chinese (figures.lang=zh), but this browser has no font with Chinese "
+    "characters, so they show as empty boxes: install one (Debian, Ubuntu: apt-get install "
+    "fonts-noto-cjk or fonts-wqy-microhei) or open the page where one is. The numbers, grids "
+    "and figures are not affected."
+)
+
+# Figure captions in the page: the figure's kind (and stage, if any) in the page's language.
+FIGURE_KINDS: dict[str, dict[str, str]] = {
+    "en": {},  # the kinds' own names
+    "zh": {
+        "overview": "总览",
+        "input": "原图",
+        "kernels": "卷积核",
+        "stage": "特征图",
+        "animation": "动画",
+        "explain": "计算过程",
+    },
+}
+
+
+def saved_sentence(
+    words: dict[str, str], places: list[str], why: str | None, stage: str, kernels: bool = False
+) -> str:
+    """Where a stage's values (or its kernels) are on disk, as a sentence of the page.
+
+    places and why: xopipe.sinks.layout.saved_where's answer.
+    """
+    if places:
+        key = "kernels_saved" if kernels else "saved"
+        return words[key].format(places=words["places_and"].join(places))
+    if kernels:
+        return words["kernels_not_saved"]
+    return words[f"not_saved_{why}"].format(stage=stage)
+
 
 # The fixed words of a stage's one-line description (xopipe/figures/labels.py describe);
 # numbers, op names and config values stay as configured.

@@ -2,7 +2,8 @@
 
 An op is three functions: `prepare` turns its typed config node into parameters
 (rejecting bad values), `output_shape` checks the parameters against the
-shape that reaches the stage, and `run` computes on a backend. A pipeline
+shape that reaches the stage, and `run` computes on a backend; a fourth,
+`warnings`, may name a setting that is allowed but surprising. A pipeline
 prepares and shape-checks every stage before it runs any, so a user's
 mistake stops the run before work starts.
 """
@@ -38,6 +39,11 @@ class StageConfig:
 Prepare = Callable[[StageConfig], Any]
 OutputShape = Callable[[Shape, Any], Shape]
 Run = Callable[[Backend, BackendArray, Any], BackendArray]  # arrays in the backend's own type
+Warnings = Callable[[Shape, Any], list[str]]  # (input shape, params) -> one line each
+
+
+def no_warnings(shape: Shape, params: Any) -> list[str]:
+    return []
 
 
 @dataclass(frozen=True)
@@ -46,18 +52,25 @@ class StageOp:
     prepare: Prepare  # stage config -> params
     output_shape: OutputShape  # (input shape, params) -> output shape
     run: Run  # (backend, input array, params) -> output array, both the backend's own
+    warnings: Warnings = no_warnings
 
 
 OPS: dict[str, StageOp] = {}
 
 
-def register(name: str, *, prepare: Prepare, output_shape: OutputShape) -> Callable[[Run], Run]:
+def register(
+    name: str,
+    *,
+    prepare: Prepare,
+    output_shape: OutputShape,
+    warnings: Warnings = no_warnings,
+) -> Callable[[Run], Run]:
     """Decorator: register `run` as the op `name`."""
 
     def decorator(run: Run) -> Run:
         if name in OPS:
             raise ValueError(f"op {name!r} is registered twice")
-        OPS[name] = StageOp(name, prepare, output_shape, run)
+        OPS[name] = StageOp(name, prepare, output_shape, run, warnings)
         return run
 
     return decorator

@@ -113,7 +113,29 @@ def output_shape(shape: Shape, p: PoolParams) -> Shape:
     return channels, rows, cols
 
 
-@register("pool", prepare=prepare, output_shape=output_shape)
+def warnings(shape: Shape, p: PoolParams) -> list[str]:
+    """auto's fill is the documented rule, but more zeros than map is rarely what was meant."""
+    if p.fill is not None:  # an explicit pad (0 included) is what the user asked for
+        return []
+    _, height, width = shape
+    left, right, top, bottom = fill_for(p, height, width)
+    rows, cols = top + bottom, left + right
+    if rows <= height and cols <= width:
+        return []
+    size = f"{effective_size(p.size[0], p.dilation[0])}x{effective_size(p.size[1], p.dilation[1])}"
+    return [
+        f"{p.keyof('pad')}=auto adds {_count(rows, 'row')} and {_count(cols, 'column')} "
+        f"of zeros to the "
+        f"{height}x{width} map, more than the map itself, so that the {size} window of "
+        f"{p.keyof('size')} fits; {p.keyof('pad')}=0 refuses a window larger than the map"
+    ]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+@register("pool", prepare=prepare, output_shape=output_shape, warnings=warnings)
 def pool(backend: Backend, x: BackendArray, p: PoolParams) -> BackendArray:
     fill = fill_for(p, x.shape[1], x.shape[2])
     if any(fill):

@@ -31,9 +31,9 @@ def print_results(
     arrays: Mapping[str, np.ndarray],
     seconds: Mapping[str, float],
     stream: TextIO | None = None,
-    saved: Callable[[str], str] = lambda stage: "in the tables",
+    saved: Callable[[str], str] = lambda stage: "every value is in the tables",
 ) -> None:
-    """`saved(stage)` says where a stage's every value is (the channels not printed)."""
+    """`saved(stage)` says where a stage's values are (the channels not printed) in a clause."""
     stream = stream or sys.stdout
     for name, array in arrays.items():
         shape = "x".join(str(n) for n in array.shape)
@@ -45,5 +45,5 @@ def print_results(
             print(format_grid(array[channel]), file=stream)
         if array.shape[0] > MAX_CHANNELS:
             more = array.shape[0] - MAX_CHANNELS
-            print(f"  ... {more} more channels; every value is {saved(name)}", file=stream)
+            print(f"  ... {more} more channels; {saved(name)}", file=stream)
         print(file=stream)

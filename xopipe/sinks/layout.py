@@ -36,13 +36,16 @@ def weight_npy_name(stage: str, param: str) -> str:
     return f"{stage}_{param}.npy"
 
 
-def saved_in(tables: Mapping[str, Any] | None, stage: str, weights: bool = False) -> str:
-    """Where a stage's matrices (or weights) are on disk, in words, from the manifest's `tables`."""
+def saved_where(
+    tables: Mapping[str, Any] | None, stage: str, weights: bool = False
+) -> tuple[list[str], str | None]:
+    """The files that hold a stage's matrices (or weights), from the manifest's `tables`;
+    none, and why: "formats" (tables.formats is empty) or "stages" (it leaves the stage out)."""
     if tables is None:
         tables = {"formats": ["parquet", "csv"], "stages": [stage]}
     formats = tables.get("formats", [])
     if not weights and stage not in tables.get("stages", []):
-        return f"not saved (tables.stages leaves {stage} out)"
+        return [], "stages"
     if weights:
         where = {
             "parquet": WEIGHTS_PARQUET,
@@ -56,6 +59,14 @@ def saved_in(tables: Mapping[str, Any] | None, stage: str, weights: bool = False
             "npy": f"{MATRICES}/{matrix_npy_name(stage)}",
         }
     places = [where[kind] for kind in formats]
-    if not places:
-        return "not saved (tables.formats is empty)"
-    return "in " + " and ".join(places)
+    return places, None if places else "formats"
+
+
+def saved_in(tables: Mapping[str, Any] | None, stage: str, weights: bool = False) -> str:
+    """Where a stage's matrices (or weights) are on disk, as an English clause (the console's)."""
+    places, why = saved_where(tables, stage, weights)
+    if why == "stages":
+        return f"not saved on disk (tables.stages leaves {stage} out)"
+    if why == "formats":
+        return "not saved on disk (tables.formats is empty)"
+    return "every value is in " + " and ".join(places)
