@@ -20,6 +20,7 @@ from xopipe.config.hydra_release import (
     compose_options,
     main_options,
     release,
+    store_options,
 )
 
 NEXT_HYDRA = "XOPIPE_NEXT_HYDRA_PYTHON"
@@ -54,6 +55,7 @@ def test_each_release_gets_the_arguments_it_asks_for():
     assert compose_options("1.3.2") == {"version_base": "1.3"}
     assert main_options("1.4.0rc3") == {"execution_whitelist": EXECUTION_WHITELIST}
     assert compose_options("1.4.0") == {}
+    assert store_options("1.3.8") == {} and store_options("1.4.0rc3") == {"replace": True}
 
 
 def test_the_whitelist_covers_every_callback_the_config_instantiates():
@@ -99,6 +101,14 @@ def test_a_sweep_completes_on_each_launcher(python, launcher, tmp_path):
     summary = pq.read_table(sweep / "summary.parquet").to_pandas()
     shapes = summary[summary.stage == "conv"].groupby("job").size().to_dict()
     assert shapes == {0: 3 * 7 * 7, 1: 3 * 4 * 4}  # stride 1: 7x7 maps, stride 2: 4x4
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_a_misspelt_key_gets_hydras_lines_and_the_hint_only(python, tmp_path):
+    done = xopipe(python, tmp_path, "conv.strid=2")
+    assert done.returncode == 1
+    assert quiet(done.stderr) == []
+    assert done.stderr.rstrip().endswith("did you mean conv.stride?")
 
 
 @pytest.mark.parametrize("python", PYTHONS)

@@ -34,6 +34,12 @@ def main_options(version: str = hydra.__version__) -> dict[str, Any]:
     return {"version_base": "1.3"}
 
 
+def store_options(version: str = hydra.__version__) -> dict[str, Any]:
+    """Keyword arguments for ConfigStore.store: 1.4 warns when a name is stored again
+    without `replace` (xopipe registers its schemas once per composition path)."""
+    return {"replace": True} if asks_for_whitelist(version) else {}
+
+
 def compose_options(version: str = hydra.__version__) -> dict[str, Any]:
     """Keyword arguments for initialize_config_module (the compose API runs no callbacks)."""
     return {} if asks_for_whitelist(version) else {"version_base": "1.3"}

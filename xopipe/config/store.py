@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hydra.core.config_store import ConfigStore
 
+from xopipe.config.hydra_release import store_options
 from xopipe.config.schema import SCHEMAS, XopipeConfig
 
 
@@ -13,7 +14,8 @@ def register_configs() -> None:
 
     expose_launcher_plugin()
     store = ConfigStore.instance()
-    store.store(name="xopipe_schema", node=XopipeConfig)
+    again = store_options()  # registered again by each composition path: not a collision
+    store.store(name="xopipe_schema", node=XopipeConfig, **again)
     for group, schemas in SCHEMAS.items():
         for name, schema in schemas.items():
-            store.store(group=f"schema/{group}", name=name, node=schema)
+            store.store(group=f"schema/{group}", name=name, node=schema, **again)
