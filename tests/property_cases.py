@@ -49,7 +49,7 @@ def _run_ours(op: str, node: dict, x: np.ndarray, backend: str | Backend):
     except UserError as error:
         return error
     chosen = get_backend(backend) if isinstance(backend, str) else backend
-    return chosen.to_host(OPS[op].run(chosen, chosen.to_backend(x), params)), shape
+    return chosen.to_host(OPS[op].forward(chosen, chosen.to_backend(x), params)), shape
 
 
 def _run_oracle(compute):

@@ -215,7 +215,7 @@ def test_pad_matches_torch(backend, mode):
 
 
 def test_every_backend_implements_every_activation():
-    from xopipe.backends.base import ACTIVATIONS
+    from xopipe.config.vocabulary import ACTIVATIONS
     from xopipe.backends.loop import SCALAR_ACTIVATION
     from xopipe.backends.numpy import ACTIVATION as NUMPY_ACTIVATION
     from xopipe.backends.torch import ACTIVATION as TORCH_ACTIVATION

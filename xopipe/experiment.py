@@ -24,8 +24,7 @@ from xopipe.config import StageEntry, XopipeConfig, read_config
 from xopipe.errors import UserError
 from xopipe.inputs import load_input
 from xopipe.kernels import KernelSet, load_kernels
-from xopipe.ops import OPS, Shape, StageConfig, StageOp
-from xopipe.ops.conv import fit_channels
+from xopipe.ops import OPS, Op, Shape, StageConfig
 from xopipe.pipeline import SOURCE, Pipeline, StageSpec
 from xopipe.readers import Limits
 
@@ -33,7 +32,7 @@ from xopipe.readers import Limits
 @dataclass(frozen=True)
 class Stage:
     spec: StageSpec
-    op: StageOp
+    op: Op
     params: Any
     shape: Shape  # of its output
 
@@ -111,15 +110,10 @@ def build_experiment(cfg: DictConfig | XopipeConfig) -> Experiment:
         spec = pipeline.stages[name]
         op = OPS[spec.op]
         params = entries[name].params
-        node, keyof = _stage_node(getattr(config, spec.op), name, spec.op, params)
-        stage_kernels = None
-        if spec.op == "conv":
-            own = params.get("kernels")
-            stage_kernels = kernels if own is None else load_kernels(own, keyof("kernels"), limits)
+        node, keyof = _stage_node(_op_node(config, op), name, op, params)
+        stage = StageConfig(node, keyof, dtype, kernels, params, shapes[spec.input], limits)
         try:
-            prepared = op.prepare(StageConfig(node, keyof, dtype, stage_kernels))
-            if spec.op == "conv":  # 2-D kernels reach every channel of a multi-channel input
-                prepared = fit_channels(prepared, shapes[spec.input][0])
+            prepared = op.prepare(stage)
             shapes[name] = op.output_shape(shapes[spec.input], prepared)
         except UserError as error:
             raise _one_stage_only(error, name, spec.op, node, entries, pipeline.order) from None
@@ -135,9 +129,15 @@ def _check_unused_op_nodes(
 ) -> None:
     """A bad value stays a mistake even where no stage of this pipeline reads it."""
     used = {spec.op for spec in pipeline.stages.values()}
-    for op in sorted(set(OPS) - used):
-        keyof = functools.partial("{}.{}".format, op)
-        OPS[op].prepare(StageConfig(getattr(config, op), keyof, dtype, kernels))
+    for name in sorted(set(OPS) - used):
+        keyof = functools.partial("{}.{}".format, name)
+        OPS[name].prepare(StageConfig(_op_node(config, OPS[name]), keyof, dtype, kernels))
+
+
+def _op_node(config: XopipeConfig, op: Op) -> Any:
+    """The op's top-level node (conv.*), or its schema's defaults for an op that has none."""
+    node = getattr(config, op.name, None)
+    return op.schema() if node is None else node
 
 
 def _check_output_cells(shapes: Mapping[str, Shape], limit: int) -> None:
@@ -154,21 +154,21 @@ def _check_output_cells(shapes: Mapping[str, Shape], limit: int) -> None:
 
 
 def _stage_node(
-    base: Any, stage: str, op: str, overrides: Mapping[str, Any]
+    base: Any, stage: str, op: Op, overrides: Mapping[str, Any]
 ) -> tuple[Any, Callable[[str], str]]:
     """The op's typed node with this stage's own `params` on top, and a key namer."""
     settings = {f.name for f in dataclasses.fields(base)}
-    allowed = settings | ({"kernels"} if op == "conv" else set())
+    allowed = settings | op.stage_params
     for key in overrides:
         if key not in allowed:
             raise UserError(
-                f"pipeline.stages.{stage}.params.{key} is not a setting of {op} "
+                f"pipeline.stages.{stage}.params.{key} is not a setting of {op.name} "
                 f"(allowed: {', '.join(sorted(allowed))})"
             )
     node = dataclasses.replace(base, **{k: v for k, v in overrides.items() if k in settings})
 
     def keyof(key: str) -> str:
-        return f"pipeline.stages.{stage}.params.{key}" if key in overrides else f"{op}.{key}"
+        return f"pipeline.stages.{stage}.params.{key}" if key in overrides else f"{op.name}.{key}"
 
     return node, keyof
 
@@ -222,7 +222,7 @@ def execute(experiment: Experiment, backend: Backend) -> Results:
     def compute(spec: StageSpec, x: BackendArray) -> BackendArray:
         stage = experiment.stages[spec.name]
         start = time.perf_counter()
-        y = stage.op.run(backend, x, stage.params)
+        y = stage.op.forward(backend, x, stage.params)
         backend.wait()  # a GPU stage's seconds are its own, not the next one's
         seconds[spec.name] = time.perf_counter() - start
         assert tuple(y.shape) == stage.shape, (spec.name, y.shape, stage.shape)

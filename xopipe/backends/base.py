@@ -19,23 +19,6 @@ import numpy as np
 
 from xopipe.geometry import Pads, Pair
 
-# conv.padding_mode names, as in torch.nn.Conv2d.
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-# Every activation by name, with the parameters it reads from the activation
-# config node. Each backend provides a function per name (its ACTIVATION table).
-ACTIVATIONS: dict[str, tuple[str, ...]] = {
-    "relu": (),
-    "leaky_relu": ("negative_slope",),
-    "elu": ("alpha",),
-    "gelu": ("approximate",),
-    "sigmoid": (),
-    "tanh": (),
-    "softplus": ("beta", "threshold"),
-    "identity": (),
-}
-
-
 # An array in the backend's own type: np.ndarray (loop, numpy) or torch.Tensor
 # (torch, on its device). Only the backend that made one computes on it.
 BackendArray = Any
@@ -59,7 +42,8 @@ class Backend(Protocol):
         ...
 
     def pad2d(self, x: BackendArray, pads: Pads, mode: str, value: float) -> BackendArray:
-        """Pad [C, H, W] by (left, right, top, bottom); mode is a PADDING_MODES name."""
+        """Pad [C, H, W] by (left, right, top, bottom); mode is a PAD_MODES name
+        (xopipe/config/vocabulary.py)."""
         ...
 
     def conv2d(
@@ -111,7 +95,7 @@ class Backend(Protocol):
     def activation(
         self, name: str, x: BackendArray, params: Mapping[str, float | str]
     ) -> BackendArray:
-        """Apply the activation `name` (an ACTIVATIONS entry) elementwise."""
+        """Apply the activation `name` elementwise (an ACTIVATIONS name, config/vocabulary.py)."""
         ...
 
 

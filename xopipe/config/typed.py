@@ -69,7 +69,7 @@ def _stage_entry(name: str, entry: Any) -> StageEntry:
     params = entry.get("params") or {}
     if not isinstance(params, dict):
         raise invalid(f"{key}.params", params, "a mapping of settings, e.g. {stride: 2}")
-    if entry["op"] == "conv" and params.get("kernels") is not None:
+    if params.get("kernels") is not None:  # an op's own weights (conv); others refuse it
         params = {**params, "kernels": _typed_kernels(f"{key}.params.kernels", params["kernels"])}
     return StageEntry(entry["op"], entry["input"], params)
 

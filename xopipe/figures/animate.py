@@ -21,13 +21,12 @@ from PIL import Image
 
 from xopipe.experiment import Experiment
 from xopipe.explain import CellRef, Explanation, explain
-from xopipe.explain.text import shape_text
 from xopipe.figures.labels import word
 from xopipe.figures.layout import Panel, Style, natural_side
 from xopipe.figures.maps import annotation_size, colormap, colour_scale, heatmap
 from xopipe.figures.numbers import number_collections
-from xopipe.ops.conv import ConvParams
-from xopipe.ops.pool import PoolParams
+from xopipe.ops import OPS
+from xopipe.ops.text import shape_text
 from xopipe.sinks.files import atomic_path
 
 MAX_INPUT_SIDE = 20  # the input as the window sees it (padding included), rows and cols
@@ -41,8 +40,9 @@ HIGHLIGHT = "#ffb000"
 def animatable(experiment: Experiment, name: str) -> str | None:
     """None when the stage can be animated, else why not (for the log)."""
     stage = experiment.stages[name]
-    if not isinstance(stage.params, ConvParams | PoolParams):
-        return f"{name} is a {stage.spec.op} stage (only conv and pool slide a window)"
+    if not stage.op.slides_window:
+        sliding = " and ".join(op.name for op in OPS.values() if op.slides_window)
+        return f"{name} is a {stage.spec.op} stage (only {sliding} slide a window)"
     rows, cols = stage.shape[1:]
     if rows * cols > MAX_FRAMES:
         return f"{name} has {rows}×{cols} output cells, more than {MAX_FRAMES} frames"
@@ -82,8 +82,9 @@ def _figure(experiment, name, first: Explanation, output: np.ndarray, style: Sty
     assert context is not None
     origin = first.context_origin
     source_shape = first.source_shape[1:]
-    params = experiment.stages[name].params
-    kernel = params.weight[0, 0] if isinstance(params, ConvParams) else None
+    stage = experiment.stages[name]
+    weights = stage.op.weights(stage.params)
+    kernel = weights.weight[0, 0] if weights is not None else None
 
     sides = [min(4.2, natural_side(context.shape))]
     if kernel is not None:
@@ -119,7 +120,8 @@ def _figure(experiment, name, first: Explanation, output: np.ndarray, style: Sty
         indices=True,
     )
     if kernel is not None:
-        kernel_name = params.names[0] if params.names else "kernel 0"
+        assert weights is not None
+        kernel_name = weights.names[0] if weights.names else "kernel 0"
         if lang == "zh":
             kernel_name = f"{word(lang, 'kernel')} 0"
         heatmap(

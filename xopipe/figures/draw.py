@@ -10,7 +10,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from xopipe.experiment import Experiment
-from xopipe.explain.text import shape_text
 from xopipe.figures.labels import describe, word
 from xopipe.figures.layout import (
     Block,
@@ -19,7 +18,7 @@ from xopipe.figures.layout import (
     natural_side,
 )
 from xopipe.figures.maps import draw_blocks
-from xopipe.ops.conv import ConvParams
+from xopipe.ops.text import shape_text
 from xopipe.pipeline import SOURCE
 
 MAX_PANELS = 12  # channels drawn in one stage figure
@@ -63,8 +62,9 @@ def kernels_block(
     experiment: Experiment, name: str, style: Style, limit: int, indices: bool
 ) -> Block:
     """Each kernel as applied (flipped already when conv.flip is on), channel by channel."""
-    params = experiment.stages[name].params
-    assert isinstance(params, ConvParams)
+    stage = experiment.stages[name]
+    params = stage.op.weights(stage.params)
+    assert params is not None, f"{name} holds no weights"
     count, depth, kh, kw = params.weight.shape
     panels = []
     for k in range(count):
@@ -127,7 +127,8 @@ def overview_rows(experiment: Experiment) -> list[tuple[str, str]]:
     """The overview's rows in pipeline order: (kind, stage); kind is input, kernels or stage."""
     rows = [("input", SOURCE)]
     for name in experiment.pipeline.order:
-        if isinstance(experiment.stages[name].params, ConvParams):
+        stage = experiment.stages[name]
+        if stage.op.weights(stage.params) is not None:
             rows.append(("kernels", name))
         rows.append(("stage", name))
     return rows

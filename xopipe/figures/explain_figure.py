@@ -14,14 +14,14 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from xopipe.explain import Explanation
-from xopipe.explain.text import shape_text
 from xopipe.figures.labels import word
 from xopipe.figures.layout import Block, Panel, Style
 from xopipe.figures.maps import ANNOTATE_MAX, draw_placed
+from xopipe.ops.text import shape_text
 
 HIGHLIGHT = "#ffb000"  # the window and the cell, on every colormap
 CONTEXT = 3  # cells shown around the window in a crop of a large map
-MAX_CHANNEL_ROWS = 3  # conv windows drawn per input channel, at most
+MAX_CHANNEL_ROWS = 3  # input channels drawn, at most, when grids come per channel
 
 
 def _crop(
@@ -100,17 +100,17 @@ def explain_figure(e: Explanation, arrays: dict[str, np.ndarray], style: Style) 
         )
     ]
     grids = e.grids
-    if e.op == "conv":
-        grids = grids[: 3 * MAX_CHANNEL_ROWS]
+    if e.grids_per_channel:
+        grids = grids[: e.grids_per_channel * MAX_CHANNEL_ROWS]
     if grids:
         blocks.append(
             Block(
                 e.formula,
                 [Panel(g.values, _grid_title(lang, g.title, g.detail), g.padding) for g in grids],
-                indices=e.op != "activation",
-                side=2.2 if e.op != "activation" else 1.2,
+                indices=not e.elementwise,
+                side=1.2 if e.elementwise else 2.2,
                 across=3,
-                scale_from=None if e.op == "conv" else [context],
+                scale_from=None if e.grids_own_scale else [context],
             )
         )
     out_plane = arrays[cell.stage][cell.channel]

@@ -108,7 +108,7 @@ def _animations(
     experiment: Experiment, arrays: dict[str, np.ndarray], style: Style, folder: Path
 ) -> Iterator[FigureFile]:
     for name in experiment.pipeline.order:
-        if experiment.stages[name].spec.op not in ("conv", "pool"):
+        if not experiment.stages[name].op.slides_window:
             continue
         reason = animate.animatable(experiment, name)
         frames = None if reason else animate.slide_frames(experiment, name, arrays, style)

@@ -17,7 +17,6 @@ import numpy as np
 
 from xopipe.experiment import Experiment
 from xopipe.explain import Explanation
-from xopipe.explain.text import shape_text
 from xopipe.figures.labels import describe
 from xopipe.html import render
 from xopipe.html.explorer import (
@@ -28,12 +27,13 @@ from xopipe.html.explorer import (
     total_cells,
 )
 from xopipe.html.words import FIGURE_KINDS, NO_CJK_FONT, WORDS, saved_sentence
+from xopipe.ops import OPS
+from xopipe.ops.text import shape_text
 from xopipe.pipeline import SOURCE
 from xopipe.sinks.files import sha256_of, write_text
 from xopipe.sinks.layout import saved_where
 from xopipe.sinks.manifest import MANIFEST, versions
 
-ACTIVATION_NAMES = ("relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "identity")
 # (figure kind, caption); stage figures follow each stage in pipeline order.
 FIGURE_ORDER = ("overview", "input", "kernels", "stage", "animation", "explain")
 
@@ -65,7 +65,7 @@ def _figures(files: Sequence[Any], order: Sequence[str], lang: str) -> list[dict
 
 
 def _controls(settings: Mapping[str, Mapping[str, Any]], ops: set[str]) -> list[dict[str, Any]]:
-    """The settings the page can change, with the run's values."""
+    """The settings the page can change (each op's own controls), with the run's values."""
 
     def value(op: str, key: str) -> str:
         v = settings[op].get(key)
@@ -74,41 +74,19 @@ def _controls(settings: Mapping[str, Mapping[str, Any]], ops: set[str]) -> list[
         return ",".join(str(n) for n in v) if isinstance(v, list) else str(v)
 
     controls: list[dict[str, Any]] = []
-    if "conv" in ops:
-        for key in ("stride", "padding", "dilation"):
-            controls.append(
-                {"key": f"conv.{key}", "label": f"conv.{key}", "value": value("conv", key)}
-            )
-        controls.append(
-            {
-                "key": "conv.padding_mode",
-                "label": "conv.padding_mode",
-                "value": value("conv", "padding_mode"),
-                "choices": ["zeros", "reflect", "replicate", "circular"],
+    for op in OPS.values():
+        if op.name not in ops:
+            continue
+        for control in op.controls:
+            key = op.name if control.field == "name" else f"{op.name}.{control.field}"
+            entry: dict[str, Any] = {
+                "key": key,
+                "label": key,
+                "value": value(op.name, control.field),
             }
-        )
-    if "pool" in ops:
-        controls.append(
-            {
-                "key": "pool",
-                "label": "pool",
-                "value": value("pool", "name"),
-                "choices": ["max", "avg"],
-            }
-        )
-        for key in ("size", "stride"):
-            controls.append(
-                {"key": f"pool.{key}", "label": f"pool.{key}", "value": value("pool", key)}
-            )
-    if "activation" in ops:
-        controls.append(
-            {
-                "key": "activation",
-                "label": "activation",
-                "value": value("activation", "name"),
-                "choices": list(ACTIVATION_NAMES),
-            }
-        )
+            if control.choices:
+                entry["choices"] = list(control.choices)
+            controls.append(entry)
     return controls
 
 
@@ -145,7 +123,7 @@ def build_report(
         stage = experiment.stages[name]
         source = stage.spec.input
         saved = _saved(words, tables, name)
-        if stage.spec.op == "conv":
+        if stage.op.weights(stage.params) is not None:
             saved += " " + _saved(words, tables, name, kernels=True)
         steps.append(
             {

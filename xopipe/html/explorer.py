@@ -17,7 +17,6 @@ import numpy as np
 
 from xopipe.experiment import Experiment
 from xopipe.ops import OPS
-from xopipe.ops.conv import ConvParams
 from xopipe.pipeline import SOURCE
 
 # Cells (input and every stage together) the page holds: 4 Mi cells make a page
@@ -45,7 +44,9 @@ def _plain(value: Any) -> Any:
 def op_settings(config: Any) -> dict[str, dict[str, Any]]:
     """Each op's config node (conv, pool, activation, pad) as configured, plain."""
     return {
-        op: _plain(dataclasses.asdict(getattr(config, op))) for op in OPS if hasattr(config, op)
+        op: _plain(dataclasses.asdict(getattr(config, op)))
+        for op in sorted(OPS)
+        if getattr(config, op, None) is not None
     }
 
 
@@ -81,12 +82,12 @@ def explorer_data(
             "params": {k: v for k, v in stage_settings.get(name, {}).items() if k != "kernels"},
             "data": _packed(arrays[name], dtype),
         }
-        if isinstance(stage.params, ConvParams):
-            weight = stage.params.weight  # flipped already when conv.flip is on
+        weights = stage.op.weights(stage.params)
+        if weights is not None:
             entry["kernel"] = {
-                "shape": list(weight.shape),
-                "names": list(stage.params.names),
-                "data": _packed(weight, dtype),
+                "shape": list(weights.weight.shape),
+                "names": list(weights.names),
+                "data": _packed(weights.weight, dtype),
             }
         stages.append(entry)
     source = arrays[SOURCE]

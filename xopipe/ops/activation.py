@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from xopipe.backends.base import ACTIVATIONS, Backend, BackendArray
+import numpy as np
+
+from xopipe.backends import get_backend
+from xopipe.backends.base import Backend, BackendArray
+from xopipe.config.schema import ActivationConfig
+from xopipe.config.vocabulary import ACTIVATIONS
 from xopipe.errors import invalid
-from xopipe.ops import Shape, StageConfig, register
-
-if TYPE_CHECKING:
-    from xopipe.config.schema import ActivationConfig
+from xopipe.ops.explanation import CellRef, Explanation, Grid, blank
+from xopipe.ops.op import Control, Op, Shape, StageConfig
+from xopipe.ops.text import formula_of, show
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,53 @@ def output_shape(shape: Shape, p: ActivationParams) -> Shape:
     return shape
 
 
-@register("activation", prepare=prepare, output_shape=output_shape)
-def activation(backend: Backend, x: BackendArray, p: ActivationParams) -> BackendArray:
+def forward(backend: Backend, x: BackendArray, p: ActivationParams) -> BackendArray:
     return backend.activation(p.name, x, p.params)
+
+
+def _scalar(p: ActivationParams, value: float) -> float:
+    """The loop backend's activation on one number, exactly as it computes a cell."""
+    cell = np.array([[[value]]], dtype=np.float64)
+    return float(get_backend("loop").activation(p.name, cell, p.params)[0, 0, 0])
+
+
+def explain(cell: CellRef, p: ActivationParams, x: np.ndarray, dtype: np.dtype) -> Explanation:
+    value_in = x[cell.channel, cell.row, cell.col]
+    result = blank(cell, dtype)
+    result.value = dtype.type(_scalar(p, float(value_in)))
+    result.rows, result.cols, result.source_channel = [cell.row], [cell.col], cell.channel
+    result.context = x[cell.channel]
+    result.formula = f"{p.name}(x) = {formula_of(p.name, p.params)}"
+    result.elementwise = True
+    result.steps += [
+        f"  x = the same cell of the input = {show(value_in)}",
+        f"  {p.name}(x) = {formula_of(p.name, p.params)} = {show(result.value)}",
+    ]
+    no_padding = np.zeros((1, 1), dtype=bool)
+    result.grids += [
+        Grid("value in", "x", np.array([[value_in]]), no_padding),
+        Grid("value out", p.name, np.array([[result.value]]), no_padding),
+    ]
+    return result
+
+
+def describe(p: ActivationParams, input_shape: Shape, w: Mapping[str, str]) -> str:
+    return w["activation"].format(name=p.name, formula=formula_of(p.name, p.params))
+
+
+WORDS = {
+    "en": {"title": "activation map", "activation": "{name}: {formula} on every cell"},
+    "zh": {"title": "激活后的特征图", "activation": "{name}：每个格子 = {formula}"},
+}
+
+OP = Op(
+    name="activation",
+    schema=ActivationConfig,
+    prepare=prepare,
+    output_shape=output_shape,
+    forward=forward,
+    explain=explain,
+    describe=describe,
+    words=WORDS,
+    controls=(Control("name", tuple(ACTIVATIONS)),),
+)

@@ -1,177 +1,27 @@
-"""conv: cross-correlation (or true convolution) with explicit bias, as nn.Conv2d."""
+"""conv: cross-correlation (or true convolution) with explicit bias, as nn.Conv2d.
+
+Its parameters (the node and kernels checked against the input) are in conv_params.py.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
 
 import numpy as np
 
-from xopipe.backends.base import PADDING_MODES, Backend, BackendArray
-from xopipe.errors import UserError, invalid, show
-from xopipe.geometry import Pads, Pair, as_pair, conv_out, effective_size, same_pads
-from xopipe.ops import Shape, StageConfig, register
-from xopipe.ops.pad import check_mode_fits
-
-if TYPE_CHECKING:
-    from xopipe.config.schema import ConvConfig
-
-NORMALIZE = ("mean", "none")
-DEPTHWISE = "depthwise"  # conv.groups: one group per input channel
-
-
-@dataclass(frozen=True)
-class ConvParams:
-    keyof: Callable[[str], str]  # config field -> full key, for messages
-    weight: np.ndarray  # [K, C/groups, kh, kw], already flipped when flip is on
-    names: tuple[str, ...]
-    bias: np.ndarray  # [K]
-    stride: Pair
-    pads: Pads
-    dilation: Pair
-    groups: int | str  # or DEPTHWISE, resolved against the input by groups_for()
-    padding_mode: str
-    divisor: float | None  # the element count for normalize=mean
+from xopipe.backends import get_backend
+from xopipe.backends.base import Backend, BackendArray
+from xopipe.config.schema import ConvConfig
+from xopipe.config.vocabulary import PADDING_MODES
+from xopipe.geometry import effective_size
+from xopipe.ops.conv_params import ConvParams, groups_for, output_shape, prepare
+from xopipe.ops.explanation import CellRef, Explanation, Grid, blank
+from xopipe.ops.op import Control, Op, Shape, Weights
+from xopipe.ops.text import show, show_grid, span_text
+from xopipe.ops.words import pads_text, pair_text
 
 
-def prepare(stage: StageConfig) -> ConvParams:
-    node: ConvConfig = stage.node
-    keyof, dtype = stage.keyof, stage.dtype
-    assert stage.kernels is not None, "a conv stage is prepared with its kernels"
-    weight = stage.kernels.weight
-    count, group_channels, kh, kw = weight.shape
-    stride = as_pair(keyof("stride"), node.stride, minimum=1)
-    dilation = as_pair(keyof("dilation"), node.dilation, minimum=1)
-    given = f"{keyof('stride')}={show(node.stride)}"  # as typed, for the message
-    pads = _pads(keyof("padding"), node.padding, (kh, kw), dilation, stride, given)
-
-    mode = node.padding_mode
-    if mode not in PADDING_MODES:
-        raise invalid(keyof("padding_mode"), mode, "one of " + ", ".join(PADDING_MODES))
-    groups = node.groups
-    if groups != DEPTHWISE:
-        if not (isinstance(groups, int) and not isinstance(groups, bool) and groups >= 1):
-            raise invalid(keyof("groups"), groups, f"a positive integer or {DEPTHWISE}")
-        if count % groups:
-            raise invalid(keyof("groups"), groups, f"a divisor of the number of kernels ({count})")
-    normalize = node.normalize
-    if normalize not in NORMALIZE:
-        raise invalid(keyof("normalize"), normalize, "one of " + ", ".join(NORMALIZE))
-
-    if node.flip:
-        weight = weight[..., ::-1, ::-1].copy()
-    return ConvParams(
-        keyof=keyof,
-        weight=np.ascontiguousarray(weight, dtype=dtype),
-        names=stage.kernels.names,
-        bias=_bias(keyof("bias"), node.bias, count).astype(dtype),
-        stride=stride,
-        pads=pads,
-        dilation=dilation,
-        groups=groups,
-        padding_mode=mode,
-        divisor=float(group_channels * kh * kw) if normalize == "mean" else None,
-    )
-
-
-def _pads(
-    key: str, padding: Any, size: Pair, dilation: Pair, stride: Pair, stride_given: str
-) -> Pads:
-    if padding == "valid":
-        return 0, 0, 0, 0
-    if padding == "same":
-        if stride != (1, 1):
-            raise UserError(
-                f"{key}='same' needs stride 1 (as in PyTorch), got {stride_given}; "
-                "use an integer padding with strides"
-            )
-        top, bottom = same_pads(size[0], dilation[0])
-        left, right = same_pads(size[1], dilation[1])
-        return left, right, top, bottom
-    if isinstance(padding, str):
-        raise invalid(key, padding, "an integer >= 0, a pair [h, w], 'same' or 'valid'")
-    ph, pw = as_pair(key, padding, minimum=0)
-    return pw, pw, ph, ph
-
-
-def _bias(key: str, bias: Any, count: int) -> np.ndarray:
-    if isinstance(bias, (int, float)) and not isinstance(bias, bool):
-        return np.full(count, float(bias))
-    numbers = isinstance(bias, list) and all(
-        isinstance(b, (int, float)) and not isinstance(b, bool) for b in bias
-    )
-    if not numbers or len(bias) != count:
-        raise invalid(key, bias, f"a number or a list of {count} numbers (one per kernel)")
-    values = np.array(bias, dtype=np.float64)
-    if not np.isfinite(values).all():
-        raise invalid(key, bias, "finite numbers")
-    return values
-
-
-def groups_for(p: ConvParams, channels: int) -> int:
-    """conv.groups as a number: depthwise means one group per input channel."""
-    return channels if p.groups == DEPTHWISE else int(p.groups)
-
-
-def fit_channels(p: ConvParams, channels: int) -> ConvParams:
-    """2-D kernels on an input with more channels per group: each kernel reads every channel.
-
-    A one-channel kernel (a stock filter such as sobel) is repeated across the
-    channels of its group, so the conv sums it over them, as nn.Conv2d would
-    with that weight; normalize=mean then divides by the larger element count
-    (an rgb image of three equal channels gives the grey image's numbers).
-    """
-    groups = groups_for(p, channels)
-    per_group = channels // groups if channels % groups == 0 else 1
-    if p.weight.shape[1] != 1 or per_group == 1:
-        return p
-    weight = np.ascontiguousarray(np.repeat(p.weight, per_group, axis=1))
-    divisor = None if p.divisor is None else p.divisor * per_group
-    return replace(p, weight=weight, divisor=divisor)
-
-
-def output_shape(shape: Shape, p: ConvParams) -> Shape:
-    channels, height, width = shape
-    count, group_channels, kh, kw = p.weight.shape
-    groups = groups_for(p, channels)
-    if channels % groups:
-        raise invalid(p.keyof("groups"), p.groups, f"a divisor of the input's {channels} channels")
-    if count % groups:
-        if p.groups == DEPTHWISE and group_channels in (1, channels):
-            raise UserError(
-                f"{p.keyof('groups')}={DEPTHWISE} needs a number of kernels that is a multiple "
-                f"of the input's {channels} channels, got {count} kernels; set "
-                f"{p.keyof('groups')}=1 to apply every kernel to all channels (summed)"
-            )
-        raise invalid(
-            p.keyof("groups"),
-            p.groups,
-            f"a divisor of the number of kernels ({count}); the input has {channels} channels",
-        )
-    if group_channels != channels // groups:
-        raise UserError(
-            f"kernels have {group_channels} channel(s) each but this conv input has {channels} "
-            f"channel(s) in {groups} group(s), so {channels // groups} per kernel; give "
-            f"kernels [K][{channels // groups}][kh][kw]"
-            + (" or 2-D kernels [K][kh][kw]" if channels // groups > 1 else "")
-        )
-    left, right, top, bottom = p.pads
-    check_mode_fits(p.keyof("padding"), p.padding_mode, p.pads, height, width)
-    rows = conv_out(height, kh, p.stride[0], p.dilation[0], top, bottom)
-    cols = conv_out(width, kw, p.stride[1], p.dilation[1], left, right)
-    if rows < 1 or cols < 1:
-        span = f"{effective_size(kh, p.dilation[0])}x{effective_size(kw, p.dilation[1])}"
-        padded = f"{height + top + bottom}x{width + left + right}"
-        raise UserError(
-            f"kernels: the {span} kernel window does not fit the padded input {padded}; "
-            f"use smaller kernels or dilation, or raise {p.keyof('padding')}"
-        )
-    return count, rows, cols
-
-
-@register("conv", prepare=prepare, output_shape=output_shape)
-def conv(backend: Backend, x: BackendArray, p: ConvParams) -> BackendArray:
+def forward(backend: Backend, x: BackendArray, p: ConvParams) -> BackendArray:
     return backend.conv2d(
         x,
         p.weight,
@@ -183,3 +33,138 @@ def conv(backend: Backend, x: BackendArray, p: ConvParams) -> BackendArray:
         padding_mode=p.padding_mode,
         divisor=p.divisor,
     )
+
+
+def explain(cell: CellRef, p: ConvParams, x: np.ndarray, dtype: np.dtype) -> Explanation:
+    count, group_channels, kh, kw = p.weight.shape
+    k, i, j = cell.channel, cell.row, cell.col
+    groups = groups_for(p, x.shape[0])
+    first = (k // (count // groups)) * group_channels
+    channels = x[first : first + group_channels]
+    left, right, top_pad, bottom_pad = p.pads
+    mode = "constant" if p.padding_mode == "zeros" else p.padding_mode
+    padded = get_backend("numpy").pad2d(channels, p.pads, mode, 0.0) if any(p.pads) else channels
+    (sh, sw), (dh, dw) = p.stride, p.dilation
+    top, left_edge = i * sh, j * sw
+    span_h, span_w = effective_size(kh, dh), effective_size(kw, dw)
+    # As the loop backend: window * kernel, summed, / divisor, + bias.
+    window = padded[:, top : top + span_h : dh, left_edge : left_edge + span_w : dw]
+    products = window * p.weight[k]
+    total = np.sum(products)
+    divided = total / p.divisor if p.divisor is not None else total
+    value = dtype.type(divided + p.bias[k])
+
+    rows = [top - top_pad + a * dh for a in range(kh)]
+    cols = [left_edge - left + b * dw for b in range(kw)]
+    outside = np.logical_or.outer(
+        [not 0 <= r < x.shape[1] for r in rows], [not 0 <= c < x.shape[2] for c in cols]
+    )
+    result = blank(cell, dtype)
+    result.value, result.rows, result.cols, result.source_channel = value, rows, cols, first
+    result.context, result.context_origin = np.array(padded[0]), (-top_pad, -left)
+    result.grids_per_channel, result.grids_own_scale = 3, True  # window, kernel, products
+    result.formula = (
+        "cell = Σ(window × kernel)"
+        + (f" / {p.divisor:g}" if p.divisor is not None else "")
+        + f" + bias {show(p.bias[k])}"
+    )
+    name = p.names[k] if k < len(p.names) else f"kernel {k}"
+    steps = result.steps
+    where = f"rows {span_text(rows[0], kh, dh)}, cols {span_text(cols[0], kw, dw)}"
+    steps.append(
+        f"  the window: {where} of {'channels' if group_channels > 1 else 'channel'} "
+        f"{span_text(first, group_channels, 1)} (stride {list(p.stride)}, "
+        f"dilation {list(p.dilation)})"
+    )
+    if outside.any():
+        steps.append(
+            f"  {int(outside.sum())} of its {outside.size} cells lie in the padding "
+            f"({p.padding_mode}), shown as the values the conv used"
+        )
+    for c in range(group_channels):
+        label = f"channel {first + c}"
+        steps += [f"  input window, {label}:", show_grid(window[c])]
+        steps += [f"  {name}, weights for {label}:", show_grid(p.weight[k, c])]
+        steps += [f"  window × kernel, element by element ({label}):", show_grid(products[c])]
+        result.grids += [
+            Grid("window", label, np.array(window[c]), outside),
+            Grid("kernel", name, np.array(p.weight[k, c]), np.zeros_like(outside)),
+            Grid("products", label, np.array(products[c]), outside),
+        ]
+    steps.append(f"  sum of the {products.size} products = {show(total)}")
+    if p.divisor is not None:
+        steps.append(
+            f"  / {p.divisor:g} (normalize=mean: {group_channels} channel(s) × {kh} × {kw} "
+            f"weights) = {show(divided)}"
+        )
+    steps.append(f"  + bias {show(p.bias[k])} = {show(value)}")
+    return result
+
+
+def describe(p: ConvParams, input_shape: Shape, w: Mapping[str, str]) -> str:
+    count, depth, kh, kw = p.weight.shape
+    size = f"{kh}×{kw}" + (w["channels"].format(depth=depth) if depth > 1 else "")
+    parts = [w["kernels" if count > 1 else "kernel"].format(count=count, size=size)]
+    parts.append(w["stride"].format(value=pair_text(p.stride)))
+    if any(p.pads):
+        parts.append(w["padding_mode"].format(value=pads_text(p.pads, w), mode=p.padding_mode))
+    if p.dilation != (1, 1):
+        parts.append(w["dilation"].format(value=pair_text(p.dilation)))
+    if p.groups != 1:
+        parts.append(w["groups"].format(value=p.groups))
+    formula = w["products"]
+    if p.divisor is not None:
+        formula += f" / {p.divisor:g}"
+    if p.bias.any():
+        formula += w["bias"]
+    return w["cell"].format(parts=w["and"].join(parts), formula=formula)
+
+
+def weights(p: ConvParams) -> Weights:
+    return Weights(p.weight, p.bias, p.names)  # flipped already when conv.flip is on
+
+
+WORDS = {
+    "en": {
+        "title": "conv feature map",
+        "kernels": "{count} kernels {size}",
+        "kernel": "{count} kernel {size}",
+        "channels": "×{depth} channels",
+        "padding_mode": "padding {value} ({mode})",
+        "groups": "groups {value}",
+        "products": "Σ(window × kernel)",
+        "bias": " + bias",
+        "cell": "{parts}; cell = {formula}",
+    },
+    "zh": {
+        "title": "卷积后的特征图",
+        "kernels": "{count} 个卷积核 {size}",
+        "kernel": "{count} 个卷积核 {size}",
+        "channels": "×{depth} 通道",
+        "padding_mode": "填充 {value}（{mode}）",
+        "groups": "分组 {value}",
+        "products": "Σ(窗口 × 卷积核)",
+        "bias": " + 偏置",
+        "cell": "{parts}；每个格子 = {formula}",
+    },
+}
+
+OP = Op(
+    name="conv",
+    schema=ConvConfig,
+    prepare=prepare,
+    output_shape=output_shape,
+    forward=forward,
+    explain=explain,
+    describe=describe,
+    words=WORDS,
+    controls=(
+        Control("stride"),
+        Control("padding"),
+        Control("dilation"),
+        Control("padding_mode", PADDING_MODES),
+    ),
+    weights=weights,
+    stage_params=frozenset({"kernels"}),
+    slides_window=True,
+)

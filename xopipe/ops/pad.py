@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from xopipe.backends import get_backend
 from xopipe.backends.base import Backend, BackendArray
+from xopipe.config.schema import PadConfig
+from xopipe.config.vocabulary import PAD_MODES
 from xopipe.errors import UserError, invalid
 from xopipe.geometry import Pads, as_pads
-from xopipe.ops import Shape, StageConfig, register
-
-if TYPE_CHECKING:
-    from xopipe.config.schema import PadConfig
-
-MODES = ("constant", "reflect", "replicate", "circular")
+from xopipe.ops.explanation import CellRef, Explanation, blank
+from xopipe.ops.op import Op, Shape, StageConfig
+from xopipe.ops.text import number_text, show
+from xopipe.ops.words import pads_text
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,8 @@ def prepare(stage: StageConfig) -> PadParams:
     node: PadConfig = stage.node
     keyof = stage.keyof
     mode = node.mode
-    if mode not in MODES:
-        raise invalid(keyof("mode"), mode, "one of " + ", ".join(MODES))
+    if mode not in PAD_MODES:
+        raise invalid(keyof("mode"), mode, "one of " + ", ".join(PAD_MODES))
     value = float(node.value)
     if not np.isfinite(value):
         raise invalid(keyof("value"), value, "a finite number")
@@ -61,6 +61,59 @@ def output_shape(shape: Shape, p: PadParams) -> Shape:
     return channels, height + top + bottom, width + left + right
 
 
-@register("pad", prepare=prepare, output_shape=output_shape)
-def pad(backend: Backend, x: BackendArray, p: PadParams) -> BackendArray:
+def forward(backend: Backend, x: BackendArray, p: PadParams) -> BackendArray:
     return backend.pad2d(x, p.pads, p.mode, p.value)
+
+
+def explain(cell: CellRef, p: PadParams, x: np.ndarray, dtype: np.dtype) -> Explanation:
+    _, height, width = x.shape
+    # Pad a map of cell numbers the same way: each output cell shows which cell it copies.
+    numbers = np.arange(height * width, dtype=np.float64).reshape(1, height, width)
+    mapped = get_backend("numpy").pad2d(numbers, p.pads, p.mode, -1.0)[0, cell.row, cell.col]
+    result = blank(cell, dtype)
+    left, _, top, _ = p.pads
+    result.rows, result.cols = [cell.row - top], [cell.col - left]
+    result.source_channel = cell.channel
+    result.context = x[cell.channel]
+    result.formula = f"pad ({p.mode})"
+    if mapped < 0:
+        result.value = dtype.type(p.value)
+        result.steps.append(f"  this cell is padding: the fill value = {show(result.value)}")
+    else:
+        r, q = divmod(int(mapped), width)
+        result.value = x[cell.channel, r, q]
+        copied = "the same cell" if (r, q) == (result.rows[0], result.cols[0]) else "a copy"
+        result.steps.append(
+            f"  {copied} of input [{cell.channel}, {r}, {q}] ({p.mode}) = {show(result.value)}"
+        )
+    return result
+
+
+def describe(p: PadParams, input_shape: Shape, w: Mapping[str, str]) -> str:
+    value = w["pad_value"].format(value=number_text(p.value)) if p.mode == "constant" else ""
+    return w["pad"].format(pads=pads_text(p.pads, w), mode=p.mode, value=value)
+
+
+WORDS = {
+    "en": {
+        "title": "padded map",
+        "pad": "pad {pads} ({mode}{value})",
+        "pad_value": " with {value}",
+    },
+    "zh": {
+        "title": "填充后的特征图",
+        "pad": "填充 {pads}（{mode}{value}）",
+        "pad_value": "，填充值 {value}",
+    },
+}
+
+OP = Op(
+    name="pad",
+    schema=PadConfig,
+    prepare=prepare,
+    output_shape=output_shape,
+    forward=forward,
+    explain=explain,
+    describe=describe,
+    words=WORDS,
+)

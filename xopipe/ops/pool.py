@@ -10,19 +10,23 @@ On an all-negative edge window the two give different maxima.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
+
+from xopipe.backends import get_backend
 from xopipe.backends.base import Backend, BackendArray
+from xopipe.config.schema import PoolConfig
+from xopipe.config.vocabulary import POOL_KINDS
 from xopipe.errors import UserError, invalid
 from xopipe.geometry import Pads, Pair, as_pads, as_pair, auto_pool_fill, effective_size, pool_out
-from xopipe.ops import Shape, StageConfig, register
-
-if TYPE_CHECKING:
-    from xopipe.config.schema import PoolConfig
-
-KINDS = ("max", "avg")
+from xopipe.ops.explanation import CellRef, Explanation, Grid, blank
+from xopipe.ops.op import Control, Op, Shape, StageConfig
+from xopipe.ops.text import show, show_grid, span_text
+from xopipe.ops.words import pads_text, pair_text
 
 
 @dataclass(frozen=True)
@@ -42,8 +46,8 @@ def prepare(stage: StageConfig) -> PoolParams:
     node: PoolConfig = stage.node
     keyof = stage.keyof
     kind = node.name
-    if kind not in KINDS:
-        raise invalid(keyof("name"), kind, "one of " + ", ".join(KINDS))
+    if kind not in POOL_KINDS:
+        raise invalid(keyof("name"), kind, "one of " + ", ".join(POOL_KINDS))
     size = as_pair(keyof("size"), node.size, minimum=1)
     stride_value = node.stride
     stride = size if stride_value is None else as_pair(keyof("stride"), stride_value, minimum=1)
@@ -135,8 +139,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-@register("pool", prepare=prepare, output_shape=output_shape, warnings=warnings)
-def pool(backend: Backend, x: BackendArray, p: PoolParams) -> BackendArray:
+def forward(backend: Backend, x: BackendArray, p: PoolParams) -> BackendArray:
     fill = fill_for(p, x.shape[1], x.shape[2])
     if any(fill):
         x = backend.pad2d(x, fill, "constant", 0.0)
@@ -157,3 +160,125 @@ def pool(backend: Backend, x: BackendArray, p: PoolParams) -> BackendArray:
         ceil_mode=p.ceil_mode,
         count_include_pad=p.count_include_pad,
     )
+
+
+def explain(cell: CellRef, p: PoolParams, x: np.ndarray, dtype: np.dtype) -> Explanation:
+    c, i, j = cell.channel, cell.row, cell.col
+    fill = fill_for(p, x.shape[1], x.shape[2])
+    fill_left, _, fill_top, _ = fill
+    plane = x[c : c + 1]
+    filled = get_backend("numpy").pad2d(plane, fill, "constant", 0.0)[0] if any(fill) else plane[0]
+    height, width = filled.shape
+    (kh, kw), (sh, sw), (ph, pw) = p.size, p.stride, p.padding
+    dh, dw = p.dilation if p.kind == "max" else (1, 1)
+    top, left = i * sh - ph, j * sw - pw
+    rows = [top + a * dh for a in range(kh)]
+    cols = [left + b * dw for b in range(kw)]
+    inside = np.logical_and.outer([0 <= r < height for r in rows], [0 <= q < width for q in cols])
+    pad_value = -math.inf if p.kind == "max" else 0.0
+    values = np.full((kh, kw), pad_value, dtype=dtype)
+    for a, r in enumerate(rows):
+        for b, q in enumerate(cols):
+            if inside[a, b]:
+                values[a, b] = filled[r, q]
+    # Cells outside the map as the stage received it: zero fill or torch's padding.
+    source_rows = [r - fill_top for r in rows]
+    source_cols = [q - fill_left for q in cols]
+    outside = np.logical_or.outer(
+        [not 0 <= r < x.shape[1] for r in source_rows],
+        [not 0 <= q < x.shape[2] for q in source_cols],
+    )
+    result = blank(cell, dtype)
+    result.rows, result.cols, result.source_channel = source_rows, source_cols, c
+    context = np.full((height + 2 * ph, width + 2 * pw), pad_value, dtype=dtype)
+    context[ph : ph + height, pw : pw + width] = filled
+    result.context, result.context_origin = context, (-fill_top - ph, -fill_left - pw)
+    result.formula = f"cell = {p.kind} of the window's values" + (
+        " (padding: -inf, never the max)" if p.padding != (0, 0) and p.kind == "max" else ""
+    )
+    steps = result.steps
+    if any(fill):
+        steps.append(
+            f"  zeros added to {cell.stage}'s input first (pool.pad): left {fill[0]}, right "
+            f"{fill[1]}, top {fill[2]}, bottom {fill[3]} -> {height}×{width}"
+        )
+    steps.append(
+        f"  the {kh}×{kw} window: rows {span_text(source_rows[0], kh, dh)}, cols "
+        f"{span_text(source_cols[0], kw, dw)} of channel {c} (stride {list(p.stride)})"
+    )
+    if p.padding != (0, 0):
+        steps.append(
+            f"  pool.padding {list(p.padding)}: cells beyond the map count as "
+            + ("-inf (they never win)" if p.kind == "max" else "0")
+        )
+    if outside.any():
+        steps.append(
+            f"  {int(outside.sum())} of its {outside.size} cells lie outside {cell.stage}'s "
+            "input (added zeros or padding)"
+        )
+    steps += ["  the window's values:", show_grid(values)]
+    result.grids.append(Grid("window", f"channel {c}", values, outside))
+    if p.kind == "max":
+        # As the loop backend: the cells inside the map, in row order, their max.
+        cells = [filled[r, q] for r in rows for q in cols if 0 <= r < height and 0 <= q < width]
+        best = max(cells, default=-math.inf)
+        result.value = dtype.type(best)
+        steps.append(f"  max of the {len(cells)} values = {show(result.value)}")
+        return result
+    bottom, right = min(top + kh, height + ph), min(left + kw, width + pw)
+    r0, r1, q0, q1 = max(top, 0), min(bottom, height), max(left, 0), min(right, width)
+    # As the loop backend: padding counts in the mean only with count_include_pad.
+    count = (bottom - top) * (right - left) if p.count_include_pad else (r1 - r0) * (q1 - q0)
+    total = np.sum(filled[r0:r1, q0:q1])
+    result.value = dtype.type(total / count)
+    steps.append(f"  sum of the values = {show(total)}")
+    why = "" if count == (r1 - r0) * (q1 - q0) else " (padding counted: count_include_pad)"
+    steps.append(f"  / {count} cells{why} = {show(result.value)}")
+    return result
+
+
+def describe(p: PoolParams, input_shape: Shape, w: Mapping[str, str]) -> str:
+    size = f"{p.size[0]}×{p.size[1]}"
+    parts = [w["pool"].format(kind=w.get(p.kind, p.kind), size=size, stride=pair_text(p.stride))]
+    fill = fill_for(p, input_shape[1], input_shape[2])
+    if any(fill):
+        parts.append(w["zeros"].format(pads=pads_text(fill, w)))
+    if p.padding != (0, 0):
+        parts.append(w["padding"].format(value=pair_text(p.padding)))
+    if p.dilation != (1, 1) and p.kind == "max":
+        parts.append(w["dilation"].format(value=pair_text(p.dilation)))
+    if p.ceil_mode:
+        parts.append("ceil_mode")
+    return w["and"].join(parts)
+
+
+WORDS = {
+    "en": {
+        "title": "pooled map",
+        "pool": "{kind} of each {size} window, stride {stride}",
+        "max": "max",
+        "avg": "avg",
+        "zeros": "zeros added: {pads}",
+    },
+    "zh": {
+        "title": "池化后的特征图",
+        "pool": "每个 {size} 窗口取{kind}，步长 {stride}",
+        "max": "最大值",
+        "avg": "平均值",
+        "zeros": "补零：{pads}",
+    },
+}
+
+OP = Op(
+    name="pool",
+    schema=PoolConfig,
+    prepare=prepare,
+    output_shape=output_shape,
+    forward=forward,
+    explain=explain,
+    describe=describe,
+    words=WORDS,
+    controls=(Control("name", POOL_KINDS), Control("size"), Control("stride")),
+    warnings=warnings,
+    slides_window=True,
+)

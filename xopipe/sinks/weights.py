@@ -51,13 +51,14 @@ class StageWeights:
 
 
 def stage_weights(stages: Mapping[str, Stage]) -> dict[str, StageWeights]:
-    """{stage name: its weights} for every stage whose parameters hold weights, in order."""
+    """{stage name: its weights} for every stage whose op holds weights, in order."""
     found = {}
     for name, stage in stages.items():
-        weight = getattr(stage.params, "weight", None)
-        bias = getattr(stage.params, "bias", None)
-        if isinstance(weight, np.ndarray) and isinstance(bias, np.ndarray):
-            found[name] = StageWeights(weight.astype(np.float64), bias.astype(np.float64))
+        weights = stage.op.weights(stage.params)
+        if weights is not None:
+            found[name] = StageWeights(
+                weights.weight.astype(np.float64), weights.bias.astype(np.float64)
+            )
     return found
 
 

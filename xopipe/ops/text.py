@@ -1,4 +1,4 @@
-"""How explain writes numbers, grids, shapes and activation formulas.
+"""How explanations and descriptions write numbers, grids, shapes and activation formulas.
 
 The explorer page (xopipe/html/explain_numbers.js) writes the same text with the
 same rules, so a number here is the shortest text that reads back as the
