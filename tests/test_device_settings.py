@@ -192,3 +192,15 @@ def test_a_cuda_index_the_machine_lacks_is_refused_in_one_line(restored, monkeyp
         "backend.device must be cuda or cuda:0..1 here (torch sees 2 CUDA device(s)), "
         f"got '{typed}'"
     )
+
+
+def test_a_gpu_backend_turns_off_the_tf32_a_user_turned_on(restored, monkeypatch):
+    """test_gpu.py's check on a device, here through the same constructor on the stand-in."""
+    CudaStandIn(count=1, current=0).install(monkeypatch)
+    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.use_deterministic_algorithms(False)
+    get_backend("torch", device="cuda")
+    assert torch.backends.cudnn.allow_tf32 is False
+    assert torch.backends.cuda.matmul.allow_tf32 is False
+    assert torch.are_deterministic_algorithms_enabled()
