@@ -60,6 +60,14 @@ def make_config() -> Callable[..., DictConfig]:
     return lambda *overrides: compose_config(overrides)
 
 
+# The `sweep` fixture's verdict, as the user reads it: torch of stride 2 differs in
+# pool channel 1 from loop and from numpy; job 6 failed.
+SWEEP_VERDICT = (
+    "backends differ: 2 of 30 grids beyond tolerance (pool), in 2 of 6 pairs;"
+    " 1 of 7 jobs failed (skipped)"
+)
+
+
 @pytest.fixture
 def sweep(tmp_path) -> Path:
     """Six jobs: two groups of three backends; torch of stride 2 differs; one job failed."""

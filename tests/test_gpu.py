@@ -28,6 +28,7 @@ from tests.property_cases import (
     ACTIVATION_CASES,
     SETTINGS,
     TOL,
+    Tally,
     _run_ours,
     activation_example,
     conv_cases,
@@ -50,7 +51,7 @@ def cuda():
     return get_backend("torch", device="cuda")
 
 
-def _same_as_numpy(op: str, node: dict, x: np.ndarray, cuda) -> None:
+def _same_as_numpy(op: str, node: dict, x: np.ndarray, cuda):
     """The GPU gives the NumPy backend's answer within tolerance, or both refuse alike.
 
     The answer must have been computed on the device: the tensor that crosses
@@ -70,27 +71,40 @@ def _same_as_numpy(op: str, node: dict, x: np.ndarray, cuda) -> None:
     reference = _run_ours(op, node, x, "numpy")
     if isinstance(reference, UserError) or isinstance(ours, UserError):
         assert str(ours) == str(reference)
-        return
+        return ours
     (got, shape), (expected, expected_shape) = ours, reference
     assert crossed == [cuda.device] and cuda.device.type == "cuda"
     assert got.dtype == x.dtype
     assert got.shape == shape == expected_shape == expected.shape
     tol = TOL[str(x.dtype)]
     np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
+    return ours
 
 
-@SETTINGS
-@given(case=conv_cases())
-def test_conv_on_the_gpu_matches_numpy(cuda, case):
-    x, _, _, node = conv_example(case)
-    _same_as_numpy("conv", node, x, cuda)
+def test_conv_on_the_gpu_matches_numpy(cuda):
+    tally = Tally()
+
+    @SETTINGS
+    @given(case=conv_cases())
+    def check(case):
+        x, _, _, node = conv_example(case)
+        tally.note(case, _same_as_numpy("conv", node, x, cuda))
+
+    check()
+    tally.check()
 
 
-@SETTINGS
-@given(case=pool_cases())
-def test_pool_on_the_gpu_matches_numpy(cuda, case):
-    x, node = pool_example(case)
-    _same_as_numpy("pool", node, x, cuda)
+def test_pool_on_the_gpu_matches_numpy(cuda):
+    tally = Tally()
+
+    @SETTINGS
+    @given(case=pool_cases())
+    def check(case):
+        x, node = pool_example(case)
+        tally.note(case, _same_as_numpy("pool", node, x, cuda))
+
+    check()
+    tally.check()
 
 
 @SETTINGS
