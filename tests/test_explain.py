@@ -280,3 +280,21 @@ def test_explain_reaches_backends_through_the_registry_and_draws_nothing():
             if isinstance(node, ast.ImportFrom) and node.module:
                 assert not node.module.startswith("xopipe.figures"), (path.name, node.module)
                 assert not node.module.startswith("xopipe.backends."), (path.name, node.module)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_the_console_says_by_how_much_numpy_and_torch_differ(capsys, tmp_path, backend):
+    """On this cell numpy and torch add the nine products in another order than the loop
+    backend: the stored value is one bit away from the one explain computes, and the
+    console says so with the difference between the two backends' own numbers."""
+    name, cell = "circular_flip_plain_sum", "conv:0:0:1"
+    loop = float(computed(name, "loop")[1]["conv"][0, 0, 1])
+    stored = float(computed(name, backend)[1]["conv"][0, 0, 1])
+    assert loop != stored and abs(loop - stored) <= 2 * np.spacing(abs(loop))
+    overrides = [*CONFIGS[name], f"backend={backend}", f"explain={cell}"]
+    run_experiment(compose_config([*overrides, "figures=none", "print_matrices=false"]), tmp_path)
+    lines = capsys.readouterr().out.splitlines()
+    assert f"  + bias 0.0 = {loop!r}" in lines  # explain's own sum, in the loop's order
+    difference = f"{abs(loop - stored):.3g}"  # 1.11e-16
+    verdict = f"(differs by {difference}: this backend adds in another order)"
+    assert f"stored conv[0, 0, 1] = {stored!r}  {verdict}" in lines
