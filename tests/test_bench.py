@@ -181,6 +181,7 @@ def test_startup_ratios_are_the_median_of_the_rounds_with_their_range(monkeypatc
         found = dict(next(rounds_seen))
         found["matplotlib.pyplot import (Agg), over bare python"] = 0.1
         found["seed run, figures on"] = 0.4
+        found["xopipe --help"] = 0.3
         return found
 
     monkeypatch.setattr("xopipe.bench.startup.startup", startup)
@@ -192,6 +193,8 @@ def test_startup_ratios_are_the_median_of_the_rounds_with_their_range(monkeypatc
     # figures on over 1.5 x bare + matplotlib: 0.4 / 0.4 in every round
     assert "(1.5 x bare + matplotlib): 1.00, 1.00-1.00 (goal <= 1.0)" in text
     assert "- seed run, figures=none: 550 ms" in text  # the median over the rounds
+    # --help over a run without figures: 0.6, 0.5, 0.545 (the ratio the tests leave to the bench)
+    assert "- xopipe --help / seed run, figures=none: 0.55, 0.50-0.60" in text
 
 
 @pytest.mark.parametrize(
