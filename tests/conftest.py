@@ -16,6 +16,11 @@ from omegaconf import DictConfig
 
 from tests.browser import browser  # noqa: F401  (one browser for the whole session)
 from tests.finished_runs import make_run, random_arrays
+from tests.optional_suites import (  # noqa: F401  (hooks: which optional suites ran)
+    pytest_collection_modifyitems,
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+)
 from tests.slurm_cluster import (
     ClusterUnavailable,
     SlurmCluster,

@@ -40,11 +40,14 @@ from xopipe.backends import get_backend
 from xopipe.errors import UserError
 from xopipe.experiment import build_experiment, execute
 
-pytestmark = pytest.mark.skipif(
-    not torch.cuda.is_available(),
-    reason="no CUDA device visible (torch.cuda.is_available() is False); "
-    "these tests need an NVIDIA GPU and a CUDA build of torch",
-)
+pytestmark = [
+    pytest.mark.needs("GPU"),
+    pytest.mark.skipif(
+        not torch.cuda.is_available(),
+        reason="no CUDA device visible (torch.cuda.is_available() is False); "
+        "these tests need an NVIDIA GPU and a CUDA build of torch",
+    ),
+]
 
 @pytest.fixture(scope="module")
 def cuda():

@@ -64,7 +64,7 @@ def crossings(monkeypatch):
 
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="torch sees no CUDA device")
-DEVICES = ["cpu", pytest.param("cuda", marks=CUDA)]
+DEVICES = ["cpu", pytest.param("cuda", marks=[CUDA, pytest.mark.needs("GPU")])]
 
 
 @pytest.mark.parametrize("device", DEVICES)
