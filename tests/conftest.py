@@ -16,6 +16,11 @@ from omegaconf import DictConfig
 
 from tests.browser import browser  # noqa: F401  (one browser for the whole session)
 from tests.finished_runs import make_run, random_arrays
+from tests.optional_suites import (  # noqa: F401  (hooks: which optional suites ran)
+    pytest_collection_modifyitems,
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+)
 from tests.slurm_cluster import (
     ClusterUnavailable,
     SlurmCluster,
@@ -58,6 +63,15 @@ def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
 @pytest.fixture
 def make_config() -> Callable[..., DictConfig]:
     return lambda *overrides: compose_config(overrides)
+
+
+# The `sweep` fixture's verdict, as the user reads it: torch of stride 2 differs in
+# pool channel 1 from loop and from numpy; job 6 failed.
+SWEEP_VERDICT = (
+    "backends differ: 2 of 30 grids beyond tolerance (pool), in 2 of 6 pairs"
+    " (conv.stride=2: backend=loop vs backend=torch,"
+    " conv.stride=2: backend=numpy vs backend=torch); 1 of 7 jobs failed (skipped)"
+)
 
 
 @pytest.fixture

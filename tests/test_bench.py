@@ -38,7 +38,6 @@ def test_quick_benchmark_prints_a_table_of_ratios(tmp_path, capsys):
     assert "in 2 rounds (the implementations take turns)" in text
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
 def test_help_says_what_each_option_does(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--help"])
@@ -47,6 +46,7 @@ def test_help_says_what_each_option_does(capsys):
     assert "a ratio that moves more than 20% between rounds is flagged" in words
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
 def test_device_cuda_without_a_gpu_fails_in_one_line(capsys):
     assert main(["--quick", "--device", "cuda"]) == 2
     captured = capsys.readouterr()
@@ -104,8 +104,26 @@ def test_gpu_cases_reach_16384_with_their_memory_traffic_floor():
     ]
     conv = cases["conv 16384^2 K3 k3"]
     # 1 GiB in, 3 x 16382^2 float32 out: about 4.3 GB, a millisecond at 4.3 TB/s.
-    assert _floor_bytes(conv) == (16384**2 + 3 * 16382**2) * 4
+    assert _floor_bytes(conv) == 4_294_180_912  # (16384^2 + 3 x 16382^2) x 4
     assert _floor_bytes(conv) / H200_BANDWIDTH == pytest.approx(1.0e-3, rel=0.01)
+
+
+# float32 bytes each case must read and write at least once, counted by hand:
+# 1024^2 = 1,048,576 input cells; a 3-kernel 3x3 conv writes 3 x 1022^2 = 3,133,452;
+# a 2x2/2 pool of that writes 3 x 511^2 = 783,363.
+FLOORS_1024 = {
+    "conv 1024^2 K3 k3": (1_048_576 + 3_133_452) * 4,
+    "max pool 2x2/2 3x1022^2": (3_133_452 + 783_363) * 4,
+    "relu 3x1022^2": 2 * 3_133_452 * 4,
+    # input; conv written, then read by pool and by relu; pool's and relu's outputs
+    "seed pipeline 1024^2": (1_048_576 + 3 * 3_133_452 + 783_363 + 3_133_452) * 4,
+}
+
+
+def test_each_cases_floor_is_the_bytes_it_must_move_once():
+    floors = {case.name: _floor_bytes(case) for case in gpu_cases([1024])}
+    assert floors == FLOORS_1024
+    assert FLOORS_1024["conv 1024^2 K3 k3"] == 16_728_112
 
 
 def test_gpu_table_shows_ratios_to_the_resident_reference_and_the_floor():
@@ -118,15 +136,15 @@ def test_gpu_table_shows_ratios_to_the_resident_reference_and_the_floor():
     header, rule, row = gpu_table([case], times, H200_BANDWIDTH)
     assert header.startswith("| case | torch, resident | torch backend, resident (ratio) |")
     cells = [c.strip() for c in row.split("|")[1:-1]]
-    floor = _floor_bytes(case) / H200_BANDWIDTH
+    # 16,728,112 bytes at 4.3 TB/s: 3.89 microseconds
     assert cells[:4] == [
         "conv 1024^2 K3 k3",
         "0.1 ms",
         "0.14 ms (1.4, 1.2-1.6)",
         "2 ms (20, 20-20)",
     ]
-    assert cells[4] == f"{floor * 1e3:.3g} ms"
-    assert cells[5:7] == [f"{1e-4 / floor:.1f}x", f"{1.4e-4 / floor:.1f}x"]
+    assert cells[4] == "0.00389 ms"
+    assert cells[5:7] == ["25.7x", "36.0x"]  # 0.1 ms and 0.14 ms over the floor
     assert cells[7] == "**no**: cuda 33%"
 
 
@@ -163,6 +181,7 @@ def test_startup_ratios_are_the_median_of_the_rounds_with_their_range(monkeypatc
         found = dict(next(rounds_seen))
         found["matplotlib.pyplot import (Agg), over bare python"] = 0.1
         found["seed run, figures on"] = 0.4
+        found["xopipe --help"] = 0.3
         return found
 
     monkeypatch.setattr("xopipe.bench.startup.startup", startup)
@@ -174,6 +193,8 @@ def test_startup_ratios_are_the_median_of_the_rounds_with_their_range(monkeypatc
     # figures on over 1.5 x bare + matplotlib: 0.4 / 0.4 in every round
     assert "(1.5 x bare + matplotlib): 1.00, 1.00-1.00 (goal <= 1.0)" in text
     assert "- seed run, figures=none: 550 ms" in text  # the median over the rounds
+    # --help over a run without figures: 0.6, 0.5, 0.545 (the ratio the tests leave to the bench)
+    assert "- xopipe --help / seed run, figures=none: 0.55, 0.50-0.60" in text
 
 
 @pytest.mark.parametrize(

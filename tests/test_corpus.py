@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from tests.cli import run_cli
@@ -26,10 +27,21 @@ def _expand(text: str) -> str:
     return text.replace("{files}", str(FILES))
 
 
+# A case marked `only: without CUDA` is a mistake only where torch sees no GPU.
+WITHOUT_CUDA = pytest.mark.skipif(
+    torch.cuda.is_available(), reason="torch sees a CUDA device here, so the config is valid"
+)
+
+
 def config_cases():
     for case in CASES["configs"]:
         overrides = [_expand(o) for o in case["overrides"]]
-        yield pytest.param(overrides, _expand(case["error"]), id=" ".join(case["overrides"]))
+        only = case.get("only")
+        assert only in (None, "without CUDA"), only
+        marks = [WITHOUT_CUDA] if only else []
+        yield pytest.param(
+            overrides, _expand(case["error"]), id=" ".join(case["overrides"]), marks=marks
+        )
 
 
 def file_cases():

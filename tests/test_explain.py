@@ -12,11 +12,12 @@ import re
 
 import numpy as np
 import pytest
+import torch
 
 from tests.cli import run_cli
 from tests.conftest import compose_config
+from tests.property_cases import ACTIVATION_ORACLES
 from xopipe.backends import get_backend
-from xopipe.backends.loop import SCALAR_ACTIVATION
 from xopipe.errors import UserError
 from xopipe.experiment import build_experiment, execute
 from xopipe.explain import CellRef, explain, parse_cell
@@ -200,10 +201,14 @@ def test_printed_arithmetic_reproduces_the_stored_value(name):
             count = int(next(s for s in steps if s.strip().startswith("/")).split()[1])
             assert dtype(total / count).tobytes() == stored.tobytes()
         elif e.op == "activation":
-            x = float(_after(steps, "x ="))
+            # explain uses the loop backend's scalar functions: torch is the judge here
+            x = torch.tensor(dtype(_after(steps, "x =")))
             activation = experiment.stages[cell.stage].params
-            function = SCALAR_ACTIVATION[activation.name](activation.params)
-            assert dtype(function(x)).tobytes() == stored.tobytes()
+            expected = ACTIVATION_ORACLES[activation.name](x, dict(activation.params)).numpy()
+            assert expected.dtype == stored.dtype
+            ulp = np.spacing(np.abs(expected))
+            for value in (stored, e.value):  # what the backend wrote, what explain computed
+                assert abs(float(value) - float(expected)) <= 2 * ulp, (cell, value, expected)
         else:
             assert e.op == "pad"
             assert dtype(steps[1].rsplit("=", 1)[1].split()[0]) == stored
@@ -275,3 +280,21 @@ def test_explain_reaches_backends_through_the_registry_and_draws_nothing():
             if isinstance(node, ast.ImportFrom) and node.module:
                 assert not node.module.startswith("xopipe.figures"), (path.name, node.module)
                 assert not node.module.startswith("xopipe.backends."), (path.name, node.module)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_the_console_says_by_how_much_numpy_and_torch_differ(capsys, tmp_path, backend):
+    """On this cell numpy and torch add the nine products in another order than the loop
+    backend: the stored value is one bit away from the one explain computes, and the
+    console says so with the difference between the two backends' own numbers."""
+    name, cell = "circular_flip_plain_sum", "conv:0:0:1"
+    loop = float(computed(name, "loop")[1]["conv"][0, 0, 1])
+    stored = float(computed(name, backend)[1]["conv"][0, 0, 1])
+    assert loop != stored and abs(loop - stored) <= 2 * np.spacing(abs(loop))
+    overrides = [*CONFIGS[name], f"backend={backend}", f"explain={cell}"]
+    run_experiment(compose_config([*overrides, "figures=none", "print_matrices=false"]), tmp_path)
+    lines = capsys.readouterr().out.splitlines()
+    assert f"  + bias 0.0 = {loop!r}" in lines  # explain's own sum, in the loop's order
+    difference = f"{abs(loop - stored):.3g}"  # 1.11e-16
+    verdict = f"(differs by {difference}: this backend adds in another order)"
+    assert f"stored conv[0, 0, 1] = {stored!r}  {verdict}" in lines

@@ -29,6 +29,7 @@ def _texts(figure) -> str:
     return "\n".join(t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text")))
 
 
+@pytest.mark.needs("zh font")
 def test_zh_titles_render_with_a_cjk_font_and_no_missing_glyph(tmp_path):
     font = fonts.system_font()
     if font is None:

@@ -1,9 +1,11 @@
 """The torch backend on a CUDA device: the NumPy backend's numbers, the same bits each rerun.
 
 Every op and option (the property tests' strategies, replayed on the device),
-TF32 off, reruns byte-identical, and a 16-job sweep on the GPU with several
-workers. Skipped where torch sees no CUDA device; run it on a machine with an
-NVIDIA GPU and a CUDA build of torch: `pytest tests/test_gpu.py`.
+TF32 off (turned on first), reruns in two processes byte-identical, and a
+16-job sweep on the GPU with several workers. Stages passing tensors that
+stay on the device: tests/test_resident.py. Skipped where torch sees no CUDA
+device; run it on a machine with an NVIDIA GPU and a CUDA build of torch:
+`pytest tests/test_gpu.py`.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import compose_config
+from tests.device_runs import AGREE, assert_two_processes_agree
 from tests.property_cases import (
     ACTIVATION_CASES,
     SETTINGS,
     TOL,
+    Tally,
     _run_ours,
     activation_example,
     conv_cases,
@@ -36,46 +40,74 @@ from xopipe.backends import get_backend
 from xopipe.errors import UserError
 from xopipe.experiment import build_experiment, execute
 
-pytestmark = pytest.mark.skipif(
-    not torch.cuda.is_available(),
-    reason="no CUDA device visible (torch.cuda.is_available() is False); "
-    "these tests need an NVIDIA GPU and a CUDA build of torch",
-)
-
-# diff.atol / diff.rtol defaults: what a sweep's diff report calls agreement.
-AGREE = {np.dtype("float64"): 1e-9, np.dtype("float32"): 1e-5}
-
+pytestmark = [
+    pytest.mark.needs("GPU"),
+    pytest.mark.skipif(
+        not torch.cuda.is_available(),
+        reason="no CUDA device visible (torch.cuda.is_available() is False); "
+        "these tests need an NVIDIA GPU and a CUDA build of torch",
+    ),
+]
 
 @pytest.fixture(scope="module")
 def cuda():
     return get_backend("torch", device="cuda")
 
 
-def _same_as_numpy(op: str, node: dict, x: np.ndarray, cuda) -> None:
-    """The GPU gives the NumPy backend's answer within tolerance, or both refuse alike."""
-    ours, reference = _run_ours(op, node, x, cuda), _run_ours(op, node, x, "numpy")
+def _same_as_numpy(op: str, node: dict, x: np.ndarray, cuda):
+    """The GPU gives the NumPy backend's answer within tolerance, or both refuse alike.
+
+    The answer must have been computed on the device: the tensor that crosses
+    back to NumPy is noted, and must be on it.
+    """
+    crossed: list[torch.device] = []
+
+    def to_host(tensor: torch.Tensor) -> np.ndarray:
+        crossed.append(tensor.device)
+        return type(cuda).to_host(cuda, tensor)
+
+    cuda.to_host = to_host
+    try:
+        ours = _run_ours(op, node, x, cuda)
+    finally:
+        del cuda.to_host
+    reference = _run_ours(op, node, x, "numpy")
     if isinstance(reference, UserError) or isinstance(ours, UserError):
         assert str(ours) == str(reference)
-        return
+        return ours
     (got, shape), (expected, expected_shape) = ours, reference
-    assert type(got) is np.ndarray and got.dtype == x.dtype
+    assert crossed == [cuda.device] and cuda.device.type == "cuda"
+    assert got.dtype == x.dtype
     assert got.shape == shape == expected_shape == expected.shape
     tol = TOL[str(x.dtype)]
     np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
+    return ours
 
 
-@SETTINGS
-@given(case=conv_cases())
-def test_conv_on_the_gpu_matches_numpy(cuda, case):
-    x, _, _, node = conv_example(case)
-    _same_as_numpy("conv", node, x, cuda)
+def test_conv_on_the_gpu_matches_numpy(cuda):
+    tally = Tally()
+
+    @SETTINGS
+    @given(case=conv_cases())
+    def check(case):
+        x, _, _, node = conv_example(case)
+        tally.note(case, _same_as_numpy("conv", node, x, cuda))
+
+    check()
+    tally.check()
 
 
-@SETTINGS
-@given(case=pool_cases())
-def test_pool_on_the_gpu_matches_numpy(cuda, case):
-    x, node = pool_example(case)
-    _same_as_numpy("pool", node, x, cuda)
+def test_pool_on_the_gpu_matches_numpy(cuda):
+    tally = Tally()
+
+    @SETTINGS
+    @given(case=pool_cases())
+    def check(case):
+        x, node = pool_example(case)
+        tally.note(case, _same_as_numpy("pool", node, x, cuda))
+
+    check()
+    tally.check()
 
 
 @SETTINGS
@@ -90,15 +122,23 @@ def test_activation_on_the_gpu_matches_numpy(cuda, case, scale, seed, dtype):
     _same_as_numpy("activation", node, x, cuda)
 
 
-def test_the_backend_turns_tf32_off_and_determinism_on(cuda):
+def test_the_backend_turns_tf32_off_and_determinism_on():
+    # PyTorch's defaults are already off for matmul: turn everything on first.
+    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.use_deterministic_algorithms(False)
+    get_backend("torch", device="cuda")
     assert torch.backends.cudnn.allow_tf32 is False
     assert torch.backends.cuda.matmul.allow_tf32 is False
     assert torch.are_deterministic_algorithms_enabled()
     assert not torch.is_deterministic_algorithms_warn_only_enabled()
 
 
-def test_float32_conv_has_float32_error_not_tf32s(cuda):
+def test_float32_conv_has_float32_error_not_tf32s():
     """100 products per cell: float32 errs by ~1e-7 here, TF32 (10-bit mantissa) by ~1e-3."""
+    torch.backends.cudnn.allow_tf32 = True  # as a user's own code may have left it
+    torch.backends.cuda.matmul.allow_tf32 = True
+    cuda = get_backend("torch", device="cuda")
     rng = np.random.default_rng(11)
     x = rng.uniform(-1, 1, (4, 512, 512))
     weight, bias = rng.uniform(-1, 1, (16, 4, 5, 5)), np.zeros(16)
@@ -141,16 +181,9 @@ RERUNS = [
 @pytest.mark.parametrize(
     "overrides", RERUNS, ids=["seed-1024", "reflect-dilated-avg", "strided-circular", "two-layer"]
 )
-def test_gpu_reruns_are_byte_identical_and_agree_with_numpy(overrides):
-    experiment = build_experiment(compose_config(overrides))
-    first = execute(experiment, get_backend("torch", device="cuda")).arrays
-    second = execute(experiment, get_backend("torch", device="cuda")).arrays
-    reference = execute(experiment, get_backend("numpy")).arrays
-    for name, array in first.items():
-        assert type(array) is np.ndarray and array.dtype == experiment.dtype, name
-        assert array.tobytes() == second[name].tobytes(), name
-        tol = AGREE[experiment.dtype]
-        np.testing.assert_allclose(array, reference[name], rtol=tol, atol=tol, err_msg=name)
+def test_gpu_reruns_in_two_processes_are_byte_identical_and_agree_with_numpy(tmp_path, overrides):
+    """Each process builds its own input; tests/test_resident.py runs the same check on CPU."""
+    assert_two_processes_agree(tmp_path, overrides, "cuda")
 
 
 def test_a_memory_fraction_bounds_the_allocator():

@@ -1,12 +1,11 @@
-"""`xopipe --help`: Hydra's text for xopipe's template, in a fraction of a run's time."""
+"""`xopipe --help`: Hydra's text for xopipe's template, without composing the config."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
@@ -37,20 +36,26 @@ def test_hydra_answers_whatever_could_change_the_text(argv):
     assert quick_help(argv) is None
 
 
-def _seconds(*args: str, cwd: Path) -> float:
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "xopipe", *args], cwd=cwd, capture_output=True, env=env, timeout=120
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return time.perf_counter() - start
+# Runs `xopipe --help` as the command does, then lists the heavy packages it imported.
+HELP_PROCESS = """
+import json, runpy, sys
+sys.argv = ["xopipe", "--help"]
+runpy.run_module("xopipe", run_name="__main__")
+heavy = ("hydra", "omegaconf", "numpy", "torch", "pyarrow", "matplotlib")
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & set(heavy))))
+"""
 
 
 @pytest.mark.slow
-def test_help_takes_at_most_1_5_times_a_run_without_figures(tmp_path):
-    helps, runs = [], []
-    for turn in range(3):  # in turns, best of each: the machine is shared
-        helps.append(_seconds("--help", cwd=tmp_path))
-        runs.append(_seconds("figures=none", f"hydra.run.dir={tmp_path / str(turn)}", cwd=tmp_path))
-    assert min(helps) <= 1.5 * min(runs), (helps, runs)
+def test_help_in_a_fresh_process_prints_the_text_without_composing_a_config(tmp_path):
+    """How fast it is against a run is the bench's (python -m xopipe.bench --startup); here:
+    it finishes, says what Hydra would, and never loads what composing a config needs."""
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    command = [sys.executable, "-c", HELP_PROCESS]
+    result = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    text, _, imported = result.stdout.rstrip("\n").rpartition("\n")
+    assert text + "\n" == quick_help(["--help"])
+    assert json.loads(imported) == []

@@ -41,6 +41,18 @@ def test_a_tilde_path_gets_a_quoting_hint_that_works(tmp_path, monkeypatch):
     assert record["status"] == "complete" and record["input"]["shape"] == [1, 5, 6]
 
 
+def test_a_tilde_in_kernels_path_is_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "k.csv").write_text("1,2,0\n0,-1,3.5\n")
+    run_dir = tmp_path / "run"
+    refused = run_cli(*QUIET, "kernels=file", "kernels.path=~/k.csv", f"hydra.run.dir={run_dir}")
+    assert refused.code == 2 and suggested(refused.stderr) == 'kernels.path="~/k.csv"'
+    fixed = run_cli(*QUIET, "kernels=file", suggested(refused.stderr), f"hydra.run.dir={run_dir}")
+    assert fixed.code == 0, fixed.stderr
+    weight = np.loadtxt(run_dir / "weights" / "conv_0_0.csv", delimiter=",")
+    np.testing.assert_array_equal(weight, [[1, 2, 0], [0, -1, 3.5]])
+
+
 def test_a_sweep_over_tilde_paths_gets_a_hint_that_works(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     for name in ("a", "b"):

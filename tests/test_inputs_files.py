@@ -87,7 +87,22 @@ def test_jpeg_reads_what_pillow_decodes_and_resizes(tmp_path, make_config):
     small = source(
         make_config, "input=file", f"input.path={tmp_path / 'p.jpg'}", "input.resize=[10,12]"
     )
-    assert small.shape == (1, 10, 12)
+    assert small.shape == (1, 10, 12)  # [H, W]: Pillow's own size is (W, H)
+    resized = Image.open(tmp_path / "p.jpg").convert("L").resize((12, 10), Image.Resampling.BILINEAR)
+    np.testing.assert_array_equal(small[0], np.asarray(resized, dtype=np.float64) / 127.5 - 1.0)
+
+
+@pytest.mark.parametrize(("resize", "axis"), [("[2,4]", 1), ("[4,2]", 0)])
+def test_resize_interpolates_bilinearly_along_each_axis(tmp_path, make_config, resize, axis):
+    """A two-pixel ramp 0..255 stretched to four: the new pixels' centres fall at 1/4 and
+    3/4 of the way, so bilinear gives 63.75 and 191.25, stored as 8-bit 64 and 191."""
+    ramp = np.array([[0, 255], [0, 255]], dtype=np.uint8)
+    Image.fromarray(ramp if axis == 1 else ramp.T).save(tmp_path / "ramp.png")
+    path = f"input.path={tmp_path / 'ramp.png'}"
+    got = source(make_config, "input=file", path, f"input.resize={resize}")
+    line = np.array([0, 64, 191, 255]) / 127.5 - 1.0
+    expected = np.stack([line, line]) if axis == 1 else np.stack([line, line], axis=1)
+    np.testing.assert_array_equal(got[0], expected)
 
 
 def test_random_input_is_reproducible_bit_for_bit(make_config):
@@ -104,6 +119,17 @@ def test_random_input_is_reproducible_bit_for_bit(make_config):
         make_config, "input=random", "input.seed=7", "input.shape=[3,5,6]", "dtype=float32"
     )
     np.testing.assert_array_equal(f32, a.astype(np.float32))
+
+
+def test_random_input_draws_between_input_low_and_high(make_config):
+    shape = ("input=random", "input.seed=3", "input.shape=[4,5]")
+    got = source(make_config, *shape, "input.low=2", "input.high=5")
+    np.testing.assert_array_equal(got[0], np.random.default_rng(3).uniform(2, 5, (4, 5)))
+    assert 2 <= got.min() and got.max() < 5
+    pixels = source(make_config, *shape, "input.pixels=true", "input.low=-0.5", "input.high=3")
+    draws = np.random.default_rng(3).random((4, 5))
+    np.testing.assert_array_equal(pixels[0], np.where(draws < 0.5, -0.5, 3.0))
+    assert set(np.unique(pixels)) == {-0.5, 3.0}
 
 
 # --- refusing bad files ----------------------------------------------------------------

@@ -4,30 +4,18 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.property_cases import (
     ACTIVATION_CASES,
+    ACTIVATION_ORACLES,
     BACKENDS,
     SETTINGS,
     _agree,
     _run_ours,
     activation_example,
 )
-
-ORACLES = {
-    "relu": lambda t, p: F.relu(t),
-    "sigmoid": lambda t, p: torch.sigmoid(t),
-    "tanh": lambda t, p: torch.tanh(t),
-    "identity": lambda t, p: t,
-    "leaky_relu": lambda t, p: F.leaky_relu(t, p["negative_slope"]),
-    "elu": lambda t, p: F.elu(t, p["alpha"]),
-    "gelu": lambda t, p: F.gelu(t, approximate=p["approximate"]),
-    "softplus": lambda t, p: F.softplus(t, p["beta"], p["threshold"]),
-}
-
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @SETTINGS
@@ -41,4 +29,4 @@ def test_activation_matches_torch(backend, case, scale, seed, dtype):
     x, node = activation_example(case, scale, seed, dtype)
     name, params = case
     ours = _run_ours("activation", node, x, backend)
-    _agree(ours, ORACLES[name](torch.from_numpy(x), params).numpy(), dtype)
+    _agree(ours, ACTIVATION_ORACLES[name](torch.from_numpy(x), params).numpy(), dtype)

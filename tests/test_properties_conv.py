@@ -14,7 +14,9 @@ from hypothesis import given
 from tests.property_cases import (
     BACKENDS,
     SETTINGS,
+    Tally,
     _agree,
+    _pair,
     _run_oracle,
     _run_ours,
     conv_cases,
@@ -48,23 +50,29 @@ def _conv_oracle(case, x, weight, bias):
     return out.numpy()
 
 
-def _pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # the oracle's
 @pytest.mark.parametrize("backend", BACKENDS)
-@SETTINGS
-@given(case=conv_cases())
-def test_conv_matches_torch_or_both_refuse(backend, case):
-    x, weight, bias, node = conv_example(case)
-    dtype = x.dtype
-    ours = _run_ours("conv", node, x, backend)
-    theirs = _run_oracle(lambda: _conv_oracle(case, x, weight.astype(dtype), bias.astype(dtype)))
-    _agree(ours, theirs, case["dtype"])
-    if not isinstance(ours, UserError) and isinstance(case["padding"], (int, list)):
-        # The conv-arithmetic formula, per dimension.
-        (h, w), (sh, sw) = case["input"], _pair(case["stride"])
-        (ph, pw), (dh, dw), (kh, kw) = _pair(case["padding"]), _pair(case["dilation"]), case["size"]
-        assert ours[1][1] == (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-        assert ours[1][2] == (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+def test_conv_matches_torch_or_both_refuse(backend):
+    tally = Tally()
+
+    @SETTINGS
+    @given(case=conv_cases())
+    def check(case):
+        x, weight, bias, node = conv_example(case)
+        dtype = x.dtype
+        ours = _run_ours("conv", node, x, backend)
+        theirs = _run_oracle(
+            lambda: _conv_oracle(case, x, weight.astype(dtype), bias.astype(dtype))
+        )
+        _agree(ours, theirs, case["dtype"])
+        tally.note(case, ours)
+        if not isinstance(ours, UserError) and isinstance(case["padding"], (int, list)):
+            # The conv-arithmetic formula, per dimension.
+            (h, w), (sh, sw) = case["input"], _pair(case["stride"])
+            (ph, pw), (dh, dw) = _pair(case["padding"]), _pair(case["dilation"])
+            kh, kw = case["size"]
+            assert ours[1][1] == (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+            assert ours[1][2] == (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+
+    check()
+    tally.check()

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.device_runs import assert_two_processes_agree
 from xopipe.backends import get_backend
 from xopipe.backends.torch import TorchBackend
 from xopipe.experiment import build_experiment, execute
@@ -62,27 +63,59 @@ def crossings(monkeypatch):
     return counts
 
 
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="torch sees no CUDA device")
+DEVICES = ["cpu", pytest.param("cuda", marks=[CUDA, pytest.mark.needs("GPU")])]
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("overrides", CONFIGS, ids=lambda o: " ".join(o) or "seed")
-def test_torch_stages_pass_tensors_and_cross_once(make_config, monkeypatch, crossings, overrides):
-    received: dict[str, type] = {}
+def test_torch_stages_pass_tensors_on_the_device_and_cross_once(
+    make_config, monkeypatch, crossings, overrides, device
+):
+    chosen = get_backend("torch", device=device)
+    received: dict[str, set] = {}
     for op_name, op in list(OPS.items()):
 
         def spy(backend, x, params, _op=op):
-            received.setdefault(_op.name, type(x))
             assert isinstance(x, torch.Tensor), f"{_op.name} received {type(x).__name__}"
-            return _op.run(backend, x, params)
+            result = _op.run(backend, x, params)
+            received.setdefault(_op.name, set()).update({x.device, result.device})
+            return result
 
         monkeypatch.setitem(OPS, op_name, dataclasses.replace(op, run=spy))
     experiment = build_experiment(make_config("backend=torch", *overrides))
-    results = execute(experiment, get_backend("torch"))
+    results = execute(experiment, chosen)
 
     used = {stage.spec.op for stage in experiment.stages.values()}
-    assert received == dict.fromkeys(used, torch.Tensor)
+    # every stage read and wrote tensors on the backend's device (cuda:0 on a GPU)
+    assert received == dict.fromkeys(used, {chosen.device})
+    assert chosen.device.type == device
     assert crossings == {"to_backend": 1, "to_host": len(experiment.stages)}
     assert list(results.arrays) == [SOURCE, *experiment.pipeline.order]
     for name, array in results.arrays.items():
-        assert type(array) is np.ndarray, name
         assert array.dtype == experiment.dtype, name
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_arrays_a_run_returns_keep_their_bytes_while_the_backend_works_on(make_config, device):
+    """Host arrays hold the memory they came back in (on a GPU, pinned buffers the
+    allocator would reuse if nothing held them): another run does not change them."""
+    chosen = get_backend("torch", device=device)
+    big = ["input=random", "input.shape=[2,400,400]", "kernels=random", "kernels.shape=[4,2,3,3]"]
+    first = execute(build_experiment(make_config("backend=torch", *big)), chosen).arrays
+    before = {name: array.tobytes() for name, array in first.items()}
+    other = make_config("backend=torch", *big, "input.seed=99", "kernels.seed=98")
+    second = execute(build_experiment(other), chosen).arrays
+    for name, array in first.items():
+        assert array.tobytes() == before[name], name
+        assert array.tobytes() != second[name].tobytes(), name  # the other run differs
+
+
+@pytest.mark.slow
+def test_torch_reruns_in_two_processes_are_byte_identical_on_cpu(tmp_path):
+    """tests/test_gpu.py runs this check with backend.device=cuda."""
+    overrides = ["input=random", "input.shape=[3,40,37]", "kernels=random", "conv.padding=1"]
+    assert_two_processes_agree(tmp_path, [*overrides, "kernels.shape=[4,3,3,2]"], "cpu")
 
 
 @pytest.mark.parametrize("overrides", CONFIGS, ids=lambda o: " ".join(o) or "seed")
@@ -114,5 +147,5 @@ def test_torch_crossings_keep_values_and_dtype():
         tensor = chosen.to_backend(array[:, ::-1])  # a reversed view crosses too
         assert isinstance(tensor, torch.Tensor) and tensor.device.type == "cpu"
         back = chosen.to_host(tensor)
-        assert type(back) is np.ndarray and back.dtype == dtype
+        assert back.dtype == dtype
         np.testing.assert_array_equal(back, array[:, ::-1])

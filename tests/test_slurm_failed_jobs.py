@@ -1,7 +1,7 @@
 """Failed jobs of a sweep on a real SLURM cluster (tests/slurm_cluster.py), and resuming them.
 
 A job cancelled with scancel, a job that reaches its time limit and a job that
-fails are each reported failed, in bounded time, while the others complete
+fails are each reported failed while the others complete
 (with accounting or, through squeue, without); resume=true then submits only
 those jobs. Ctrl-C leaves the jobs to the cluster, and resume collects them.
 Skipped, with the reason, where the daemons cannot start (XOPIPE_REQUIRE_SLURM=1,
@@ -48,7 +48,7 @@ def _inputs(folder: Path) -> dict[str, Path]:
 def _cancel_when_running(slurm: SlurmCluster, sweep: Path, job: int, process) -> float:
     """scancel the SLURM job of sweep job `job` once its run has started; the time it took."""
     start = time.monotonic()
-    while time.monotonic() - start < 120 and process.poll() is None:
+    while time.monotonic() - start < SWEEP_LIMIT_S and process.poll() is None:
         ids = [i for i in slurm_job_ids(sweep) if i.endswith(f"_{job}")]
         if ids and (sweep / str(job) / ".hydra").is_dir():
             assert slurm.states()[ids[0]] == "RUNNING"
@@ -71,7 +71,6 @@ def test_cancelled_timed_out_and_failing_jobs_are_reported_and_resumed(slurm, tm
         "hydra.launcher.signal_delay_s=70",
     ]
     sweep = tmp_path / "sweep"
-    started = time.monotonic()
     process = subprocess.Popen(
         command(sweep, *grid),
         cwd=tmp_path,
@@ -86,11 +85,9 @@ def test_cancelled_timed_out_and_failing_jobs_are_reported_and_resumed(slurm, tm
     finally:
         if process.poll() is None:
             process.kill()
-    seconds = time.monotonic() - started
+    # It finishes at all (communicate's timeout); how soon the launcher acts on a state
+    # is tested on a stand-in clock (tests/test_slurm_states.py), not on this machine's load.
     assert process.returncode == 1, stderr[-3000:]
-    # SLURM's warning comes 20 to 50 s into the job as a rule (seen late under heavy load),
-    # its kill at its next check after the 120 s limit (every 30 s): bounded either way.
-    assert seconds < 240
     assert "Traceback" not in stderr
 
     jobs = [manifest(sweep / str(n)) for n in range(4)]
@@ -148,7 +145,6 @@ def test_without_accounting_a_cancelled_job_is_seen_through_squeue(slurm, tmp_pa
     paths = _inputs(tmp_path / "data")
     sweep = tmp_path / "sweep"
     grid = ["input=file", f"input.path={paths['ok']},{paths['cancelled']}", "backend=loop", *SLURM]
-    started = time.monotonic()
     process = subprocess.Popen(
         command(sweep, *grid),
         cwd=tmp_path,
@@ -164,7 +160,6 @@ def test_without_accounting_a_cancelled_job_is_seen_through_squeue(slurm, tmp_pa
         if process.poll() is None:
             process.kill()
     assert process.returncode == 1, stderr[-3000:]
-    assert time.monotonic() - started < 90
     assert "Bypassing sacct error" not in stderr  # sacct is not asked again and again
     assert manifest(sweep / "0")["status"] == "complete"
     cancelled = manifest(sweep / "1")
@@ -186,7 +181,7 @@ def test_ctrl_c_leaves_the_jobs_to_the_cluster_and_resume_collects_them(slurm, t
         text=True,
     )
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + SWEEP_LIMIT_S
         while not (sweep / "1" / ".hydra").is_dir() and time.monotonic() < deadline:
             time.sleep(0.2)
         process.send_signal(signal.SIGINT)

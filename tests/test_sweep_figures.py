@@ -1,4 +1,4 @@
-"""Sweeps draw no figures unless their command line asks, and take about one run's time."""
+"""Sweeps draw no figures unless their command line asks (their speed is the bench's)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -86,21 +85,12 @@ def test_the_sweeps_diff_report_keeps_its_heatmaps(tmp_path):
     assert (folder / "diff_report.html").read_text().count('src="data:image/png;base64,') >= 1
 
 
-def _seconds(*args: str, cwd: Path) -> float:
-    start = time.perf_counter()
-    result = xopipe(*args, cwd=cwd)
+def test_a_30_job_default_sweep_finishes_with_every_job_complete(tmp_path):
+    """How long it takes against one run is the bench's (python -m xopipe.bench, "Sweep")."""
+    folder = tmp_path / "sweep"
+    result = xopipe("-m", "conv.bias=range(0,30)", f"hydra.sweep.dir={folder}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    return time.perf_counter() - start
-
-
-def test_a_30_job_sweep_takes_at_most_3_times_one_default_run(tmp_path):
-    """Both with default settings, timed in turns (the best of two each: a shared machine)."""
-    runs, sweeps = [], []
-    for turn in range(2):
-        runs.append(_seconds(f"hydra.run.dir={tmp_path / f'run{turn}'}", cwd=tmp_path))
-        sweep_dir = tmp_path / f"sweep{turn}"
-        sweeps.append(
-            _seconds("-m", "conv.bias=range(0,30)", f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
-        )
-    assert len(list((tmp_path / "sweep0").glob("*/manifest.json"))) == 30
-    assert min(sweeps) <= 3 * min(runs), (sweeps, runs)
+    jobs = sorted(folder.glob("*/manifest.json"))
+    assert len(jobs) == 30
+    assert all(json.loads(job.read_text())["status"] == "complete" for job in jobs)
+    assert not list(folder.glob("*/figures"))

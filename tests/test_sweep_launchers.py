@@ -50,7 +50,11 @@ def _ray_python() -> str | None:
     return None
 
 
-@pytest.mark.skipif(_ray_python() is None, reason="hydra-ray-launcher is not installed")
+@pytest.mark.needs("Ray")
+@pytest.mark.skipif(
+    _ray_python() is None,
+    reason="hydra-ray-launcher is not installed here, nor XOPIPE_RAY_PYTHON set (README: Ray)",
+)
 def test_ray_launcher(tmp_path):
     python = _ray_python()
     assert python is not None

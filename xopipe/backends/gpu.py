@@ -23,6 +23,20 @@ WORKERS_SHARE = 0.9
 log = logging.getLogger(__name__)
 
 
+def indexed(device: torch.device, typed: str) -> torch.device:
+    """`device` with its index: torch's CUDA calls refuse a bare torch.device("cuda").
+
+    A bare `cuda` means the current device, as PyTorch reads it; an index this
+    machine does not have is the user's mistake, said in one line.
+    """
+    count = torch.cuda.device_count()
+    index = torch.cuda.current_device() if device.index is None else device.index
+    if not 0 <= index < count:
+        allowed = f"cuda or cuda:0..{count - 1} here (torch sees {count} CUDA device(s))"
+        raise invalid("backend.device", typed, allowed)
+    return torch.device("cuda", index)
+
+
 def faithful() -> None:
     """float32 as the CPU backends compute it, and the same bits on every rerun."""
     # TF32 reads 10 of float32's 23 mantissa bits in conv and matmul: off, or
@@ -55,7 +69,10 @@ def memory_fraction(configured: float | None) -> float | None:
 
 
 def bound_memory(device: torch.device, fraction: float | None) -> None:
-    """Have the caching allocator refuse to hold more than `fraction` of the device."""
+    """Have the caching allocator refuse to hold more than `fraction` of the device.
+
+    `device` carries its index (`indexed`): torch raises ValueError for a bare "cuda".
+    """
     if fraction is None:
         return
     torch.cuda.set_per_process_memory_fraction(fraction, device)

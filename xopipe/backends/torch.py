@@ -42,6 +42,8 @@ class TorchBackend:
             # process that runs the job, never in a sweep's launching process.
             if not torch.cuda.is_available():
                 raise invalid("backend.device", device, "cpu here (torch sees no CUDA device)")
+            # Resolved before any call that takes a device: torch refuses one without an index.
+            self.device = gpu.indexed(self.device, device)
             gpu.faithful()
             gpu.bound_memory(self.device, fraction)
         if num_threads is not None:

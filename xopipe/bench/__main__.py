@@ -223,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
         for launcher in system.SWEEP_LAUNCHERS:
             ratio = sweep[f"30-job sweep, hydra/launcher={launcher}"] / sweep["one run"]
             report.append(f"- 30 jobs / one run, {launcher} launcher: {ratio:.2f} (goal <= 2.5)")
+        default = sweep["30-job default sweep"] / sweep["one default run (figures on)"]
+        report.append(
+            f"- 30-job default sweep / one default run (figures on): {default:.2f} (goal <= 3)"
+        )
         large = max(sizes)
         report += ["", f"## A {large}x{large} input through the seed pipeline, tables on", ""]
         for figures in (False, True):

@@ -61,6 +61,7 @@ def startup(repeats: int) -> dict[str, float]:
         ],
         "seed run, figures=none": [python, "-m", "xopipe", "figures=none", *QUIET],
         "seed run, figures on": [python, "-m", "xopipe", *QUIET],
+        "xopipe --help": [python, "-m", "xopipe", "--help"],
     }
     with tempfile.TemporaryDirectory() as folder:
         walls = median_walls(commands, repeats, Path(folder))
@@ -75,6 +76,7 @@ def startup(repeats: int) -> dict[str, float]:
         "matplotlib.pyplot import (Agg), over bare python": matplotlib,
         "seed run, figures=none": walls["seed run, figures=none"],
         "seed run, figures on": walls["seed run, figures on"],
+        "xopipe --help": walls["xopipe --help"],
     }
 
 
@@ -103,5 +105,7 @@ def section(repeats: int, rounds: int) -> list[str]:
         f"- trivial Hydra app / bare import: {over(app, bare)} (Hydra's own floor)",
         f"- seed run with figures / (1.5 x bare + matplotlib): "
         f"{over('seed run, figures on', bare, 1.5, mpl)} (goal <= 1.0)",
+        f"- xopipe --help / seed run, figures=none: "
+        f"{over('xopipe --help', 'seed run, figures=none')} (goal <= 1.5)",
     ]
     return lines

@@ -48,9 +48,14 @@ SWEEP_LAUNCHERS = {
 
 
 def sweep(repeats: int) -> dict[str, float]:
-    """A 30-job seed sweep (figures off) against one run, on xopipe's and Hydra's launchers."""
+    """A 30-job seed sweep (figures off) against one run, on xopipe's and Hydra's launchers,
+    and the default sweep against one default run (which draws its figures)."""
     python = sys.executable
-    commands = {"one run": [python, "-m", "xopipe", "figures=none", *QUIET]}
+    commands = {
+        "one run": [python, "-m", "xopipe", "figures=none", *QUIET],
+        "one default run (figures on)": [python, "-m", "xopipe", *QUIET],
+        "30-job default sweep": [python, "-m", "xopipe", "-m", *SWEEP, *QUIET],
+    }
     for name, launcher in SWEEP_LAUNCHERS.items():
         commands[f"30-job sweep, hydra/launcher={name}"] = [
             *[python, "-m", "xopipe", "-m", *SWEEP, "figures=none", *QUIET, *launcher]
