@@ -89,6 +89,8 @@ def manifest_of(run_dir: Path) -> dict:
         (signal.SIGINT, 130, "conv_0.csv"),
         # Every table written, and two figures: the SIGTERM.
         (signal.SIGTERM, 143, "01_kernels_conv.png"),
+        # Everything but the manifest: the page is not left behind either.
+        (signal.SIGINT, 130, "report.html"),
     ],
 )
 def test_a_signal_while_files_are_written_leaves_none_of_them(tmp_path, sig, status, target):

@@ -185,8 +185,16 @@ def build_report(
         config_yaml=config_yaml,
         manifest=MANIFEST,
         files=dict(files),
-        facts=json.dumps({**facts, "versions": versions()}, indent=2, ensure_ascii=False),
+        facts=json.dumps(
+            {**_known_facts(facts), "versions": versions()}, indent=2, ensure_ascii=False
+        ),
     )
+
+
+def _known_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest's facts the page can state: not the status, which the page, written
+    before the run ends, cannot know (manifest.json, written last, has it)."""
+    return {key: value for key, value in facts.items() if key not in ("status", "error")}
 
 
 def write_report(path: Path, out_dir: Path, written: Sequence[Path], **parts: Any) -> Path:
