@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import run_cli
+from tests.run_folders import manifest_of, run_files
 from xopipe.sinks import staging
 
 # `python -c PAUSED TARGET MARKER overrides...`: xopipe's command line, which pauses for the
@@ -64,22 +64,6 @@ def paused_run(tmp_path: Path, run_dir: Path, target: str) -> subprocess.Popen:
             raise AssertionError(f"the run never wrote {target}: {process.communicate()}")
         time.sleep(0.02)
     return process
-
-
-def run_files(run_dir: Path) -> set[str]:
-    """Every file on disk that the run wrote, leaving out its record (.hydra/, the log, the
-    manifest)."""
-    return {
-        path.relative_to(run_dir).as_posix()
-        for path in run_dir.rglob("*")
-        if path.is_file()
-        and path.name not in ("manifest.json", "xopipe.log")
-        and path.relative_to(run_dir).parts[0] != ".hydra"
-    }
-
-
-def manifest_of(run_dir: Path) -> dict:
-    return json.loads((run_dir / "manifest.json").read_text())
 
 
 @pytest.mark.parametrize(
