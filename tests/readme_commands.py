@@ -78,9 +78,7 @@ def readme_blocks(text: str | None = None) -> list[list[Command]]:
 
 def shown_matches(shown: tuple[str, ...], lines: list[str]) -> bool:
     """Whether `lines` are the output shown, `...` matching any number of lines."""
-    pattern = "".join(
-        r"(?:.*\n)*?" if line == "..." else re.escape(line) + r"\n" for line in shown
-    )
+    pattern = "".join(r"(?:.*\n)*?" if line == "..." else re.escape(line) + r"\n" for line in shown)
     return re.fullmatch(pattern, "".join(line + "\n" for line in lines)) is not None
 
 

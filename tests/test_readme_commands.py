@@ -47,12 +47,14 @@ PROMISED = {
     "xopipe tables.formats=[]": lambda files: all(
         name == "report.html" or name.startswith("figures/") for name in files
     ),
-    "xopipe tables.formats=[npy] tables.stages=[input,pool]": lambda files: files
-    >= {"matrices/input.npy", "matrices/pool.npy", "weights/conv_weight.npy"}
-    and not any(name.endswith((".csv", ".parquet")) for name in files),
+    "xopipe tables.formats=[npy] tables.stages=[input,pool]": lambda files: (
+        files >= {"matrices/input.npy", "matrices/pool.npy", "weights/conv_weight.npy"}
+        and not any(name.endswith((".csv", ".parquet")) for name in files)
+    ),
     "xopipe figures=svg": lambda files: "figures/overview.svg" in files,
-    "xopipe explain=pool:2:3:3 figures.animate=true": lambda files: files
-    >= {"figures/explain_pool_2_3_3.png", "figures/slide_pool.gif"},
+    "xopipe explain=pool:2:3:3 figures.animate=true": lambda files: (
+        files >= {"figures/explain_pool_2_3_3.png", "figures/slide_pool.gif"}
+    ),
 }
 
 
