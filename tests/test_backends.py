@@ -215,10 +215,10 @@ def test_pad_matches_torch(backend, mode):
 
 
 def test_every_backend_implements_every_activation():
-    from xopipe.config.vocabulary import ACTIVATIONS
     from xopipe.backends.loop import SCALAR_ACTIVATION
     from xopipe.backends.numpy import ACTIVATION as NUMPY_ACTIVATION
     from xopipe.backends.torch import ACTIVATION as TORCH_ACTIVATION
+    from xopipe.config.vocabulary import ACTIVATIONS
 
     for table in (SCALAR_ACTIVATION, NUMPY_ACTIVATION, TORCH_ACTIVATION):
         assert set(table) == set(ACTIVATIONS)

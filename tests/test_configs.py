@@ -152,8 +152,8 @@ def test_figures_option_writes_its_format(make_config, tmp_path, option):
         assert drawn == []
         return
     assert {p.suffix for p in drawn} == {f".{option}"} and len(drawn) == 6
-    assert (tmp_path / "figures" / f"00_input.{option}").read_bytes().startswith(
-        FIGURE_MAGIC[option]
+    assert (
+        (tmp_path / "figures" / f"00_input.{option}").read_bytes().startswith(FIGURE_MAGIC[option])
     )
 
 

@@ -173,9 +173,7 @@ def test_the_cuda_device_gets_its_index_before_any_call_that_takes_one(
     assert cuda.calls[-1] == ("synchronize", index)
 
 
-def test_each_worker_of_a_gpu_sweep_bounds_its_share_of_the_current_device(
-    restored, monkeypatch
-):
+def test_each_worker_of_a_gpu_sweep_bounds_its_share_of_the_current_device(restored, monkeypatch):
     """Two or more workers: each takes 0.9 / workers of the device, with no fraction set."""
     monkeypatch.setenv(gpu.WORKERS_VARIABLE, "4")
     cuda = CudaStandIn(count=1, current=0).install(monkeypatch)

@@ -49,6 +49,7 @@ pytestmark = [
     ),
 ]
 
+
 @pytest.fixture(scope="module")
 def cuda():
     return get_backend("torch", device="cuda")

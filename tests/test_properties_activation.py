@@ -17,6 +17,7 @@ from tests.property_cases import (
     activation_example,
 )
 
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @SETTINGS
 @given(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import io
 import json
 import re
@@ -142,6 +143,19 @@ def test_report_shows_the_stages_the_explanation_config_and_files(seed_report):
             assert f"<td>{name}</td><td>{digest}</td>" in text
     digest = hashlib.sha256((seed_report / "report.html").read_bytes()).hexdigest()
     assert manifest["files"]["report.html"] == digest
+
+
+def test_the_page_leaves_the_runs_status_to_the_manifest(seed_report):
+    """The page is written before the run ends: it never says running (or complete); every
+    fact it shows is the final manifest's."""
+    text, _ = read_page(seed_report / "report.html")
+    start = text.index("<pre>", text.index('<table class="files">')) + len("<pre>")
+    facts = json.loads(html.unescape(text[start : text.index("</pre>", start)]))
+    manifest = json.loads((seed_report / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert "status" not in facts and "error" not in facts and "running" not in text
+    assert {key: manifest[key] for key in facts} == facts
+    assert "manifest.json, written last, says complete or failed." in text
 
 
 def test_report_without_figures_still_has_the_explorer(tmp_path):

@@ -51,9 +51,7 @@ CASES = [
     (
         ["conv.dilation=5"],
         "use smaller kernels or dilation",
-        Fixed(
-            ["conv.dilation=4"], ((3, 1, 1), (3, 1, 1)), {"dilation": 4}, pool_pad=(0, 1, 0, 1)
-        ),
+        Fixed(["conv.dilation=4"], ((3, 1, 1), (3, 1, 1)), {"dilation": 4}, pool_pad=(0, 1, 0, 1)),
     ),
     (
         ["pool.size=8", "pool.pad=0"],

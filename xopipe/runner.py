@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
 import sys
 from collections.abc import Sequence
@@ -15,14 +16,15 @@ from xopipe.config import XopipeConfig, read_config
 from xopipe.errors import UserError
 from xopipe.experiment import Results, build_experiment, execute
 from xopipe.figures.outputs import plan_outputs
-from xopipe.interrupt import describe, shielded, signals_as_exceptions
+from xopipe.interrupt import Interrupted, describe, shielded, signals_as_exceptions
 from xopipe.pipeline import SOURCE
 from xopipe.previous import clear_previous_outputs, config_fingerprint
 from xopipe.private_api.yaml_text import to_yaml
 from xopipe.sinks.console import print_results
 from xopipe.sinks.layout import saved_in
-from xopipe.sinks.manifest import Manifest
+from xopipe.sinks.manifest import Manifest, file_hashes
 from xopipe.sinks.progress import TerminalProgress
+from xopipe.sinks.staging import Staging
 from xopipe.sinks.table_files import read_table_choice, write_tables
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,7 @@ def run_experiment(
             **job_fact,
         },
     )
+    staging = Staging(out_dir)  # nothing under a final name until the run is complete
     written: list[Path] = []
     try:
         with signals_as_exceptions():
@@ -93,14 +96,16 @@ def run_experiment(
             results = execute(experiment, backend)
             manifest.update(stages=experiment.stage_facts(results))
             if config.print_matrices and show_matrices:
-                facts = tables.facts()
-                print_results(
-                    results.arrays, results.seconds, saved=lambda stage: saved_in(facts, stage)
-                )
+                _show(results, tables.facts())
             try:
-                written.extend(write_tables(tables, out_dir, results.arrays, experiment.stages))
-                written.extend(outputs.write(results, out_dir, written, manifest.facts, overrides))
-                manifest.write("complete", written)
+                root = staging.open()
+                staged = write_tables(tables, root, results.arrays, experiment.stages)
+                staged += outputs.write(results, root, staged, manifest.facts, overrides)
+                hashes = file_hashes(root, staged)  # seconds on a large run: still interruptible
+                # The commit, milliseconds: a signal now would leave files with no manifest.
+                with shielded():
+                    written = staging.publish(staged)
+                    manifest.write("complete", hashes)
             except OSError as error:  # a full disk, a folder gone read-only
                 where = error.filename or out_dir
                 raise UserError(
@@ -108,7 +113,11 @@ def run_experiment(
                 ) from None
     except BaseException as error:
         with shielded():
-            _write_failed(manifest, written, error)
+            staging.discard()
+            _write_failed(manifest, staging.published, error)
+            if isinstance(error, (KeyboardInterrupt, Interrupted)):  # mistakes: app.py logs them
+                line = f"error: {describe(error)}; the run folder is marked failed"
+                log_to_file_only(log, logging.ERROR, line)
         raise
     wrote = f"wrote {len(written) + 1} files to {out_dir}"
     if job is None:
@@ -116,6 +125,17 @@ def run_experiment(
     else:  # a sweep's console shows progress lines, not one of these per job
         log_to_file_only(log, logging.INFO, wrote)
     return results
+
+
+def _show(results: Results, tables: dict) -> None:
+    """Print the matrices, and keep the same lines in xopipe.log (a run stopped later has them)."""
+    text = io.StringIO()
+    print_results(
+        results.arrays, results.seconds, text, saved=lambda stage: saved_in(tables, stage)
+    )
+    sys.stdout.write(text.getvalue())
+    sys.stdout.flush()
+    log_to_file_only(log, logging.INFO, text.getvalue().rstrip("\n"))
 
 
 def log_to_file_only(logger: logging.Logger, level: int, message: str) -> None:
@@ -142,6 +162,7 @@ def _backend_choice(config: XopipeConfig) -> tuple[str, dict]:
 
 
 def _write_failed(manifest: Manifest, written: list[Path], error: BaseException) -> None:
+    """`written`: every file of the run still on disk (none, unless publishing it failed)."""
     try:
         manifest.write("failed", written, error=describe(error))
     except OSError as failure:  # no manifest at all still says "not complete"

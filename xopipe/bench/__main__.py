@@ -8,11 +8,10 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from xopipe.bench import startup, system
 from xopipe.bench.cases import Case, all_cases, gpu_cases
-from xopipe.bench.rounds import STEADY, format_seconds, ratio, time_in_rounds
+from xopipe.bench.rounds import STEADY, format_seconds, time_in_rounds
+from xopipe.bench.tables import gpu_table, kernel_table
 from xopipe.bench.timing import LOOP_MAX_SIZE, conv_extra_memory, gpu_peak_memory
 
 IMPLEMENTATIONS = ("torch-ref", "numpy", "torch", "loop")
@@ -20,108 +19,16 @@ GPU_IMPLEMENTATIONS = ("cuda-ref", "cuda", "cuda-host")
 # What an NVIDIA H200 moves device to device (HBM3e, measured; 4.8 TB/s peak):
 # a GPU case's memory-traffic floor is its bytes over this (--gpu-bandwidth).
 H200_BANDWIDTH = 4.3e12
-
-
-def _floor_bytes(case: Case) -> int:
-    """Bytes a case must at least read and write once."""
-    item = np.dtype(case.dtype).itemsize
-    out = (case.size - case.kernel_size) // case.stride + 1
-    conv_out = case.kernels * out * out
-    if case.op == "conv":
-        return (case.cells + conv_out) * item
-    if case.op == "max_pool":
-        return (case.cells + case.cells // 4) * item
-    if case.op == "relu":
-        return 2 * case.cells * item
-    # pipeline: input, conv written then read twice, pool and relu written
-    return (case.cells + 3 * conv_out + conv_out // 4 + conv_out) * item
-
-
-def _median(values: list[float]) -> float | None:
-    return float(np.median(values)) if values else None
-
-
-def _timed_cells(
-    case: Case, times: dict[str, dict[str, list[float]]], reference: str, others: tuple[str, ...]
-) -> tuple[list[str], list[str]]:
-    """Each implementation's median time with its ratio to the reference (median,
-    lowest-highest over the rounds), and the implementations whose ratio moved."""
-    cells, moved = [], []
-    for implementation in others:
-        seconds = _median(times[implementation][case.name])
-        found = ratio(times[implementation][case.name], times[reference][case.name])
-        cells.append(format_seconds(seconds) + (f" ({found.text()})" if found else ""))
-        if found and found.moved > STEADY:
-            moved.append(f"{implementation} {found.moved:.0%}")
-    return cells, moved
-
-
-def _steady(moved: list[str]) -> str:
-    return "yes" if not moved else "**no**: " + ", ".join(moved)
-
-
-def kernel_table(
-    cases: list[Case], times: dict[str, dict[str, list[float]]], bandwidth: float
-) -> list[str]:
-    columns = [
-        "case",
-        "torch.nn.functional",
-        "numpy backend (ratio)",
-        "torch backend (ratio)",
-        "loop backend (ratio)",
-        "memory-traffic floor",
-        "numpy / floor",
-        "ratios steady",
-    ]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for case in cases:
-        reference = _median(times["torch-ref"][case.name])
-        cells, moved = _timed_cells(case, times, "torch-ref", ("numpy", "torch", "loop"))
-        floor = _floor_bytes(case) / bandwidth
-        numpy_seconds = _median(times["numpy"][case.name])
-        numpy_floor = f"{numpy_seconds / floor:.1f}x" if numpy_seconds else "-"
-        row = [
-            case.name,
-            format_seconds(reference),
-            *cells,
-            format_seconds(floor),
-            numpy_floor,
-            _steady(moved),
-        ]
-        lines.append("| " + " | ".join(row) + " |")
-    return lines
-
-
-def gpu_table(
-    cases: list[Case], times: dict[str, dict[str, list[float]]], bandwidth: float
-) -> list[str]:
-    columns = [
-        "case",
-        "torch, resident",
-        "torch backend, resident (ratio)",
-        "torch backend, NumPy in and out (ratio)",
-        "memory-traffic floor",
-        "resident / floor",
-        "backend / floor",
-        "ratios steady",
-    ]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for case in cases:
-        reference = _median(times["cuda-ref"][case.name])
-        cells, moved = _timed_cells(case, times, "cuda-ref", ("cuda", "cuda-host"))
-        floor = _floor_bytes(case) / bandwidth
-        backend = _median(times["cuda"][case.name])
-        over = [f"{s / floor:.1f}x" if s else "-" for s in (reference, backend)]
-        row = [
-            case.name,
-            format_seconds(reference),
-            *cells,
-            format_seconds(floor),
-            *over,
-            _steady(moved),
-        ]
-        lines.append("| " + " | ".join(row) + " |")
-    return lines
+# --quick times 9x9 only, where a call takes microseconds: the median of many
+# calls, and no ratios, which a loaded machine's scheduling moves by orders of
+# magnitude between rounds (a 9x9 torch conv measured 7 us in one process, 12 ms
+# in the next while another job held the second core).
+QUICK_REPEATS = 30
+QUICK_NOTE = (
+    "Times only (--quick): each time is the median over the rounds. At 9x9 a call takes "
+    "microseconds and its ratios are not steady on a shared machine; run without --quick "
+    "for ratios (docs/benchmarks.md holds a full run)."
+)
 
 
 def _cuda_missing() -> str | None:
@@ -143,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smallest size only, two rounds, no whole-program runs (CI smoke test)",
+        help="smallest size only, two rounds, times without ratios, no whole-program runs "
+        "(a smoke test)",
     )
     parser.add_argument(
         "--rounds",
@@ -185,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.startup:
         return _write(["# xopipe start-up", *startup.section(args.repeats, args.rounds)], args.out)
     sizes = [9] if args.quick else sorted(args.sizes)
-    repeats = 3 if args.quick else args.repeats
+    repeats = QUICK_REPEATS if args.quick else args.repeats
     rounds = min(args.rounds, 2) if args.quick else args.rounds
     cases = all_cases(sizes)
     names = [case.name for case in cases]
@@ -201,11 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## Kernels, float32 unless noted",
         "",
-        "Each time is the median over the rounds; in brackets its ratio to "
+        QUICK_NOTE
+        if args.quick
+        else "Each time is the median over the rounds; in brackets its ratio to "
         "torch.nn.functional (median of the rounds' ratios, lowest-highest). "
         f"A case whose ratio moved more than {STEADY:.0%} between rounds is not steady.",
         "",
-        *kernel_table(cases, times, bandwidth),
+        *kernel_table(cases, times, bandwidth, ratios=not args.quick),
     ]
     if args.device == "cuda":
         report += _gpu_section(sorted(args.gpu_sizes), repeats, rounds, args.gpu_bandwidth)

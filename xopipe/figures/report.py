@@ -163,7 +163,9 @@ def build_report(
         config_yaml=config_yaml,
         manifest=MANIFEST,
         files=dict(files),
-        facts=json.dumps({**facts, "versions": versions()}, indent=2, ensure_ascii=False),
+        facts=json.dumps(
+            {**_known_facts(facts), "versions": versions()}, indent=2, ensure_ascii=False
+        ),
     )
 
 
@@ -185,6 +187,12 @@ def _too_large(
         places = saved_where(every, "<stage>")[0]
         where = words["too_large_saved"].format(places=words["places_and"].join(places))
     return words["too_large"].format(cells=f"{cells:,}", limit=f"{MAX_CELLS:,}", where=where)
+
+
+def _known_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest's facts the page can state: not the status, which the page, written
+    before the run ends, cannot know (manifest.json, written last, has it)."""
+    return {key: value for key, value in facts.items() if key not in ("status", "error")}
 
 
 def write_report(path: Path, out_dir: Path, written: Sequence[Path], **parts: Any) -> Path:

@@ -54,6 +54,9 @@ WORDS: dict[str, dict[str, str]] = {
         "files": "Files and manifest",
         "files_lead": "Files written before this page, with their sha256 ({manifest} is "
         "written last and lists this page too):",
+        "facts_lead": "What the run recorded when this page was written. Whether it completed "
+        "is not here: the page is written before the run ends, and {manifest}, written last, "
+        "says complete or failed.",
         "figures_off": "Figures were off for this run (figures=none).",
     },
     "zh": {
@@ -103,6 +106,8 @@ WORDS: dict[str, dict[str, str]] = {
         "whole_config": "本次运行的完整配置（.hydra/config.yaml）：",
         "files": "文件与清单",
         "files_lead": "在本页之前写出的文件及其 sha256（{manifest} 最后写出，也列出本页）：",
+        "facts_lead": "写出本页时运行记录的信息。其中没有运行是否完成：本页在运行结束之前写出，"
+        "最后写出的 {manifest} 注明 complete 或 failed。",
         "figures_off": "本次运行关闭了图（figures=none）。",
     },
 }

@@ -57,8 +57,16 @@ class Manifest:
     def update(self, **facts: Any) -> None:
         self.facts.update(facts)
 
-    def write(self, status: str, files: Iterable[Path] = (), error: str | None = None) -> Path:
+    def write(
+        self,
+        status: str,
+        files: Iterable[Path] | Mapping[str, str] = (),
+        error: str | None = None,
+    ) -> Path:
+        """`files`: the paths written, or their sha256 by name (file_hashes, already computed)."""
         finished = time.time()
+        if not isinstance(files, Mapping):
+            files = file_hashes(self.out_dir, files)
         document = {
             **self.facts,
             "status": status,
@@ -67,13 +75,16 @@ class Manifest:
             "started": _iso(self.started),
             "finished": _iso(finished),
             "seconds": round(finished - self.started, 6),
-            "files": {
-                path.relative_to(self.out_dir).as_posix(): sha256_of(path) for path in sorted(files)
-            },
+            "files": dict(files),  # in path order (file_hashes)
         }
         path = self.out_dir / MANIFEST
         write_text(path, json.dumps(document, indent=2) + "\n")
         return path
+
+
+def file_hashes(root: Path, paths: Iterable[Path]) -> dict[str, str]:
+    """sha256 of each file, by its path relative to `root` (as the manifest names it)."""
+    return {path.relative_to(root).as_posix(): sha256_of(path) for path in sorted(paths)}
 
 
 def _iso(timestamp: float) -> str:
