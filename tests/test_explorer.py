@@ -80,7 +80,7 @@ def dependencies(experiment, arrays):
         for index in np.ndindex(x.shape):
             poisoned = x.copy()
             poisoned[index] = np.nan
-            out = stage.op.run(backend, poisoned, stage.params)
+            out = stage.op.forward(backend, poisoned, stage.params)
             reads[index] = {tuple(int(i) for i in cell) for cell in np.argwhere(np.isnan(out))}
         relation[name] = reads
     return relation

@@ -22,6 +22,7 @@ from tests.property_cases import (
     pool_example,
 )
 from xopipe.backends import get_backend
+from xopipe.config.vocabulary import vocabulary
 from xopipe.errors import UserError
 from xopipe.experiment import build_experiment, execute
 from xopipe.runner import run_experiment
@@ -33,7 +34,8 @@ TOLERANCE = 1e-12
 RUN_CASES = """cases => cases.map(c => {
   const kernel = c.kernel &&
     {shape: c.kernel.shape, names: [], data: Float64Array.from(c.kernel.data)};
-  const model = {config: {[c.op]: c.node}, input: {shape: c.shape, data: Float64Array.from(c.x)},
+  const model = {config: {[c.op]: c.node}, vocabulary: c.vocabulary,
+                 input: {shape: c.shape, data: Float64Array.from(c.x)},
                  stages: [{name: "s", op: c.op, input: "input", kernel}]};
   try {
     const out = XoEngine.compute(model, {}).arrays.s;
@@ -119,7 +121,11 @@ def seed_page(tmp_path_factory):
 def test_engine_matches_numpy_on_the_property_cases(browser, seed_page):
     cases = all_cases()
     assert len(cases) >= 200
-    payload = [{**page, "shape": list(x.shape), "x": x.ravel().tolist()} for _, _, page, x in cases]
+    words = vocabulary()  # what the page itself carries (explorer_data)
+    payload = [
+        {**page, "shape": list(x.shape), "x": x.ravel().tolist(), "vocabulary": words}
+        for _, _, page, x in cases
+    ]
     with open_page(browser, seed_page) as page:
         results = page.page.evaluate(RUN_CASES, payload)
         assert page.errors == [] and page.requests == []

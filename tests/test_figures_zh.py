@@ -13,7 +13,7 @@ import pytest
 from tests.figure_runs import SEED_FIGURES, figure_for, run
 from xopipe.errors import UserError
 from xopipe.figures import draw, fonts
-from xopipe.figures.labels import WORDS
+from xopipe.figures.labels import word
 from xopipe.figures.layout import Style
 
 
@@ -61,7 +61,7 @@ def test_the_missing_glyph_check_can_fail():
     from matplotlib.figure import Figure
 
     figure = Figure()
-    figure.text(0.5, 0.5, WORDS["zh"]["conv"], family="DejaVu Sans")
+    figure.text(0.5, 0.5, word("zh", "conv"), family="DejaVu Sans")  # 卷积后的特征图
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         figure.savefig(io.BytesIO(), format="png")

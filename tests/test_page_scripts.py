@@ -5,15 +5,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from xopipe.html.explorer import page_scripts
+
 HTML = Path(__file__).parent.parent / "xopipe" / "html"
 TEMPLATE = (HTML / "templates" / "report.html.j2").read_text(encoding="utf-8")
 
 
 def _inlined() -> list[str]:
-    """Every script the template inlines, in page order (the zh page's font check first)."""
+    """Every script the page inlines, in page order: the zh page's font check, named in the
+    template, then the explorer's, listed by html/explorer.py (each op's engine included)."""
     calls = re.findall(r"script\((.*?)\)\s*}}", TEMPLATE, re.S)
-    assert calls, "report.html.j2 inlines no scripts"
-    return [name for call in calls for name in re.findall(r'"([\w.]+\.js)"', call)]
+    assert calls == ['"page_fonts.js"', "*scripts"], calls
+    return ["page_fonts.js", *page_scripts()]
 
 
 def test_every_script_is_inlined_once():

@@ -44,7 +44,7 @@ def _stage_by_stage(experiment, backend):
     for name in experiment.pipeline.order:
         stage = experiment.stages[name]
         x = backend.to_backend(arrays[stage.spec.input])
-        arrays[name] = backend.to_host(stage.op.run(backend, x, stage.params))
+        arrays[name] = backend.to_host(stage.op.forward(backend, x, stage.params))
     return arrays
 
 
@@ -78,11 +78,11 @@ def test_torch_stages_pass_tensors_on_the_device_and_cross_once(
 
         def spy(backend, x, params, _op=op):
             assert isinstance(x, torch.Tensor), f"{_op.name} received {type(x).__name__}"
-            result = _op.run(backend, x, params)
+            result = _op.forward(backend, x, params)
             received.setdefault(_op.name, set()).update({x.device, result.device})
             return result
 
-        monkeypatch.setitem(OPS, op_name, dataclasses.replace(op, run=spy))
+        monkeypatch.setitem(OPS, op_name, dataclasses.replace(op, forward=spy))
     experiment = build_experiment(make_config("backend=torch", *overrides))
     results = execute(experiment, chosen)
 

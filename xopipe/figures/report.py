@@ -23,6 +23,7 @@ from xopipe.html.explorer import (
     MAX_CELLS,
     explorer_data,
     op_settings,
+    page_scripts,
     stage_settings,
     total_cells,
 )
@@ -152,6 +153,7 @@ def build_report(
         else "",
         data=data,
         controls=_controls(settings, ops) if data else [],
+        scripts=page_scripts(),
         too_large=_too_large(words, tables, [SOURCE, *experiment.pipeline.order], cells),
         figures=_figures(figures, experiment.pipeline.order, lang),
         explanation=(

@@ -2,13 +2,7 @@
 "use strict";
 
 Object.assign(XoEngine, (function () {
-  const { invalid, tensor } = XoEngine;
-
-  const ACTIVATIONS = {
-    relu: {}, leaky_relu: { negative_slope: 0.01 }, elu: { alpha: 1.0 },
-    gelu: { approximate: "none" }, sigmoid: {}, tanh: {},
-    softplus: { beta: 1.0, threshold: 20.0 }, identity: {},
-  };
+  const { invalid, tensor, registerOp } = XoEngine;
 
   function erf(x) {
     // 2/sqrt(pi) exp(-x^2) sum 2^n x^(2n+1) / (1*3*...*(2n+1)): every term positive.
@@ -46,11 +40,13 @@ Object.assign(XoEngine, (function () {
     }
   }
 
-  function prepareActivation(node, key) {
-    if (!(node.name in ACTIVATIONS)) throw invalid(key("name"), node.name, "one of " + Object.keys(ACTIVATIONS).join(", "));
+  // vocabulary.activations: name -> {parameter: default}, from xopipe/config/vocabulary.py.
+  function prepareActivation(node, key, stage, vocabulary) {
+    const activations = vocabulary.activations;
+    if (!(node.name in activations)) throw invalid(key("name"), node.name, "one of " + Object.keys(activations).join(", "));
     const params = {};
-    for (const field of Object.keys(ACTIVATIONS[node.name])) {
-      params[field] = node[field] === undefined ? ACTIVATIONS[node.name][field] : node[field];
+    for (const field of Object.keys(activations[node.name])) {
+      params[field] = node[field] === undefined ? activations[node.name][field] : node[field];
     }
     return { name: node.name, params, fn: scalarActivation(node.name, params) };
   }
@@ -65,5 +61,6 @@ Object.assign(XoEngine, (function () {
     },
   };
 
-  return { activationOp, ACTIVATIONS, scalarActivation };
+  registerOp("activation", activationOp);
+  return { activationOp, scalarActivation };
 })());

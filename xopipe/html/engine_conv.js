@@ -2,9 +2,8 @@
 "use strict";
 
 Object.assign(XoEngine, (function () {
-  const { UserError, text, isInt, invalid, pair, effective, convOut, samePads, modeFits, tensor, pad2d, npSum } = XoEngine;
+  const { UserError, text, isInt, invalid, pair, effective, convOut, samePads, modeFits, tensor, pad2d, npSum, registerOp } = XoEngine;
 
-  const PADDING_MODES = ["zeros", "reflect", "replicate", "circular"];
 
   function conv2d(x, p) {
     const padded = p.pads.some((v) => v) ? pad2d(x, p.pads, p.mode, 0) : x;
@@ -36,7 +35,7 @@ Object.assign(XoEngine, (function () {
     return out;
   }
 
-  function prepareConv(node, key, kernel) {
+  function prepareConv(node, key, kernel, vocabulary) {
     const [K, gc, kh, kw] = kernel.shape;
     const stride = pair(key("stride"), node.stride, 1);
     const dilation = pair(key("dilation"), node.dilation, 1);
@@ -55,8 +54,8 @@ Object.assign(XoEngine, (function () {
       const [ph, pw] = pair(key("padding"), node.padding, 0);
       pads = [pw, pw, ph, ph];
     }
-    if (!PADDING_MODES.includes(node.padding_mode)) {
-      throw invalid(key("padding_mode"), node.padding_mode, "one of " + PADDING_MODES.join(", "));
+    if (!vocabulary.padding_modes.includes(node.padding_mode)) {
+      throw invalid(key("padding_mode"), node.padding_mode, "one of " + vocabulary.padding_modes.join(", "));
     }
     const groups = node.groups;
     if (groups !== "depthwise" && !(isInt(groups) && groups >= 1 && K % groups === 0)) {
@@ -66,7 +65,7 @@ Object.assign(XoEngine, (function () {
     if (!Array.isArray(bias) || bias.length !== K || !bias.every((b) => typeof b === "number" && isFinite(b))) {
       throw invalid(key("bias"), node.bias, `a number or a list of ${K} numbers (one per kernel)`);
     }
-    if (!["mean", "none"].includes(node.normalize)) throw invalid(key("normalize"), node.normalize, "mean or none");
+    if (!vocabulary.normalize.includes(node.normalize)) throw invalid(key("normalize"), node.normalize, vocabulary.normalize.join(" or "));
     return {
       weight: kernel.data, weightShape: [K, gc, kh, kw], names: kernel.names || [],
       bias, stride, dilation, pads, groups, mode: node.padding_mode === "zeros" ? "constant" : node.padding_mode,
@@ -93,10 +92,11 @@ Object.assign(XoEngine, (function () {
   }
 
   const convOp = {
-    prepare: (node, key, stage) => prepareConv(node, key, stage.kernel),
+    prepare: (node, key, stage, vocabulary) => prepareConv(node, key, stage.kernel, vocabulary),
     shape: convShape,
     run: conv2d,
   };
 
+  registerOp("conv", convOp);
   return { convOp };
 })());

@@ -99,8 +99,16 @@ Object.assign(XoEngine, (function () {
     }
   }
 
+  // The ops by name: each engine_<op>.js registers its own (xopipe/ops/<op>.py's twin).
+  // An op's prepare(node, key, stage, vocabulary) gets the choices and defaults Python
+  // sent with the page (xopipe/config/vocabulary.py), never a copy of its own.
+  const OPS = {};
+  function registerOp(name, op) {
+    OPS[name] = op;
+  }
+
   return {
     UserError, text, isInt, invalid, pair, pads4, effective, convOut, poolOut, autoFill, samePads,
-    sourceIndex, tensor, pad2d, modeFits,
+    sourceIndex, tensor, pad2d, modeFits, OPS, registerOp,
   };
 })());

@@ -2,12 +2,11 @@
 "use strict";
 
 Object.assign(XoEngine, (function () {
-  const { invalid, pads4, modeFits, pad2d } = XoEngine;
+  const { invalid, pads4, modeFits, pad2d, registerOp } = XoEngine;
 
-  const PAD_MODES = ["constant", "reflect", "replicate", "circular"];
-
-  function preparePad(node, key) {
-    if (!PAD_MODES.includes(node.mode)) throw invalid(key("mode"), node.mode, "one of " + PAD_MODES.join(", "));
+  function preparePad(node, key, stage, vocabulary) {
+    const modes = vocabulary.pad_modes;
+    if (!modes.includes(node.mode)) throw invalid(key("mode"), node.mode, "one of " + modes.join(", "));
     return { pads: pads4(key("pads"), node.pads), value: Number(node.value), mode: node.mode };
   }
 
@@ -18,5 +17,6 @@ Object.assign(XoEngine, (function () {
 
   const padOp = { prepare: preparePad, shape: padShape, run: (x, p) => pad2d(x, p.pads, p.mode, p.value) };
 
+  registerOp("pad", padOp);
   return { padOp };
 })());

@@ -2,12 +2,12 @@
 "use strict";
 
 Object.assign(XoEngine, (function () {
-  const { UserError, text, ACTIVATIONS, convOp, poolOp, activationOp, padOp } = XoEngine;
-
-  const OPS = { conv: convOp, pool: poolOp, activation: activationOp, pad: padOp };
+  const { UserError, text, OPS } = XoEngine;
 
   // Dotted overrides ({"conv.stride": 2, "pool": "avg"}) on a copy of the op nodes.
-  function applyOverrides(config, overrides) {
+  // Choosing activation=NAME replaces the node, as Hydra's group does: each activation has
+  // its own parameters (vocabulary.activations); other ops keep their settings.
+  function applyOverrides(config, overrides, vocabulary) {
     const nodes = JSON.parse(JSON.stringify(config));
     for (const [key, value] of Object.entries(overrides || {})) {
       const [op, field, ...rest] = key.split(".");
@@ -16,7 +16,7 @@ Object.assign(XoEngine, (function () {
       }
       if (field === undefined || field === "name") {
         nodes[op] = op === "activation" ? { name: value } : { ...nodes[op], name: value };
-      } else if (!(field in nodes[op]) && !(op === "activation" && field in (ACTIVATIONS[nodes[op].name] || {}))) {
+      } else if (!(field in nodes[op]) && !(op === "activation" && field in (vocabulary.activations[nodes[op].name] || {}))) {
         throw new UserError(`${key} is not a setting of ${op} (allowed: ${Object.keys(nodes[op]).join(", ")})`);
       } else {
         nodes[op][field] = value;
@@ -46,16 +46,19 @@ Object.assign(XoEngine, (function () {
 
   // Every stage's parameters and shape, checked in pipeline order.
   function prepare(model, overrides) {
-    const nodes = applyOverrides(model.config, overrides);
+    const nodes = applyOverrides(model.config, overrides, model.vocabulary);
     const shapes = { input: model.input.shape };
     const stages = [];
     for (const stage of model.stages) {
       const own = stage.params || {};
       const node = { ...nodes[stage.op], ...own };
       const key = (field) => (field in own ? `pipeline.stages.${stage.name}.params.${field}` : `${stage.op}.${field}`);
+      if (!(stage.op in OPS)) {
+        throw new UserError(`stage ${stage.name}: this page has no engine for op ${text(stage.op)}, so it cannot recompute`);
+      }
       let params, shape;
       try {
-        params = OPS[stage.op].prepare(node, key, stage);
+        params = OPS[stage.op].prepare(node, key, stage, model.vocabulary);
         shape = OPS[stage.op].shape(shapes[stage.input], params, key);
       } catch (error) {
         throw error instanceof UserError ? oneStageOnly(error, stage, node, model.stages) : error;

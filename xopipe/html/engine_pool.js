@@ -2,7 +2,7 @@
 "use strict";
 
 Object.assign(XoEngine, (function () {
-  const { text, invalid, pair, pads4, effective, poolOut, autoFill, tensor, pad2d, npSum, UserError } = XoEngine;
+  const { text, invalid, pair, pads4, effective, poolOut, autoFill, tensor, pad2d, npSum, UserError, registerOp } = XoEngine;
 
   function maxPool(x, p) {
     const [C, H, W] = x.shape;
@@ -62,9 +62,9 @@ Object.assign(XoEngine, (function () {
     return { top, left, r0, r1, q0, q1, count, inside };
   }
 
-  function preparePool(node, key) {
+  function preparePool(node, key, stage, vocabulary) {
     const kind = node.name;
-    if (kind !== "max" && kind !== "avg") throw invalid(key("name"), kind, "one of max, avg");
+    if (!vocabulary.pool_kinds.includes(kind)) throw invalid(key("name"), kind, "one of " + vocabulary.pool_kinds.join(", "));
     const size = pair(key("size"), node.size, 1);
     const stride = node.stride === null || node.stride === undefined ? size : pair(key("stride"), node.stride, 1);
     const fill = node.pad === "auto" || node.pad === undefined ? null : pads4(key("pad"), node.pad);
@@ -110,5 +110,6 @@ Object.assign(XoEngine, (function () {
     },
   };
 
+  registerOp("pool", poolOp);
   return { poolOp, fillFor, avgWindow };
 })());

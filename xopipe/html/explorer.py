@@ -11,10 +11,12 @@ import base64
 import dataclasses
 import enum
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from xopipe.config.vocabulary import vocabulary
 from xopipe.experiment import Experiment
 from xopipe.ops import OPS
 from xopipe.pipeline import SOURCE
@@ -58,6 +60,33 @@ def stage_settings(config: Any) -> dict[str, dict[str, Any]]:
     }
 
 
+def page_scripts() -> list[str]:
+    """The explorer's scripts, inlined in this order: each uses only what those before it
+    define. Between the engine's base and its pipeline, every registered op's own engine
+    (engine_<op>.js) that ships here, in registry order."""
+    engines = [
+        f"engine_{op.engine}.js"
+        for op in OPS.values()
+        if (Path(__file__).parent / f"engine_{op.engine}.js").is_file()
+    ]
+    return [
+        "engine_geometry.js",
+        "engine_sum.js",
+        *engines,
+        "engine_pipeline.js",
+        "explain_numbers.js",
+        "explain_text.js",
+        "explain_trace.js",
+        "explorer_data.js",
+        "explorer_cells.js",
+        "explorer_grids.js",
+        "explorer_large.js",
+        "explorer_select.js",
+        "explorer_kernels.js",
+        "explorer_controls.js",
+    ]
+
+
 def total_cells(arrays: Mapping[str, np.ndarray]) -> int:
     return sum(int(a.size) for a in arrays.values())
 
@@ -95,6 +124,7 @@ def explorer_data(
         "dtype": dtype.name,
         "words": dict(words),
         "config": {op: dict(node) for op, node in op_settings.items()},
+        "vocabulary": vocabulary(),  # the choices and defaults the engine checks against
         "input": {"shape": list(source.shape), "data": _packed(source, dtype)},
         "stages": stages,
     }

@@ -27,6 +27,7 @@ Object.assign(XoPage, (function () {
   const f32 = payload.dtype === "float32";
   const model = {
     config: payload.config,
+    vocabulary: payload.vocabulary,
     input: { shape: payload.input.shape, data: decode(payload.input.data, f32) },
     stages: payload.stages.map((s) => ({
       name: s.name, op: s.op, input: s.input, params: s.params,

@@ -107,7 +107,7 @@ WORDS: dict[str, dict[str, str]] = {
         "files": "文件与清单",
         "files_lead": "在本页之前写出的文件及其 sha256（{manifest} 最后写出，也列出本页）：",
         "facts_lead": "写出本页时运行记录的信息。其中没有运行是否完成：本页在运行结束之前写出，"
-        "最后写出的 {manifest} 注明 complete 或 failed。",
+        "最后写出的 {manifest} 注明本次运行是否完成。",
         "figures_off": "本次运行关闭了图（figures=none）。",
     },
 }
