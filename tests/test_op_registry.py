@@ -21,12 +21,12 @@ from xopipe.backends.base import BackendArray
 from xopipe.config.vocabulary import ACTIVATIONS, PAD_MODES, PADDING_MODES, POOL_KINDS
 from xopipe.experiment import build_experiment, execute
 from xopipe.explain import explain, parse_cell
-from xopipe.figures.labels import describe, word
+from xopipe.figures.labels import word
 from xopipe.html.explorer import page_scripts
 from xopipe.ops import OPS, Op, Shape, StageConfig, register, unregister
 from xopipe.ops.explanation import CellRef, Explanation, blank
 from xopipe.ops.text import show
-from xopipe.ops.words import LANGUAGES, SHARED
+from xopipe.ops.words import LANGUAGES, SHARED, describe
 from xopipe.runner import run_experiment
 
 ROOT = Path(__file__).parent.parent
@@ -84,7 +84,7 @@ def test_no_copy_of_a_vocabulary_is_left_in_the_page():
     engines = "\n".join(p.read_text() for p in HTML.glob("engine_*.js"))
     for copy in ("const ACTIVATIONS", "PADDING_MODES =", "PAD_MODES =", "negative_slope: 0.01"):
         assert copy not in engines, copy
-    report = (ROOT / "xopipe" / "figures" / "report.py").read_text()
+    report = (ROOT / "xopipe" / "html" / "report.py").read_text()
     for copy in ("ACTIVATION_NAMES", '"leaky_relu"', '"avg"', '"circular"'):
         assert copy not in report, copy
 
@@ -166,8 +166,9 @@ def test_an_op_defined_in_a_test_runs_on_every_backend(make_config, scale_op, ba
     assert experiment.pipeline.order == ["conv", "pool", "activation", "scaled"]
     arrays = execute(experiment, get_backend(backend)).arrays
     np.testing.assert_array_equal(arrays["scaled"], arrays["conv"] * 3.0)
-    assert describe(experiment.stages["scaled"], experiment.shapes["conv"]) == "every cell × 3"
-    assert describe(experiment.stages["scaled"], experiment.shapes["conv"], "zh") == "每个格子 × 3"
+    stage, shape = experiment.stages["scaled"], experiment.shapes["conv"]
+    assert describe(stage.op, stage.params, shape) == "every cell × 3"
+    assert describe(stage.op, stage.params, shape, "zh") == "每个格子 × 3"
     cell = parse_cell("scaled:2:3:4", experiment)
     text = explain(cell, experiment, arrays)
     assert text.identical

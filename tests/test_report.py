@@ -178,9 +178,9 @@ def test_the_chinese_page_describes_every_stage_in_chinese(tmp_path):
 
 
 def test_a_run_too_large_for_the_page_says_so(tmp_path, monkeypatch):
-    import xopipe.figures.report
+    import xopipe.html.report
 
-    monkeypatch.setattr(xopipe.figures.report, "MAX_CELLS", 1000)
+    monkeypatch.setattr(xopipe.html.report, "MAX_CELLS", 1000)
     overrides = ["figures=none", "print_matrices=false", "input=random", "input.shape=[40,40]"]
     run_experiment(compose_config(overrides), tmp_path)
     text, _ = read_page(tmp_path / "report.html")

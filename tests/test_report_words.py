@@ -11,7 +11,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-import xopipe.figures.report
+import xopipe.html.report
 from tests.browser import CHROMIUM, open_page
 from tests.conftest import compose_config
 from xopipe.figures import fonts
@@ -75,7 +75,7 @@ SEED_CELLS = "423"  # 81 input + 147 conv + 48 pool + 147 activation
 
 
 def test_the_zh_notes_where_nothing_is_saved_and_on_a_large_run(tmp_path, monkeypatch):
-    monkeypatch.setattr(xopipe.figures.report, "MAX_CELLS", 100)
+    monkeypatch.setattr(xopipe.html.report, "MAX_CELLS", 100)
     said = notes(run(tmp_path / "none", ["figures.lang=zh", "tables.formats=[]", *QUIET]))
     assert said == [
         "未保存到磁盘（tables.formats 为空）。",
@@ -127,7 +127,7 @@ def test_the_english_notes_read_right_whatever_is_saved(tmp_path, monkeypatch):
     ],
 )
 def test_a_large_run_says_where_every_value_is(tmp_path, monkeypatch, overrides, where):
-    monkeypatch.setattr(xopipe.figures.report, "MAX_CELLS", 100)
+    monkeypatch.setattr(xopipe.html.report, "MAX_CELLS", 100)
     said = notes(run(tmp_path, [*overrides, *QUIET]))
     assert said[-1] == (
         f"This run has {SEED_CELLS} cells, more than the page holds (100), so the page has no "

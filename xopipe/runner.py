@@ -15,8 +15,8 @@ from xopipe.backends import get_backend
 from xopipe.config import XopipeConfig, read_config
 from xopipe.errors import UserError
 from xopipe.experiment import Results, build_experiment, execute
-from xopipe.figures.outputs import plan_outputs
 from xopipe.interrupt import Interrupted, describe, shielded, signals_as_exceptions
+from xopipe.outputs import plan_outputs
 from xopipe.pipeline import SOURCE
 from xopipe.previous import clear_previous_outputs, config_fingerprint
 from xopipe.private_api.yaml_text import to_yaml

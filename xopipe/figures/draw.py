@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from xopipe.experiment import Experiment
-from xopipe.figures.labels import describe, word
+from xopipe.figures.labels import word
 from xopipe.figures.layout import (
     Block,
     Panel,
@@ -19,6 +19,7 @@ from xopipe.figures.layout import (
 )
 from xopipe.figures.maps import draw_blocks
 from xopipe.ops.text import shape_text
+from xopipe.ops.words import describe
 from xopipe.pipeline import SOURCE
 
 MAX_PANELS = 12  # channels drawn in one stage figure
@@ -89,7 +90,7 @@ def stage_title(experiment: Experiment, name: str, style: Style) -> str:
         f"{word(style.lang, stage.spec.op)}: {name} [{shape_text(stage.shape)}] "
         f"← {stage.spec.input} [{shape_text(shapes[stage.spec.input])}]"
     )
-    return f"{head}\n{describe(stage, shapes[stage.spec.input])}"
+    return f"{head}\n{describe(stage.op, stage.params, shapes[stage.spec.input])}"
 
 
 def stage_block(

@@ -1,4 +1,4 @@
-"""Titles and one-line descriptions of stages, in English or the seed's Chinese.
+"""Titles of figures and their parts, in English or the seed's Chinese.
 
 The Chinese titles are the seed's own (原图, 卷积核, 卷积后的特征图, ...);
 fonts.py checks that the CJK font it picks has every character used here.
@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import math
 
-from xopipe.experiment import Stage
-from xopipe.ops import OPS, Shape
-from xopipe.ops.words import LANGUAGES, SHARED
+from xopipe.ops import OPS
 
 # What each op's output is called, and the words around it.
 WORDS: dict[str, dict[str, str]] = {
@@ -70,10 +68,3 @@ def cell_text(value: float) -> str:
     if abs(value) >= 1000:
         return f"{value:.3g}"
     return f"{round(value, 2) + 0.0:.2f}".replace("-", "−")  # a true minus sign
-
-
-def describe(stage: Stage, input_shape: Shape, lang: str = "en") -> str:
-    """What the stage does, in one short line in `lang` (numbers as configured)."""
-    lang = lang if lang in LANGUAGES else "en"
-    words = {**SHARED[lang], **stage.op.words[lang]}
-    return stage.op.describe(stage.params, input_shape, words)

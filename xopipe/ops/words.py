@@ -1,11 +1,15 @@
-"""Words every op's description shares, in English and the seed's Chinese, and how
-pairs and paddings are written in them. Each op keeps its own words in its module."""
+"""Words every op's description shares, in English and the seed's Chinese, how pairs and
+paddings are written in them, and `describe`. Each op keeps its own words in its module."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from xopipe.geometry import Pads, Pair
+
+if TYPE_CHECKING:
+    from xopipe.ops.op import Op, Shape
 
 LANGUAGES = ("en", "zh")
 
@@ -43,3 +47,9 @@ def pads_text(pads: Pads, w: Mapping[str, str]) -> str:
         return str(left)
     sides = zip(("left", "right", "top", "bottom"), pads, strict=True)
     return w["and"].join(f"{w[side]} {n}" for side, n in sides if n)
+
+
+def describe(op: Op, params: Any, input_shape: Shape, lang: str = "en") -> str:
+    """What a stage of `op` does, in one short line in `lang` (numbers as configured)."""
+    lang = lang if lang in LANGUAGES else "en"
+    return op.describe(params, input_shape, {**SHARED[lang], **op.words[lang]})

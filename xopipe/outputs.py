@@ -1,4 +1,4 @@
-"""What a run shows a learner beyond its tables: explanation, figures, report.
+"""What a run shows a learner beyond its tables: explanation, figures, report.html.
 
 `plan_outputs` checks `figures.*` and `explain` before any work (a mistake
 stops the run with one line, as every config mistake does); `write` then
@@ -16,7 +16,6 @@ from typing import Any
 
 from xopipe.experiment import Experiment, Results
 from xopipe.explain import CellRef, explain, parse_cell
-from xopipe.figures.report import write_report
 from xopipe.figures.settings import (
     SWEEP_NOTE,
     FigureSettings,
@@ -24,6 +23,7 @@ from xopipe.figures.settings import (
     read_settings,
     without_figures,
 )
+from xopipe.html.report import write_report
 
 log = logging.getLogger(__name__)
 

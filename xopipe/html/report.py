@@ -17,7 +17,6 @@ import numpy as np
 
 from xopipe.experiment import Experiment
 from xopipe.explain import Explanation
-from xopipe.figures.labels import describe
 from xopipe.html import render
 from xopipe.html.explorer import (
     MAX_CELLS,
@@ -30,6 +29,7 @@ from xopipe.html.explorer import (
 from xopipe.html.words import FIGURE_KINDS, NO_CJK_FONT, WORDS, saved_sentence
 from xopipe.ops import OPS
 from xopipe.ops.text import shape_text
+from xopipe.ops.words import describe
 from xopipe.pipeline import SOURCE
 from xopipe.sinks.files import sha256_of, write_text
 from xopipe.sinks.layout import saved_where
@@ -131,7 +131,7 @@ def build_report(
                 "name": name,
                 "text": f"({stage.spec.op}, {words['reads']} {source} "
                 f"[{shape_text(shapes[source])}]) → [{shape_text(stage.shape)}]: "
-                f"{describe(stage, shapes[source], lang)}",
+                f"{describe(stage.op, stage.params, shapes[source], lang)}",
                 "saved": saved,
             }
         )
