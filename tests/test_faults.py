@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.cli import run_cli
+from xopipe.backends import BACKENDS
 from xopipe.diff.cli import main as diff_main
 from xopipe.sinks import csv_grid, tables
 
@@ -168,7 +169,7 @@ def test_full_disk_while_writing_csv(tmp_path, monkeypatch, failing, name, befor
 # --- reproducibility ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("backend", ["loop", "numpy", "torch"])
+@pytest.mark.parametrize("backend", list(BACKENDS))
 def test_reruns_are_byte_identical(tmp_path, backend):
     overrides = [
         f"backend={backend}",

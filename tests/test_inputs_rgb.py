@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from tests.user_errors import user_error
-from xopipe.backends import get_backend
+from xopipe.backends import BACKENDS, get_backend
 from xopipe.experiment import build_experiment, execute
 
 
@@ -21,7 +21,7 @@ def rgb_file(tmp_path, pixels) -> list[str]:
     return ["input=file", f"input.path={tmp_path / 'rgb.png'}", "input.color=rgb"]
 
 
-@pytest.mark.parametrize("backend", ["loop", "numpy", "torch"])
+@pytest.mark.parametrize("backend", list(BACKENDS))
 def test_stock_2d_kernels_on_rgb_are_summed_over_channels(tmp_path, make_config, backend):
     """kernels=sobel on an rgb image just works: each kernel reads every channel, summed."""
     pixels = np.random.default_rng(7).integers(0, 256, (6, 7, 3), dtype=np.uint8)

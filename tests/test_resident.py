@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from tests.device_runs import assert_two_processes_agree
-from xopipe.backends import get_backend
+from xopipe.backends import BACKENDS, get_backend
 from xopipe.backends.torch import TorchBackend
 from xopipe.experiment import build_experiment, execute
 from xopipe.ops import OPS
@@ -119,7 +119,7 @@ def test_torch_reruns_in_two_processes_are_byte_identical_on_cpu(tmp_path):
 
 
 @pytest.mark.parametrize("overrides", CONFIGS, ids=lambda o: " ".join(o) or "seed")
-@pytest.mark.parametrize("backend", ["loop", "numpy", "torch"])
+@pytest.mark.parametrize("backend", list(BACKENDS))
 def test_resident_arrays_give_the_round_trip_numbers_bit_for_bit(make_config, backend, overrides):
     experiment = build_experiment(make_config(*overrides))
     chosen = get_backend(backend)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xopipe.backends import get_backend
+from xopipe.backends import BACKENDS, get_backend
 from xopipe.experiment import build_experiment, execute
 
 TOLERANCE = {"float64": 1e-12, "float32": 1e-6}
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("backend", ["loop", "numpy", "torch"])
+@pytest.mark.parametrize("backend", list(BACKENDS))
 def test_seed_numbers(make_config, seed_expected, backend, dtype):
     cfg = make_config(f"backend={backend}", f"dtype={dtype}")
     experiment = build_experiment(cfg)

@@ -11,11 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.cli import run_cli
+from xopipe.backends import BACKENDS as REGISTERED
 from xopipe.sinks.files import sha256_of
 from xopipe.sinks.weights import read_weights_parquet
 
 QUIET = ("print_matrices=false", "figures=none")
-BACKENDS = ["loop", "numpy", "torch"]
+BACKENDS = list(REGISTERED)  # every registered backend, a new one included
 
 # Values whose text is easy to get wrong: thirds, tiny and huge magnitudes, -0.0.
 TRICKY = [1 / 3, -2.5e-7, 1e300, -0.0, 0.1 + 0.2, -7 / 9, 5e-324, 123456789.123]

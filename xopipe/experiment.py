@@ -7,9 +7,7 @@ shapes through the whole pipeline) before anything is computed;
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from xopipe.kernels import KernelSet, load_kernels
 from xopipe.ops import OPS, Op, Shape, StageConfig
 from xopipe.pipeline import SOURCE, Pipeline, StageSpec
 from xopipe.readers import Limits
+from xopipe.stage_node import one_stage_only, stage_node
 
 
 @dataclass(frozen=True)
@@ -86,6 +85,11 @@ class Experiment:
 class Results:
     arrays: dict[str, np.ndarray]  # `input` first, then stages in run order
     seconds: dict[str, float] = field(default_factory=dict)
+    # With execute(keep=True): the same arrays in the backend's own type (on its device).
+    kept: dict[str, BackendArray] = field(default_factory=dict)
+
+
+Progress = Callable[[str, float], None]  # (stage, fraction done)
 
 
 def build_experiment(cfg: DictConfig | XopipeConfig) -> Experiment:
@@ -110,13 +114,13 @@ def build_experiment(cfg: DictConfig | XopipeConfig) -> Experiment:
         spec = pipeline.stages[name]
         op = OPS[spec.op]
         params = entries[name].params
-        node, keyof = _stage_node(_op_node(config, op), name, op, params)
+        node, keyof = stage_node(_op_node(config, op), name, op, params)
         stage = StageConfig(node, keyof, dtype, kernels, params, shapes[spec.input], limits)
         try:
             prepared = op.prepare(stage)
             shapes[name] = op.output_shape(shapes[spec.input], prepared)
         except UserError as error:
-            raise _one_stage_only(error, name, spec.op, node, entries, pipeline.order) from None
+            raise one_stage_only(error, name, spec.op, node, entries, pipeline.order) from None
         warnings.extend(op.warnings(shapes[spec.input], prepared))
         stages[name] = Stage(spec, op, prepared, shapes[name])
     _check_unused_op_nodes(config, pipeline, kernels, dtype)
@@ -153,74 +157,29 @@ def _check_output_cells(shapes: Mapping[str, Shape], limit: int) -> None:
         )
 
 
-def _stage_node(
-    base: Any, stage: str, op: Op, overrides: Mapping[str, Any]
-) -> tuple[Any, Callable[[str], str]]:
-    """The op's typed node with this stage's own `params` on top, and a key namer."""
-    settings = {f.name for f in dataclasses.fields(base)}
-    allowed = settings | op.stage_params
-    for key in overrides:
-        if key not in allowed:
-            raise UserError(
-                f"pipeline.stages.{stage}.params.{key} is not a setting of {op.name} "
-                f"(allowed: {', '.join(sorted(allowed))})"
-            )
-    node = dataclasses.replace(base, **{k: v for k, v in overrides.items() if k in settings})
-
-    def keyof(key: str) -> str:
-        return f"pipeline.stages.{stage}.params.{key}" if key in overrides else f"{op.name}.{key}"
-
-    return node, keyof
-
-
-def _typed(value: Any) -> str:
-    """A value as one command-line word: `2`, `[2,1]`, `same`, `0.5`."""
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_typed(v) for v in value) + "]"
-    if isinstance(value, bool):
-        return str(value).lower()
-    return "null" if value is None else str(value)
-
-
-def _one_stage_only(
-    error: UserError,
-    stage: str,
-    op: str,
-    node: Any,
-    entries: Mapping[str, StageEntry],
-    order: list[str],
-) -> UserError:
-    """A top-level key (conv.stride) that one of the several stages it sets refused.
-
-    The op's node sets every stage of that op, except the keys a stage's own
-    `params` set; name that reach, and the override that sets one stage only.
-    """
-    for key in (f.name for f in dataclasses.fields(node)):
-        if not re.search(rf"(?<![\w.]){op}\.{key}(?!\w)", str(error)):
-            continue  # a key of the stage's own params, or not this key
-        reached = [s for s in order if entries[s].op == op and key not in entries[s].params]
-        other = next((s for s in reached if s != stage), None)
-        if other is None:
-            continue
-        return UserError(
-            f"{error}; {op}.{key} sets every {op} stage without its own {key} "
-            f"({', '.join(reached)}), and {stage} refused it: to set it on {other} only, give "
-            f"++pipeline.stages.{other}.params.{key}={_typed(getattr(node, key))}"
-        )
-    return error
-
-
-def execute(experiment: Experiment, backend: Backend) -> Results:
+def execute(
+    experiment: Experiment,
+    backend: Backend,
+    *,
+    progress: Progress | None = None,
+    keep: bool = False,
+) -> Results:
     """Run every stage in order, timing each; the arrays come back as NumPy.
 
     The input crosses to the backend once and the stages pass its own arrays
     (torch tensors on their device) to each other; each stage's output then
-    crosses back once, at the end, for the sinks.
+    crosses back once, at the end, for the sinks. `progress(stage, fraction)`
+    hears a backend that reports within a stage (the loop backend, row by
+    row). `keep=True` also keeps every array in the backend's own type
+    (Results.kept), for work that goes back over them (the backward pass).
     """
     seconds: dict[str, float] = {}
+    reports = progress if hasattr(backend, "progress") else None
 
     def compute(spec: StageSpec, x: BackendArray) -> BackendArray:
         stage = experiment.stages[spec.name]
+        if reports is not None:
+            backend.progress = functools.partial(_stage_progress, reports, spec.name)  # type: ignore[attr-defined]
         start = time.perf_counter()
         y = stage.op.forward(backend, x, stage.params)
         backend.wait()  # a GPU stage's seconds are its own, not the next one's
@@ -228,9 +187,15 @@ def execute(experiment: Experiment, backend: Backend) -> Results:
         assert tuple(y.shape) == stage.shape, (spec.name, y.shape, stage.shape)
         return y
 
-    kept = experiment.pipeline.run(backend.to_backend(experiment.source), compute)
+    source = backend.to_backend(experiment.source)
+    kept = experiment.pipeline.run(source, compute)
     arrays = {SOURCE: experiment.source}
     for name in experiment.pipeline.order:
-        arrays[name] = backend.to_host(kept.pop(name))  # each freed on the device once home
+        # each freed on the device once home, unless kept
+        arrays[name] = backend.to_host(kept[name] if keep else kept.pop(name))
         assert arrays[name].dtype == experiment.dtype, (name, arrays[name].dtype)
-    return Results(arrays, seconds)
+    return Results(arrays, seconds, {SOURCE: source, **kept} if keep else {})
+
+
+def _stage_progress(progress: Progress, stage: str, what: str, fraction: float) -> None:
+    progress(stage, fraction)  # the stage's name, not the primitive's

@@ -83,17 +83,15 @@ def run_experiment(
             # figures.* and explain, checked up front
             outputs = plan_outputs(experiment, to_yaml(cfg), draw=draw_figures)
             tables = read_table_choice(config.tables, [SOURCE, *experiment.pipeline.order])
-            options: dict = dict(backend_options)  # the manifest keeps the configured ones
+            backend = get_backend(backend_name, **backend_options)
             # Per-stage meters for a single run only: a sweep's jobs share the terminal.
-            if backend_name == "loop" and job is None and sys.stderr.isatty():
-                options["progress"] = TerminalProgress(sys.stderr)
-            backend = get_backend(backend_name, **options)
+            meter = TerminalProgress(sys.stderr) if job is None and sys.stderr.isatty() else None
             manifest.update(
                 **experiment.facts(), tables=tables.facts(), figures=outputs.settings.format
             )
             if experiment.warnings:
                 manifest.update(warnings=list(experiment.warnings))
-            results = execute(experiment, backend)
+            results = execute(experiment, backend, progress=meter)
             manifest.update(stages=experiment.stage_facts(results))
             if config.print_matrices and show_matrices:
                 _show(results, tables.facts())

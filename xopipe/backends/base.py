@@ -8,6 +8,20 @@ when a sink needs it); for loop and numpy both are the identity. Weights and
 biases are small parameters: they arrive as NumPy and the backend moves them.
 All geometry is resolved before a primitive is called (see xopipe.geometry),
 so a backend only computes.
+
+Where the next capabilities plug in:
+- Kept intermediates: `experiment.execute(..., keep=True)` keeps every array in
+  the backend's own type (`Results.kept`), so a backward pass reads the forward
+  pass's arrays where they were computed.
+- Gradient primitives: each op's descriptor has a `backward` slot
+  (xopipe/ops/op.py) that calls a backend's gradient primitives, declared on
+  this Protocol beside the forward ones they mirror.
+- Lazy arrays: a BackendArray may be a graph still to compute (a chunked
+  backend's array); `to_host` is where it is computed, and `wait` where queued
+  work is finished, so primitives themselves may stay lazy.
+- Progress: a backend that can report within a primitive (the loop backend,
+  row by row) has a `progress(what, fraction)` attribute, which execute sets
+  per stage; the others have none and are not asked.
 """
 
 from __future__ import annotations

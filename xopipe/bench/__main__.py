@@ -8,13 +8,14 @@ import os
 import sys
 from pathlib import Path
 
+from xopipe.backends import BACKENDS
 from xopipe.bench import startup, system
 from xopipe.bench.cases import Case, all_cases, gpu_cases
 from xopipe.bench.rounds import STEADY, format_seconds, time_in_rounds
 from xopipe.bench.tables import gpu_table, kernel_table
 from xopipe.bench.timing import LOOP_MAX_SIZE, conv_extra_memory, gpu_peak_memory
 
-IMPLEMENTATIONS = ("torch-ref", "numpy", "torch", "loop")
+IMPLEMENTATIONS = ("torch-ref", *BACKENDS)  # the reference, then every registered backend
 GPU_IMPLEMENTATIONS = ("cuda-ref", "cuda", "cuda-host")
 # What an NVIDIA H200 moves device to device (HBM3e, measured; 4.8 TB/s peak):
 # a GPU case's memory-traffic floor is its bytes over this (--gpu-bandwidth).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from xopipe.backends import BACKENDS
 from xopipe.bench.cases import Case
 from xopipe.bench.rounds import STEADY, format_seconds, ratio
 
@@ -60,7 +61,7 @@ def kernel_table(
     ratios: bool = True,
 ) -> list[str]:
     """The CPU table; `ratios=False` (--quick): times only, no ratio and no floor columns."""
-    backends = ["numpy backend", "torch backend", "loop backend"]
+    backends = [f"{name} backend" for name in BACKENDS]  # every registered one
     columns = ["case", "torch.nn.functional"]
     if ratios:
         columns += [f"{name} (ratio)" for name in backends]
@@ -70,7 +71,7 @@ def kernel_table(
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for case in cases:
         reference = _median(times["torch-ref"][case.name])
-        cells, moved = _timed_cells(case, times, "torch-ref", ("numpy", "torch", "loop"), ratios)
+        cells, moved = _timed_cells(case, times, "torch-ref", tuple(BACKENDS), ratios)
         row = [case.name, format_seconds(reference), *cells]
         if ratios:
             floor = floor_bytes(case) / bandwidth
