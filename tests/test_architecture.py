@@ -14,7 +14,7 @@ FLOORS = [
     ["errors", "geometry", "values", "interrupt", "readers", "images"]
     + ["private_api", "override_hints", "help_text"],
     ["config", "inputs", "kernels"],
-    ["backends", "ops", "pipeline", "experiment", "explain"],
+    ["backends", "ops", "pipeline", "stage_node", "experiment", "explain"],
     ["sinks", "html", "figures", "diff", "previous"],
     ["runner", "outputs", "multirun"],
     ["app", "api", "callbacks", "cli", "__main__", "bench", "__init__"],
