@@ -11,12 +11,12 @@ ROOT = Path(__file__).parent.parent
 
 # Each room of xopipe (a top-level module or package) on its floor, the lowest first.
 FLOORS = [
-    ["errors", "geometry", "values", "interrupt", "readers", "images"]
+    ["errors", "geometry", "values", "interrupt", "readers", "images", "run_folder"]
     + ["private_api", "override_hints", "help_text"],
     ["config", "inputs", "kernels"],
     ["backends", "ops", "pipeline", "stage_node", "experiment", "explain"],
     ["sinks", "html", "figures", "diff", "previous"],
-    ["runner", "outputs", "multirun"],
+    ["runner", "outputs", "multirun", "sweep_end"],
     ["app", "api", "callbacks", "cli", "__main__", "bench", "__init__"],
 ]
 FLOOR = {room: level for level, rooms in enumerate(FLOORS) for room in rooms}

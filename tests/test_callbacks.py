@@ -61,7 +61,7 @@ def test_sweep_callback_reports_its_own_failure_in_one_line(sweep, capsys, monke
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("xopipe.multirun.finish.finish_sweep", broken)
+    monkeypatch.setattr("xopipe.sweep_end.finish_sweep", broken)
     callback = SweepSummary(progress=False)
     config = multirun_config(sweep)
     callback.on_multirun_start(config)

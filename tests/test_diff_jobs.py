@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.finished_runs import make_run, random_arrays
-from xopipe.diff.jobs import find_jobs, load_job
+from xopipe.run_folder import find_jobs, load_job
 
 
 def test_find_jobs_orders_by_job_number_and_reads_status(tmp_path):

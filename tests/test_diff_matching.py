@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from tests.finished_runs import make_run, random_arrays
-from xopipe.diff.jobs import changes_numbers, find_jobs, load_job
+from xopipe.diff.jobs import changes_numbers
 from xopipe.diff.pairs import compare_sweeps
+from xopipe.run_folder import find_jobs, load_job
 
 
 def test_keys_that_change_no_number():

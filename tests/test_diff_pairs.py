@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.finished_runs import make_run, random_arrays
-from xopipe.diff.jobs import find_jobs
 from xopipe.diff.pairs import backend_groups
+from xopipe.run_folder import find_jobs
 
 
 def test_backend_groups_ignore_backend_keys_and_failed_jobs(tmp_path):

@@ -7,7 +7,7 @@ import re
 
 from tests.conftest import SWEEP_VERDICT
 from tests.finished_runs import png_size_and_pixels
-from xopipe.multirun.finish import finish_sweep
+from xopipe.sweep_end import finish_sweep
 
 
 def test_report_html_is_self_contained_with_heatmaps(sweep):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.parquet as pq
 
-from xopipe.diff.jobs import find_jobs
-from xopipe.multirun.finish import finish_sweep
+from xopipe.run_folder import find_jobs
 from xopipe.sinks.tables import read_parquet_arrays
+from xopipe.sweep_end import finish_sweep
 
 
 def test_summary_holds_every_cell_and_the_failed_job(sweep):

@@ -25,9 +25,8 @@ import numpy as np
 from xopipe.config.compose import compose_config
 from xopipe.experiment import Experiment, build_experiment
 from xopipe.explain import explain, parse_cell
+from xopipe.run_folder import MANIFEST, REPORT
 from xopipe.runner import run_experiment
-
-REPORT = "report.html"
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ def run(*overrides: str, out_dir: str | Path | None = None) -> Result:
     folder = Path(tempfile.mkdtemp(prefix="xopipe-") if out_dir is None else out_dir)
     try:
         results = run_experiment(cfg, folder, list(overrides), show_matrices=False)
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         result = Result(results.arrays, manifest, folder, build_experiment(cfg))
     except BaseException:
         if temporary:

@@ -34,7 +34,7 @@ class OutputDirCheck(Callback):
     """
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from xopipe.previous import is_complete
+        from xopipe.run_folder import is_complete
 
         folder = config.hydra.run.dir
         if is_complete(Path(folder)) and not config.get("overwrite", False):
@@ -45,7 +45,7 @@ class OutputDirCheck(Callback):
         _ensure_writable("hydra.run.dir", folder)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from xopipe.previous import complete_jobs
+        from xopipe.run_folder import complete_jobs
 
         folder = config.hydra.sweep.dir
         done = complete_jobs(Path(folder))
@@ -138,7 +138,7 @@ class SweepSummary(Callback):
         self._interrupted = True
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from xopipe.multirun.finish import finish_sweep
+        from xopipe.sweep_end import finish_sweep
 
         if self._restore_signals is not None:
             self._restore_signals()

@@ -24,11 +24,11 @@ from xopipe.figures.settings import (
     without_figures,
 )
 from xopipe.html.report import write_report
+from xopipe.run_folder import REPORT
 
 log = logging.getLogger(__name__)
 
 FIGURES = "figures"
-REPORT = "report.html"
 
 
 @dataclass

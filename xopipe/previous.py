@@ -14,10 +14,12 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from xopipe.sinks.manifest import MANIFEST, read_manifest
-
-# Keys that say how to run, not what to compute: left out of the fingerprint.
-NOT_FINGERPRINTED = ("resume", "overwrite")
+from xopipe.run_folder import (
+    MANIFEST,
+    NOT_FINGERPRINTED,
+    manifest_or_none,
+    read_manifest,
+)
 
 
 def config_fingerprint(cfg: DictConfig) -> str:
@@ -34,21 +36,9 @@ def config_fingerprint(cfg: DictConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def is_complete(folder: Path) -> bool:
-    manifest = read_manifest(folder) if (folder / MANIFEST).is_file() else None
-    return manifest is not None and manifest.get("status") == "complete"
-
-
-def complete_jobs(sweep_dir: Path) -> list[Path]:
-    """Job folders (0/, 1/, ... or any subdir with a manifest) holding a complete run."""
-    if not sweep_dir.is_dir():
-        return []
-    return sorted(p for p in sweep_dir.iterdir() if p.is_dir() and is_complete(p))
-
-
 def already_done(folder: Path, fingerprint: str) -> bool:
     """Whether `folder` holds a complete run of exactly this config."""
-    manifest = read_manifest(folder) if (folder / MANIFEST).is_file() else None
+    manifest = manifest_or_none(folder)
     return (
         manifest is not None
         and manifest.get("status") == "complete"
@@ -63,7 +53,7 @@ def clear_previous_outputs(folder: Path) -> None:
     else in the folder; a new run then cannot leave stale figures or tables
     beside its own.
     """
-    manifest = read_manifest(folder) if (folder / MANIFEST).is_file() else None
+    manifest = manifest_or_none(folder)
     if manifest is None:
         return
     for name in manifest.get("files", {}):

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from xopipe.run_folder import MATRICES_PARQUET
 from xopipe.sinks import tables
 
 VARIANTS: dict[str, dict] = {"pyarrow defaults": {}, "xopipe": tables.ENCODING}
@@ -46,7 +47,7 @@ def measure(size: int, rounds: int) -> dict[str, tuple[list[float], int]]:
     results: dict[str, tuple[list[float], int]] = {name: ([], 0) for name in VARIANTS}
     names = list(VARIANTS)
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "matrices.parquet"
+        path = Path(folder) / MATRICES_PARQUET
         for round_ in range(rounds):
             for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
                 begin = time.perf_counter()

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from xopipe.run_folder import MANIFEST
+
 SWEEP = ["conv.stride=1,2,3", "pool.size=1,2,3,4,5", "conv.bias=0,1"]  # 30 jobs
 QUIET = ["print_matrices=false"]
 
@@ -89,7 +91,7 @@ def large_run(size: int, figures: bool) -> dict[str, float]:
         begin = time.perf_counter()
         peak = _child_peak_rss(command, cwd)
         seconds = time.perf_counter() - begin
-        manifest = json.loads((run_dir / "manifest.json").read_text())
+        manifest = json.loads((run_dir / MANIFEST).read_text())
     cells = sum(int(np.prod(stage["shape"])) for stage in manifest["stages"].values())
     kept = cells * np.dtype(manifest["dtype"]).itemsize
     return {

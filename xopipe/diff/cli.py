@@ -16,10 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
-from xopipe.diff.jobs import find_jobs, is_run, is_sweep, load_job
 from xopipe.diff.pairs import Comparison, compare_runs, compare_sweeps
-from xopipe.diff.report import REPORT, write_reports
-from xopipe.diff.table import DIFF_CSV
+from xopipe.diff.report import write_reports
+from xopipe.run_folder import DIFF_CSV, DIFF_REPORT_MD, find_jobs, is_run, is_sweep, load_job
 from xopipe.sinks.files import unwritable_reason
 
 USAGE_ERROR = 2
@@ -81,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     comparison = _compare(a, b, kind_a, args.atol, args.rtol)
     write_reports(out, comparison)
     print(comparison.verdict())
-    print(f"report: {out / REPORT}.md (and .html), {out / DIFF_CSV}")
+    print(f"report: {out / DIFF_REPORT_MD} (and .html), {out / DIFF_CSV}")
     return 0 if comparison.agrees else 1
 
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from xopipe.diff.compare import GridDiff, Tolerance, beyond_tolerance, compare_grids
 from xopipe.diff.grids import RunGrids
 from xopipe.diff.heatmap import heatmap_png
-from xopipe.diff.jobs import Job, changes_numbers, differing_keys, is_backend_key, names_apart
+from xopipe.diff.jobs import changes_numbers, differing_keys, is_backend_key, names_apart
+from xopipe.run_folder import Job
 
 # Heatmaps embedded in one HTML report at most; the rest of the detail is in diff.csv.
 MAX_HEATMAPS = 48

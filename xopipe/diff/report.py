@@ -14,12 +14,10 @@ import base64
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xopipe.diff.jobs import Job
 from xopipe.diff.pairs import Comparison, GridRow, Pair
-from xopipe.diff.table import DIFF_CSV, shape_text, write_diff_csv
+from xopipe.diff.table import shape_text, write_diff_csv
+from xopipe.run_folder import DIFF_CSV, DIFF_REPORT_HTML, DIFF_REPORT_MD, Job
 from xopipe.sinks.files import write_text
-
-REPORT = "diff_report"
 
 MAX_PAIRS = 30  # differing pairs shown in full
 MAX_GRIDS = 24  # differing grids listed per pair
@@ -41,7 +39,7 @@ def write_reports(folder: Path, comparison: Comparison, detail: str = "") -> lis
     """Write diff.csv, diff_report.md and diff_report.html into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     blocks = report_blocks(comparison, detail)
-    paths = [folder / DIFF_CSV, folder / f"{REPORT}.md", folder / f"{REPORT}.html"]
+    paths = [folder / DIFF_CSV, folder / DIFF_REPORT_MD, folder / DIFF_REPORT_HTML]
     write_diff_csv(paths[0], comparison)
     write_text(paths[1], render_markdown(blocks))
     write_text(paths[2], render_html(blocks, title=f"xopipe diff: {comparison.verdict()}"))
@@ -56,7 +54,7 @@ def report_blocks(comparison: Comparison, detail: str = "") -> list[Block]:
         Block("p", f"Every pair, stage and channel: {DIFF_CSV}. {detail}".strip()),
     ]
     if any(row.heatmap is not None for row in comparison.rows):
-        blocks.append(Block("md", f"Heatmaps of the grids that differ: {REPORT}.html."))
+        blocks.append(Block("md", f"Heatmaps of the grids that differ: {DIFF_REPORT_HTML}."))
     if comparison.skipped:
         blocks.append(Block("h2", "Failed jobs (skipped)"))
         blocks.append(_jobs_table(comparison.skipped))

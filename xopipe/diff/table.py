@@ -25,8 +25,6 @@ from pathlib import Path
 from xopipe.diff.pairs import Comparison, GridRow, Pair
 from xopipe.sinks.files import write_text
 
-DIFF_CSV = "diff.csv"
-
 COLUMNS = [
     "run_a",
     "run_b",

@@ -31,9 +31,10 @@ from xopipe.ops import OPS
 from xopipe.ops.text import shape_text
 from xopipe.ops.words import describe
 from xopipe.pipeline import SOURCE
+from xopipe.run_folder import MANIFEST
 from xopipe.sinks.files import sha256_of, write_text
 from xopipe.sinks.layout import saved_where
-from xopipe.sinks.manifest import MANIFEST, versions
+from xopipe.sinks.manifest import versions
 
 # (figure kind, caption); stage figures follow each stage in pipeline order.
 FIGURE_ORDER = ("overview", "input", "kernels", "stage", "animation", "explain")

@@ -25,8 +25,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
-from xopipe.sinks.manifest import MANIFEST, read_manifest
-from xopipe.diff.jobs import Override, is_run, job_dirs
+from xopipe.run_folder import MANIFEST, Override, is_run, job_dirs, manifest_or_none
 
 POLL_SECONDS = 0.25
 
@@ -105,7 +104,7 @@ class ProgressWatcher:
             signature = _signature(path / MANIFEST)
             if signature is not None:
                 self._before[path] = signature
-                manifest = _read(path) if resuming else None
+                manifest = manifest_or_none(path) if resuming else None
                 if manifest is not None and manifest.get("status") == "complete":
                     self._counted.add(path)
         self.finished = len(self._counted)
@@ -132,7 +131,7 @@ class ProgressWatcher:
             if signature is None or self._before.get(path) == signature:
                 continue
             self._done.add(path)
-            manifest = _read(path)
+            manifest = manifest_or_none(path)
             if manifest is not None:
                 self._report(manifest, counted=path in self._counted)
 
@@ -173,10 +172,3 @@ def _signature(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return status.st_ino, status.st_mtime_ns
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        return read_manifest(path)
-    except (OSError, ValueError):
-        return None

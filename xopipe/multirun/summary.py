@@ -24,10 +24,9 @@ import pyarrow.parquet as pq
 from xopipe.sinks.files import atomic_path
 from xopipe.sinks.arrow_columns import constant_column
 from xopipe.sinks.tables import BATCH_ROWS, SCHEMA
-from xopipe.diff.jobs import Job
+from xopipe.run_folder import Job
 from xopipe.private_api.arrow_kernels import call_function, cast_options
 
-SUMMARY = "summary.parquet"
 
 JOB_FIELDS = [
     pa.field("job", pa.int32()),

@@ -1,7 +1,8 @@
 """Where a run's tables live in its folder, and saying so in words.
 
-Every file name of the matrices and weights is made here, so the writers,
-the console and the report name the same places.
+Every file name of the matrices and weights is made here (the run folder's own
+files, xopipe/run_folder.py), so the writers, the console and the report name
+the same places.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from xopipe.run_folder import MATRICES_PARQUET
+
 MATRICES = "matrices"  # the stages' CSV grids and .npy arrays
-MATRICES_PARQUET = "matrices.parquet"
 WEIGHTS = "weights"  # the weights' CSV grids and .npy arrays
 WEIGHTS_PARQUET = "weights.parquet"
 

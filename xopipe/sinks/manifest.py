@@ -17,9 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from xopipe.run_folder import MANIFEST
 from xopipe.sinks.files import sha256_of, write_text
-
-MANIFEST = "manifest.json"
 
 # Packages every run imports, and those recorded only when the run loaded them
 # (distribution name as recorded -> module).
@@ -89,12 +88,3 @@ def file_hashes(root: Path, paths: Iterable[Path]) -> dict[str, str]:
 
 def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
-
-
-def read_manifest(run_dir: Path) -> dict[str, Any] | None:
-    """The run's manifest, or None if there is none (yet)."""
-    path = run_dir / MANIFEST
-    if not path.is_file():
-        return None
-    with open(path, encoding="utf-8") as stream:
-        return json.load(stream)

@@ -1,11 +1,11 @@
-"""xopipe.multirun.finish: the end of a sweep, in process (real Hydra sweeps: test_sweep_*.py)."""
+"""xopipe.sweep_end: the end of a sweep, in process (real Hydra sweeps: test_sweep_*.py)."""
 
 from __future__ import annotations
 
 from tests.conftest import SWEEP_VERDICT
 from tests.finished_runs import make_run, random_arrays, read_csv
-from xopipe.multirun.finish import finish_sweep
 from xopipe.sinks.tables import read_parquet_arrays
+from xopipe.sweep_end import finish_sweep
 
 
 def test_finish_sweep_writes_summary_diff_and_reports(sweep):

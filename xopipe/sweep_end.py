@@ -1,13 +1,16 @@
-"""The end of a sweep: summary.parquet, diff.csv and the diff reports in the sweep folder."""
+"""The end of a sweep: summary.parquet, diff.csv and the diff reports in the sweep folder.
+
+Above both multirun/ (the summary) and diff/ (the comparison), which it puts together.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from xopipe.diff.report import write_reports
-from xopipe.diff.jobs import find_jobs
 from xopipe.diff.pairs import Comparison, compare_backends
-from xopipe.multirun.summary import SUMMARY, write_summary
+from xopipe.diff.report import write_reports
+from xopipe.multirun.summary import write_summary
+from xopipe.run_folder import SUMMARY, find_jobs
 
 
 def finish_sweep(
