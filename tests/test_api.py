@@ -46,7 +46,12 @@ def test_repr_html_is_the_explorer_and_works_inline(browser, tmp_path):
     inline = result._repr_html_()
     assert inline.startswith('<iframe srcdoc="&lt;!doctype html&gt;') and "<script" not in inline
     host = tmp_path / "notebook.html"
-    host.write_text(f"<!doctype html><html><body>{inline}</body></html>")
+    # A notebook's page is UTF-8 and says so; without the charset Chromium guesses, and
+    # sometimes reads the explanation's "×" as "Ã—".
+    host.write_text(
+        f'<!doctype html><html><head><meta charset="utf-8"></head><body>{inline}</body></html>',
+        encoding="utf-8",
+    )
     with open_page(browser, host) as page:
         frame = page.page.frames[1]
         frame.click('[data-stage="conv"][data-channel="0"][data-row="0"][data-col="0"]')
