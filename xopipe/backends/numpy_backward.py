@@ -16,6 +16,7 @@ import numpy as np
 
 from xopipe.backends.numpy_activations import GRADIENT
 from xopipe.backends.numpy_views import (
+    TILE_POSITIONS,
     conv_windows,
     fold_padding,
     framed,
@@ -66,22 +67,24 @@ class NumpyBackward:
         (sh, sw), (dh, dw) = stride, dilation
         depth = group_channels * kh * kw
         per_group = kernels // groups
-        tile = tile_rows(rows, cols, depth)
+        # Two tile-sized buffers (the patches and their gradient): half the forward's tile.
+        tile = tile_rows(rows, cols, depth, TILE_POSITIONS // 2)
 
         grad_bias = grad.sum(axis=(1, 2))  # the bias is added after the division
-        scaled = grad if divisor is None else grad / grad.dtype.type(divisor)
+        # The / divisor applies to the weights' products: it scales both gradients below.
+        scale = 1.0 if divisor is None else 1.0 / divisor
         grad_weight = np.empty((kernels, depth), dtype=x.dtype)
         grad_padded = np.zeros_like(padded)
         patches = np.empty((depth, tile * cols), dtype=x.dtype)
         for g in range(groups):
             kernel_rows = slice(g * per_group, (g + 1) * per_group)
-            matrix = weight[kernel_rows].reshape(per_group, depth).astype(x.dtype, copy=False)
+            matrix = weight[kernel_rows].reshape(per_group, depth).astype(x.dtype) * scale
             group = slice(g * group_channels, (g + 1) * group_channels)
             channels, grad_channels = padded[group], grad_padded[group]
             total = np.zeros((per_group, depth), dtype=x.dtype)
             for top in range(0, rows, tile):
                 n = min(tile, rows - top)
-                grad_tile = scaled[kernel_rows, top : top + n, :].reshape(per_group, n * cols)
+                grad_tile = grad[kernel_rows, top : top + n, :].reshape(per_group, n * cols)
                 windows = conv_windows(channels, top, n, cols, (kh, kw), stride, dilation)
                 block = patches[:, : n * cols]
                 np.copyto(block.reshape(group_channels, kh, kw, n, cols), windows)
@@ -95,7 +98,7 @@ class NumpyBackward:
                             first_row : first_row + (n - 1) * sh + 1 : sh,
                             b * dw : b * dw + (cols - 1) * sw + 1 : sw,
                         ] += spread[:, a, b]
-            grad_weight[kernel_rows] = total
+            grad_weight[kernel_rows] = total if divisor is None else total / divisor
         # Padding cells copied from the input (reflect, ...) hand their share back.
         grad_x = self.pad2d_backward(grad_padded, pads, mode, x.shape) if any(pads) else grad_padded
         return grad_x, grad_weight.reshape(weight.shape), grad_bias

@@ -30,9 +30,9 @@ TILE_ELEMENTS = 1 << 22
 Tap = tuple[slice, slice, slice]
 
 
-def tile_rows(rows: int, cols: int, depth: int) -> int:
+def tile_rows(rows: int, cols: int, depth: int, positions: int = TILE_POSITIONS) -> int:
     """How many output rows one tile of im2col patches (depth x positions) holds."""
-    return max(1, min(rows, TILE_POSITIONS // cols, TILE_ELEMENTS // (depth * cols)))
+    return max(1, min(rows, positions // cols, TILE_ELEMENTS // (depth * cols)))
 
 
 def conv_windows(
