@@ -34,6 +34,16 @@ class NumpyBackward:
     """The gradient primitives of NumpyBackend (base.Backend names them all)."""
 
     pad2d: Callable[[np.ndarray, Pads, str, float], np.ndarray]  # NumpyBackend's own
+    _tiles: np.ndarray | None = None
+
+    def _scratch(self, size: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+        """Two flat buffers of `size` (a tile of patches, and their gradient), kept from
+        call to call: fresh memory each call costs more in page faults than conv's
+        backward arithmetic at 256x256. One tile at most (TILE_ELEMENTS each)."""
+        tiles = self._tiles
+        if tiles is None or tiles.dtype != dtype or tiles.size < 2 * size:
+            tiles = self._tiles = np.empty(2 * size, dtype=dtype)
+        return tiles[:size], tiles[size : 2 * size]
 
     def pad2d_backward(
         self, grad: np.ndarray, pads: Pads, mode: str, input_shape: Shape
@@ -75,7 +85,7 @@ class NumpyBackward:
         scale = 1.0 if divisor is None else 1.0 / divisor
         grad_weight = np.empty((kernels, depth), dtype=x.dtype)
         grad_padded = np.zeros_like(padded)
-        patches = np.empty((depth, tile * cols), dtype=x.dtype)
+        patches, spreads = self._scratch(depth * tile * cols, x.dtype)
         for g in range(groups):
             kernel_rows = slice(g * per_group, (g + 1) * per_group)
             matrix = weight[kernel_rows].reshape(per_group, depth).astype(x.dtype) * scale
@@ -86,10 +96,12 @@ class NumpyBackward:
                 n = min(tile, rows - top)
                 grad_tile = grad[kernel_rows, top : top + n, :].reshape(per_group, n * cols)
                 windows = conv_windows(channels, top, n, cols, (kh, kw), stride, dilation)
-                block = patches[:, : n * cols]
+                block = patches[: depth * n * cols].reshape(depth, n * cols)
                 np.copyto(block.reshape(group_channels, kh, kw, n, cols), windows)
                 total += grad_tile @ block.T
-                spread = (matrix.T @ grad_tile).reshape(group_channels, kh, kw, n, cols)
+                spread = spreads[: depth * n * cols].reshape(depth, n * cols)
+                np.matmul(matrix.T, grad_tile, out=spread)
+                spread = spread.reshape(group_channels, kh, kw, n, cols)
                 for a in range(kh):
                     first_row = top * sh + a * dh
                     for b in range(kw):
