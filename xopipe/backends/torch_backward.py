@@ -1,7 +1,10 @@
 """The torch backend's backward pass: autograd on the forward's own functional calls.
 
 Each primitive records the call the forward makes (torch_calls.py) and asks
-torch.autograd.grad for the gradients, on the tensors' own device. The
+torch.autograd.grad for the gradients, on the tensors' own device. Two
+exceptions record the same values another way: reflect padding as a gather
+(its own backward is refused on a GPU under deterministic algorithms) and
+max pooling in an explicit -inf frame (see max_pool2d_backward). The
 forward runs under inference mode, so its tensors cannot be recorded from:
 an input that is one is cloned first. Gradients that do not depend on the
 input's values (pad, avg pool) are taken at zeros of its shape.
@@ -18,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from xopipe.backends import torch_calls as calls
-from xopipe.geometry import Pads, Pair, pool_reach
+from xopipe.geometry import Pads, Pair, pool_reach, source_index
 
 Shape = tuple[int, int, int]
 Method = TypeVar("Method", bound=Callable[..., Any])
@@ -48,6 +51,29 @@ def _plain(t: torch.Tensor) -> torch.Tensor:
     return t.clone() if t.is_inference() else t
 
 
+def _reflected(batch: torch.Tensor, pads: Pads) -> torch.Tensor:
+    """F.pad's reflect padding as a gather of the cells it copies (geometry.source_index).
+
+    The same values; its gradient is index_select's, deterministic on CUDA, where
+    reflect padding's own backward is refused under torch.use_deterministic_algorithms,
+    which the torch backend turns on for a GPU.
+    """
+    left, right, top, bottom = pads
+    *_, height, width = batch.shape
+
+    def sources(n: int, before: int, after: int) -> torch.Tensor:
+        cells = [source_index(i - before, n, "reflect") for i in range(before + n + after)]
+        return torch.tensor(cells, device=batch.device)
+
+    rows = batch.index_select(-2, sources(height, top, bottom))
+    return rows.index_select(-1, sources(width, left, right))
+
+
+def _pad(batch: torch.Tensor, pads: Pads, mode: str) -> torch.Tensor:
+    """calls.pad as the backward records it (reflect as a gather)."""
+    return _reflected(batch, pads) if mode == "reflect" else calls.pad(batch, pads, mode, 0.0)
+
+
 class TorchBackward:
     """The gradient primitives of TorchBackend (base.Backend names them all)."""
 
@@ -58,7 +84,7 @@ class TorchBackward:
         self, grad: torch.Tensor, pads: Pads, mode: str, input_shape: Shape
     ) -> torch.Tensor:
         x = _zeros(input_shape, grad)
-        (grad_x,) = torch.autograd.grad(calls.pad(x[None], pads, mode, 0.0)[0], x, _plain(grad))
+        (grad_x,) = torch.autograd.grad(_pad(x[None], pads, mode)[0], x, _plain(grad))
         return grad_x
 
     @_recording
@@ -78,8 +104,11 @@ class TorchBackward:
         inputs = _leaf(x)
         weights = self._tensor(weight).requires_grad_()
         biases = _zeros((weight.shape[0],), inputs)  # type: ignore[arg-type]
+        batch = inputs[None]
+        if padding_mode == "reflect":  # padded first, as the forward's call does, but a gather
+            batch, pads, padding_mode = _reflected(batch, pads), (0, 0, 0, 0), "zeros"
         y = calls.conv(
-            inputs[None],
+            batch,
             weights,
             biases,
             stride=stride,
