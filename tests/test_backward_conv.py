@@ -112,15 +112,23 @@ def test_a_2d_kernel_on_three_channels_has_the_stored_weights_gradient(backend, 
         assert_close(got, expected, dtype, "rgb")
 
 
+# conv.padding_mode -> F.pad's mode
+TORCH_MODE = {
+    "zeros": "constant",
+    "reflect": "reflect",
+    "replicate": "replicate",
+    "circular": "circular",
+}
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_conv2d_backward_primitive_depthwise_with_a_divisor(backend):
-    """The primitive itself: depthwise groups, asymmetric kernel, stride, dilation, circular."""
+def test_conv2d_backward_primitive_depthwise_with_a_divisor(backend, mode):
+    """The primitive itself: depthwise groups, asymmetric kernel and pads, stride, dilation."""
     rng = np.random.default_rng(21)
     x = rng.uniform(-1, 1, (3, 9, 8))
     weight = rng.uniform(-1, 1, (6, 1, 2, 3))
-    args = dict(
-        stride=(2, 1), pads=(2, 1, 0, 3), dilation=(1, 2), groups=3, padding_mode="circular"
-    )
+    args = dict(stride=(2, 1), pads=(2, 1, 0, 3), dilation=(1, 2), groups=3, padding_mode=mode)
     chosen = get_backend(backend)
     y_shape = get_backend("numpy").conv2d(x, weight, np.zeros(6), divisor=4.0, **args).shape
     grad = random_grad(y_shape, x.dtype, 3)
@@ -129,7 +137,9 @@ def test_conv2d_backward_primitive_depthwise_with_a_divisor(backend):
     )
     theirs = autograd(
         lambda xt, wt: (
-            F.conv2d(F.pad(xt[None], (2, 1, 0, 3), mode="circular"), wt, None, (2, 1), 0, (1, 2), 3)
+            F.conv2d(
+                F.pad(xt[None], (2, 1, 0, 3), mode=TORCH_MODE[mode]), wt, None, (2, 1), 0, (1, 2), 3
+            )
             / 4.0
         )[0],
         [x, weight],
