@@ -85,3 +85,31 @@ def auto_pool_fill(n: int, size: int, stride: int) -> int:
     if n <= size:
         return size - n
     return (-(n - size)) % stride
+
+
+def pool_reach(n: int, size: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
+    """How many cells, padding included, a pool's windows read along one axis.
+
+    n + 2 * padding, or more where ceil_mode's last window hangs over the end.
+    """
+    outputs = pool_out(n, size, stride, padding, dilation, ceil_mode)
+    return max((outputs - 1) * stride + effective_size(size, dilation), n + 2 * padding)
+
+
+def source_index(i: int, n: int, mode: str) -> int | None:
+    """Which input cell a padded position i (may be < 0 or >= n) copies; None = constant.
+
+    Modes as F.pad's: reflect mirrors without repeating the edge (pad < n),
+    replicate repeats the edge, circular wraps around (pad <= n).
+    """
+    if 0 <= i < n:
+        return i
+    if mode == "constant":
+        return None
+    if mode == "replicate":
+        return min(max(i, 0), n - 1)
+    if mode == "circular":
+        return i % n
+    if mode == "reflect":
+        return -i if i < 0 else 2 * (n - 1) - i
+    raise ValueError(f"unknown padding mode {mode!r}")

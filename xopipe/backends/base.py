@@ -13,9 +13,15 @@ Where the next capabilities plug in:
 - Kept intermediates: `experiment.execute(..., keep=True)` keeps every array in
   the backend's own type (`Results.kept`), so a backward pass reads the forward
   pass's arrays where they were computed.
-- Gradient primitives: each op's descriptor has a `backward` slot
-  (xopipe/ops/op.py) that calls a backend's gradient primitives, declared on
-  this Protocol beside the forward ones they mirror.
+- Gradient primitives: each `<op>_backward` below sits beside the forward
+  primitive it mirrors and takes that primitive's geometry, the gradient of
+  its output (dL/dy, shaped as the output) and what the derivative reads (the
+  input, or only its shape); it returns dL/d its input, and for conv also
+  dL/d the weight and bias as passed. Each op's descriptor calls them from its
+  `backward` (xopipe/ops/op.py). The numbers are torch's CPU autograd's: a
+  max-pool tie goes to the first maximum in row-major window order, relu'(0)
+  = 0. The modules loop_backward.py, numpy_backward.py and torch_backward.py
+  hold them.
 - Lazy arrays: a BackendArray may be a graph still to compute (a chunked
   backend's array); `to_host` is where it is computed, and `wait` where queued
   work is finished, so primitives themselves may stay lazy.
@@ -32,6 +38,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from xopipe.geometry import Pads, Pair
+
+Shape = tuple[int, int, int]  # channels, rows, cols
 
 # An array in the backend's own type: np.ndarray (loop, numpy) or torch.Tensor
 # (torch, on its device). Only the backend that made one computes on it.
@@ -60,6 +68,14 @@ class Backend(Protocol):
         (xopipe/config/vocabulary.py)."""
         ...
 
+    def pad2d_backward(
+        self, grad: BackendArray, pads: Pads, mode: str, input_shape: Shape
+    ) -> BackendArray:
+        """dL/dx of pad2d from dL/d its output: each cell's gradient goes to the cell it
+        copies (reflect, replicate, circular add up where one cell is copied several
+        times); a constant fill copies none and gets none. Reads no values of x."""
+        ...
+
     def conv2d(
         self,
         x: BackendArray,
@@ -80,6 +96,27 @@ class Backend(Protocol):
         """
         ...
 
+    def conv2d_backward(
+        self,
+        x: BackendArray,
+        weight: np.ndarray,
+        grad: BackendArray,
+        *,
+        stride: Pair,
+        pads: Pads,
+        dilation: Pair,
+        groups: int,
+        padding_mode: str,
+        divisor: float | None,
+    ) -> tuple[BackendArray, BackendArray, BackendArray]:
+        """(dL/dx, dL/dweight, dL/dbias) of conv2d from dL/d its output `grad` [K, R, Q].
+
+        dL/dweight is with respect to `weight` as passed (what weights.parquet stores,
+        before the / divisor); dL/dbias[k] is the sum of grad over kernel k's map.
+        Padding other than zeros copies input cells, which take back their share.
+        """
+        ...
+
     def max_pool2d(
         self,
         x: BackendArray,
@@ -91,6 +128,22 @@ class Backend(Protocol):
         ceil_mode: bool,
     ) -> BackendArray:
         """torch.nn.functional.max_pool2d on [C, H, W]; padding acts as -inf."""
+        ...
+
+    def max_pool2d_backward(
+        self,
+        x: BackendArray,
+        grad: BackendArray,
+        *,
+        size: Pair,
+        stride: Pair,
+        padding: Pair,
+        dilation: Pair,
+        ceil_mode: bool,
+    ) -> BackendArray:
+        """dL/dx of max_pool2d: each window's gradient goes to its maximum, on a tie the
+        first in row-major window order (torch's CPU rule); the -inf padding never wins,
+        and a window wholly in the padding passes nothing back. x holds finite values."""
         ...
 
     def avg_pool2d(
@@ -106,10 +159,33 @@ class Backend(Protocol):
         """torch.nn.functional.avg_pool2d on [C, H, W]."""
         ...
 
+    def avg_pool2d_backward(
+        self,
+        input_shape: Shape,
+        grad: BackendArray,
+        *,
+        size: Pair,
+        stride: Pair,
+        padding: Pair,
+        ceil_mode: bool,
+        count_include_pad: bool,
+    ) -> BackendArray:
+        """dL/dx of avg_pool2d: each window cell inside the input takes grad / the count
+        the forward divided by. An average's gradient reads no values of x, so it takes
+        x's shape [C, H, W]; the result has grad's dtype (and device)."""
+        ...
+
     def activation(
         self, name: str, x: BackendArray, params: Mapping[str, float | str]
     ) -> BackendArray:
         """Apply the activation `name` elementwise (an ACTIVATIONS name, config/vocabulary.py)."""
+        ...
+
+    def activation_backward(
+        self, name: str, x: BackendArray, grad: BackendArray, params: Mapping[str, float | str]
+    ) -> BackendArray:
+        """dL/dx = grad * f'(x), cell by cell, with torch's value at a kink: relu'(0) = 0,
+        leaky_relu'(0) = negative_slope, elu'(0) = alpha, softplus' = 1 above its threshold."""
         ...
 
 

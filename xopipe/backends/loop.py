@@ -2,7 +2,7 @@
 
 Slow on purpose and easy to read: every output cell is computed from its
 window in plain sight. The numpy and torch backends are tested against it
-and against PyTorch.
+and against PyTorch. The backward pass, as plain, is in loop_backward.py.
 """
 
 from __future__ import annotations
@@ -13,25 +13,11 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from xopipe.backends.base import HostArrays
-from xopipe.geometry import Pads, Pair, conv_out, effective_size, pool_out
+from xopipe.backends.loop_backward import LoopBackward
+from xopipe.geometry import Pads, Pair, conv_out, effective_size, pool_out, source_index
 
 
-def _source_index(i: int, n: int, mode: str) -> int | None:
-    """Which input cell a padded position i (may be < 0 or >= n) copies; None = constant."""
-    if 0 <= i < n:
-        return i
-    if mode == "constant":
-        return None
-    if mode == "replicate":
-        return min(max(i, 0), n - 1)
-    if mode == "circular":
-        return i % n
-    if mode == "reflect":  # mirror without repeating the edge cell (pad < n)
-        return -i if i < 0 else 2 * (n - 1) - i
-    raise ValueError(f"unknown padding mode {mode!r}")
-
-
-class LoopBackend(HostArrays):
+class LoopBackend(LoopBackward, HostArrays):
     name = "loop"
 
     def __init__(self, progress: Callable[[str, float], None] | None = None) -> None:
@@ -47,9 +33,9 @@ class LoopBackend(HostArrays):
         channels, rows, cols = x.shape
         out = np.full((channels, rows + top + bottom, cols + left + right), value, dtype=x.dtype)
         for i in range(out.shape[1]):
-            src_row = _source_index(i - top, rows, mode)
+            src_row = source_index(i - top, rows, mode)
             for j in range(out.shape[2]):
-                src_col = _source_index(j - left, cols, mode)
+                src_col = source_index(j - left, cols, mode)
                 if src_row is not None and src_col is not None:
                     out[:, i, j] = x[:, src_row, src_col]
         return out

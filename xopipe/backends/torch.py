@@ -2,8 +2,9 @@
 
 Arrays stay torch tensors on the chosen device from stage to stage; the
 input crosses in once (`to_backend`) and each kept array comes back once
-(`to_host`). torch is imported here only, so runs on the other backends
-never pay for it.
+(`to_host`). The functional calls themselves are in torch_calls.py, their
+gradients in torch_backward.py. torch is imported by these modules only, so
+runs on the other backends never pay for it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from xopipe.backends import gpu
+from xopipe.backends import torch_calls as calls
+from xopipe.backends.torch_backward import TorchBackward
+from xopipe.backends.torch_calls import ACTIVATION
 from xopipe.errors import invalid
 from xopipe.geometry import Pads, Pair
 
@@ -23,7 +26,7 @@ from xopipe.geometry import Pads, Pair
 PINNED_MIN_BYTES = 1 << 20
 
 
-class TorchBackend:
+class TorchBackend(TorchBackward):
     name = "torch"
 
     def __init__(
@@ -80,10 +83,7 @@ class TorchBackend:
 
     @torch.inference_mode()
     def pad2d(self, x: torch.Tensor, pads: Pads, mode: str, value: float) -> torch.Tensor:
-        batch = x[None]
-        if mode == "constant":
-            return F.pad(batch, pads, mode="constant", value=value)[0]
-        return F.pad(batch, pads, mode=mode)[0]
+        return calls.pad(x[None], pads, mode, value)[0]
 
     @torch.inference_mode()
     def conv2d(
@@ -99,21 +99,17 @@ class TorchBackend:
         padding_mode: str,
         divisor: float | None,
     ) -> torch.Tensor:
-        batch = x[None]
-        left, right, top, bottom = pads
-        if padding_mode == "zeros" and left == right and top == bottom:
-            padding: tuple[int, int] = (top, left)  # conv2d pads symmetrically itself
-        else:
-            # What nn.Conv2d does for non-zero modes: pad first, then convolve unpadded.
-            mode = "constant" if padding_mode == "zeros" else padding_mode
-            batch = F.pad(batch, pads, mode=mode)
-            padding = (0, 0)
-        weights, biases = self._tensor(weight), self._tensor(bias)
-        if divisor is None:
-            result = F.conv2d(batch, weights, biases, stride, padding, dilation, groups)
-        else:
-            result = F.conv2d(batch, weights, None, stride, padding, dilation, groups)
-            result.div_(divisor).add_(biases[:, None, None])  # in place: no second output
+        result = calls.conv(
+            x[None],
+            self._tensor(weight),
+            self._tensor(bias),
+            stride=stride,
+            pads=pads,
+            dilation=dilation,
+            groups=groups,
+            padding_mode=padding_mode,
+            divisor=divisor,
+        )
         return result[0]
 
     @torch.inference_mode()
@@ -127,7 +123,14 @@ class TorchBackend:
         dilation: Pair,
         ceil_mode: bool,
     ) -> torch.Tensor:
-        return F.max_pool2d(x[None], size, stride, padding, dilation, ceil_mode=ceil_mode)[0]
+        return calls.max_pool(
+            x[None],
+            size=size,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            ceil_mode=ceil_mode,
+        )[0]
 
     @torch.inference_mode()
     def avg_pool2d(
@@ -140,11 +143,11 @@ class TorchBackend:
         ceil_mode: bool,
         count_include_pad: bool,
     ) -> torch.Tensor:
-        result = F.avg_pool2d(
+        result = calls.avg_pool(
             x[None],
-            size,
-            stride,
-            padding,
+            size=size,
+            stride=stride,
+            padding=padding,
             ceil_mode=ceil_mode,
             count_include_pad=count_include_pad,
         )
@@ -155,15 +158,3 @@ class TorchBackend:
         self, name: str, x: torch.Tensor, params: Mapping[str, float | str]
     ) -> torch.Tensor:
         return ACTIVATION[name](x, params)
-
-
-ACTIVATION = {
-    "relu": lambda t, p: F.relu(t),
-    "leaky_relu": lambda t, p: F.leaky_relu(t, float(p["negative_slope"])),
-    "elu": lambda t, p: F.elu(t, float(p["alpha"])),
-    "gelu": lambda t, p: F.gelu(t, approximate=str(p["approximate"])),
-    "sigmoid": lambda t, p: torch.sigmoid(t),
-    "tanh": lambda t, p: torch.tanh(t),
-    "softplus": lambda t, p: F.softplus(t, float(p["beta"]), float(p["threshold"])),
-    "identity": lambda t, p: t.clone(),
-}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from xopipe.ops.op import Control, Op, Shape, StageConfig, Weights
+from xopipe.ops.op import Control, Op, Shape, StageConfig, WeightGradients, Weights
 from xopipe.ops.registry import OPS, register, unregister
 
 BUILTIN = ("conv", "pool", "activation", "pad")
@@ -28,4 +28,14 @@ def _register_modules() -> None:
 
 _register_modules()
 
-__all__ = ["OPS", "Control", "Op", "Shape", "StageConfig", "Weights", "register", "unregister"]
+__all__ = [
+    "OPS",
+    "Control",
+    "Op",
+    "Shape",
+    "StageConfig",
+    "WeightGradients",
+    "Weights",
+    "register",
+    "unregister",
+]

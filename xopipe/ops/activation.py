@@ -13,7 +13,7 @@ from xopipe.config.schema import ActivationConfig
 from xopipe.config.vocabulary import ACTIVATIONS
 from xopipe.errors import invalid
 from xopipe.ops.explanation import CellRef, Explanation, Grid, blank
-from xopipe.ops.op import Control, Op, Shape, StageConfig
+from xopipe.ops.op import Control, Op, Shape, StageConfig, WeightGradients
 from xopipe.ops.text import formula_of, show
 
 
@@ -43,6 +43,13 @@ def output_shape(shape: Shape, p: ActivationParams) -> Shape:
 
 def forward(backend: Backend, x: BackendArray, p: ActivationParams) -> BackendArray:
     return backend.activation(p.name, x, p.params)
+
+
+def backward(
+    backend: Backend, x: BackendArray, y: BackendArray, grad_y: BackendArray, p: ActivationParams
+) -> tuple[BackendArray, WeightGradients | None]:
+    """dL/dx = dL/dy * f'(x), cell by cell (relu'(0) = 0, as PyTorch)."""
+    return backend.activation_backward(p.name, x, grad_y, p.params), None
 
 
 def _scalar(p: ActivationParams, value: float) -> float:
@@ -90,4 +97,5 @@ OP = Op(
     describe=describe,
     words=WORDS,
     controls=(Control("name", tuple(ACTIVATIONS)),),
+    backward=backward,
 )

@@ -16,7 +16,7 @@ from xopipe.config.vocabulary import PADDING_MODES
 from xopipe.geometry import effective_size
 from xopipe.ops.conv_params import ConvParams, groups_for, output_shape, prepare
 from xopipe.ops.explanation import CellRef, Explanation, Grid, blank
-from xopipe.ops.op import Control, Op, Shape, Weights
+from xopipe.ops.op import Control, Op, Shape, WeightGradients, Weights
 from xopipe.ops.text import show, show_grid, span_text
 from xopipe.ops.words import pads_text, pair_text
 
@@ -33,6 +33,26 @@ def forward(backend: Backend, x: BackendArray, p: ConvParams) -> BackendArray:
         padding_mode=p.padding_mode,
         divisor=p.divisor,
     )
+
+
+def backward(
+    backend: Backend, x: BackendArray, y: BackendArray, grad_y: BackendArray, p: ConvParams
+) -> tuple[BackendArray, WeightGradients]:
+    """dL/d the input, and dL/d the weights as weights.parquet stores them (flipped
+    already with conv.flip, repeated across channels for 2-D kernels, before the
+    / divisor of normalize=mean) and the bias."""
+    grad_x, grad_weight, grad_bias = backend.conv2d_backward(
+        x,
+        p.weight,
+        grad_y,
+        stride=p.stride,
+        pads=p.pads,
+        dilation=p.dilation,
+        groups=groups_for(p, x.shape[0]),
+        padding_mode=p.padding_mode,
+        divisor=p.divisor,
+    )
+    return grad_x, WeightGradients(grad_weight, grad_bias)
 
 
 def explain(cell: CellRef, p: ConvParams, x: np.ndarray, dtype: np.dtype) -> Explanation:
@@ -167,4 +187,5 @@ OP = Op(
     weights=weights,
     stage_params=frozenset({"kernels"}),
     slides_window=True,
+    backward=backward,
 )

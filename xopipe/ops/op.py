@@ -2,7 +2,7 @@
 
 An Op holds, in one place, what every part of xopipe asks of a kind of stage:
 how it prepares its parameters from its config node (weights included), its
-output shape and forward pass on any backend, a slot for its backward pass,
+output shape and forward pass on any backend, its backward pass (gradients),
 how one cell is explained, its one-line description and title in each
 language, the page engine that recomputes it, and the controls the page
 offers for it. Nothing outside its module asks which op a stage is.
@@ -65,9 +65,24 @@ Warnings = Callable[[Shape, Any], list[str]]  # (input shape, params) -> one lin
 Explain = Callable[[CellRef, Any, np.ndarray, np.dtype], Explanation]
 # (params, input shape, this op's words and the shared ones in one language) -> one line
 Describe = Callable[[Any, Shape, Mapping[str, str]], str]
-# (backend, input, output, dL/d output, params) -> dL/d input and the weights' gradients;
-# filled in by the backward pass.
-Backward = Callable[[Backend, BackendArray, BackendArray, BackendArray, Any], Any]
+
+
+@dataclass(frozen=True)
+class WeightGradients:
+    """dL/d a stage's weights, shaped as its Weights: with respect to what weights.parquet
+    stores (so `weight - lr * gradient` updates exactly that), in the backend's own arrays."""
+
+    weight: BackendArray  # [K, C, kh, kw]
+    bias: BackendArray  # [K]
+
+
+# (backend, input x, output y, dL/dy, params) -> (dL/dx, dL/d its weights or None for an
+# op without weights), every array the backend's own. y is the forward's output, for an
+# op whose derivative reads it; the chain rule through a pipeline is the caller's.
+Backward = Callable[
+    [Backend, BackendArray, BackendArray, BackendArray, Any],
+    tuple[BackendArray, WeightGradients | None],
+]
 
 
 def no_warnings(shape: Shape, params: Any) -> list[str]:
@@ -95,7 +110,7 @@ class Op:
     warnings: Warnings = no_warnings  # allowed but surprising settings
     stage_params: frozenset[str] = frozenset()  # `params` beyond the node's fields
     slides_window: bool = False  # a window slides over the input (animations)
-    backward: Backward | None = None
+    backward: Backward | None = None  # an op without one cannot be differentiated
 
     @property
     def engine(self) -> str:

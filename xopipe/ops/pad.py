@@ -14,7 +14,7 @@ from xopipe.config.vocabulary import PAD_MODES
 from xopipe.errors import UserError, invalid
 from xopipe.geometry import Pads, as_pads
 from xopipe.ops.explanation import CellRef, Explanation, blank
-from xopipe.ops.op import Op, Shape, StageConfig
+from xopipe.ops.op import Op, Shape, StageConfig, WeightGradients
 from xopipe.ops.text import number_text, show
 from xopipe.ops.words import pads_text
 
@@ -63,6 +63,13 @@ def output_shape(shape: Shape, p: PadParams) -> Shape:
 
 def forward(backend: Backend, x: BackendArray, p: PadParams) -> BackendArray:
     return backend.pad2d(x, p.pads, p.mode, p.value)
+
+
+def backward(
+    backend: Backend, x: BackendArray, y: BackendArray, grad_y: BackendArray, p: PadParams
+) -> tuple[BackendArray, WeightGradients | None]:
+    """Each cell's gradient goes back to the cell it copies; the constant fill's nowhere."""
+    return backend.pad2d_backward(grad_y, p.pads, p.mode, tuple(x.shape)), None
 
 
 def explain(cell: CellRef, p: PadParams, x: np.ndarray, dtype: np.dtype) -> Explanation:
@@ -116,4 +123,5 @@ OP = Op(
     explain=explain,
     describe=describe,
     words=WORDS,
+    backward=backward,
 )

@@ -1,19 +1,14 @@
 """pool: max or average pooling, with the seed's zero fill and torch's own padding.
 
-Two paddings, because the seed and PyTorch disagree:
-- `pad` fills zeros before pooling (the seed pads 7x7 to 8x8 with zeros);
-  `auto` adds just enough on the right and bottom for the windows to tile.
-- `padding` is torch's implicit padding on every side: -inf for max (it
-  never wins), and for avg it counts in the mean only with count_include_pad.
-On an all-negative edge window the two give different maxima.
+Its parameters, the fill and the output shape are in pool_params.py (its
+docstring tells the two paddings apart); the backward pass goes back through
+the pool and then the fill.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -21,122 +16,11 @@ from xopipe.backends import get_backend
 from xopipe.backends.base import Backend, BackendArray
 from xopipe.config.schema import PoolConfig
 from xopipe.config.vocabulary import POOL_KINDS
-from xopipe.errors import UserError, invalid
-from xopipe.geometry import Pads, Pair, as_pads, as_pair, auto_pool_fill, effective_size, pool_out
 from xopipe.ops.explanation import CellRef, Explanation, Grid, blank
-from xopipe.ops.op import Control, Op, Shape, StageConfig
+from xopipe.ops.op import Control, Op, Shape, WeightGradients
+from xopipe.ops.pool_params import PoolParams, fill_for, output_shape, prepare, warnings
 from xopipe.ops.text import show, show_grid, span_text
 from xopipe.ops.words import pads_text, pair_text
-
-
-@dataclass(frozen=True)
-class PoolParams:
-    keyof: Callable[[str], str]
-    kind: str
-    size: Pair
-    stride: Pair
-    fill: Pads | None  # zero fill before pooling; None = auto
-    padding: Pair
-    dilation: Pair
-    ceil_mode: bool
-    count_include_pad: bool
-
-
-def prepare(stage: StageConfig) -> PoolParams:
-    node: PoolConfig = stage.node
-    keyof = stage.keyof
-    kind = node.name
-    if kind not in POOL_KINDS:
-        raise invalid(keyof("name"), kind, "one of " + ", ".join(POOL_KINDS))
-    size = as_pair(keyof("size"), node.size, minimum=1)
-    stride_value = node.stride
-    stride = size if stride_value is None else as_pair(keyof("stride"), stride_value, minimum=1)
-    fill_value = node.pad
-    fill = None if fill_value == "auto" else _fill(keyof("pad"), fill_value)
-    padding = as_pair(keyof("padding"), node.padding, minimum=0)
-    if padding[0] > size[0] // 2 or padding[1] > size[1] // 2:
-        raise invalid(
-            keyof("padding"), list(padding), f"at most half the window {list(size)} (as in PyTorch)"
-        )
-    # Only max pools dilate; only avg pools choose whether padding counts.
-    dilation = as_pair(keyof("dilation"), getattr(node, "dilation", 1), minimum=1)
-    return PoolParams(
-        keyof=keyof,
-        kind=kind,
-        size=size,
-        stride=stride,
-        fill=fill,
-        padding=padding,
-        dilation=dilation,
-        ceil_mode=bool(node.ceil_mode),
-        count_include_pad=bool(getattr(node, "count_include_pad", True)),
-    )
-
-
-def _fill(key: str, value: Any) -> Pads:
-    if isinstance(value, str):
-        raise invalid(key, value, "auto, an integer >= 0 or [left, right, top, bottom]")
-    return as_pads(key, value)
-
-
-def fill_for(p: PoolParams, height: int, width: int) -> Pads:
-    """The zero fill for a map of this size: explicit, or the seed's auto rule.
-
-    auto fills only when torch's own padding and ceil_mode are off: with
-    those, PyTorch's rules decide the edges and a fill would break parity.
-    """
-    if p.fill is not None:
-        return p.fill
-    if p.padding != (0, 0) or p.ceil_mode:
-        return 0, 0, 0, 0
-    span_h = effective_size(p.size[0], p.dilation[0])
-    span_w = effective_size(p.size[1], p.dilation[1])
-    return (
-        0,
-        auto_pool_fill(width, span_w, p.stride[1]),
-        0,
-        auto_pool_fill(height, span_h, p.stride[0]),
-    )
-
-
-def output_shape(shape: Shape, p: PoolParams) -> Shape:
-    channels, height, width = shape
-    left, right, top, bottom = fill_for(p, height, width)
-    filled_h, filled_w = height + top + bottom, width + left + right
-    rows = pool_out(filled_h, p.size[0], p.stride[0], p.padding[0], p.dilation[0], p.ceil_mode)
-    cols = pool_out(filled_w, p.size[1], p.stride[1], p.padding[1], p.dilation[1], p.ceil_mode)
-    if rows < 1 or cols < 1:
-        span = (
-            f"{effective_size(p.size[0], p.dilation[0])}x{effective_size(p.size[1], p.dilation[1])}"
-        )
-        raise UserError(
-            f"{p.keyof('size')}: the {span} pooling window does not fit the "
-            f"{filled_h}x{filled_w} map it reads (after pad and padding); use a smaller "
-            f"window or more {p.keyof('pad')}"
-        )
-    return channels, rows, cols
-
-
-def warnings(shape: Shape, p: PoolParams) -> list[str]:
-    """auto's fill is the documented rule, but more zeros than map is rarely what was meant."""
-    if p.fill is not None:  # an explicit pad (0 included) is what the user asked for
-        return []
-    _, height, width = shape
-    left, right, top, bottom = fill_for(p, height, width)
-    rows, cols = top + bottom, left + right
-    if rows <= height and cols <= width:
-        return []
-    size = f"{effective_size(p.size[0], p.dilation[0])}x{effective_size(p.size[1], p.dilation[1])}"
-    return [
-        f"{p.keyof('pad')}=auto adds {_count(rows, 'row')} and {_count(cols, 'column')} "
-        f"of zeros to the "
-        f"{height}x{width} map, more than the map itself, so that the {size} window of "
-        f"{p.keyof('size')} fits; {p.keyof('pad')}=0 refuses a window larger than the map"
-    ]
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def forward(backend: Backend, x: BackendArray, p: PoolParams) -> BackendArray:
@@ -160,6 +44,44 @@ def forward(backend: Backend, x: BackendArray, p: PoolParams) -> BackendArray:
         ceil_mode=p.ceil_mode,
         count_include_pad=p.count_include_pad,
     )
+
+
+def backward(
+    backend: Backend, x: BackendArray, y: BackendArray, grad_y: BackendArray, p: PoolParams
+) -> tuple[BackendArray, WeightGradients | None]:
+    """Back through the pool, then through its zero fill.
+
+    The pool's gradient is taken on the filled map, so a fill cell that wins
+    a window (the max of an all-negative edge window is a zero) takes that
+    window's gradient and the cell it shadows gets none; the fill's own
+    gradient is then dropped, as pad's backward drops a constant fill's.
+    """
+    channels, height, width = x.shape
+    fill = fill_for(p, height, width)
+    filled = backend.pad2d(x, fill, "constant", 0.0) if any(fill) else x
+    if p.kind == "max":
+        grad = backend.max_pool2d_backward(
+            filled,
+            grad_y,
+            size=p.size,
+            stride=p.stride,
+            padding=p.padding,
+            dilation=p.dilation,
+            ceil_mode=p.ceil_mode,
+        )
+    else:
+        grad = backend.avg_pool2d_backward(
+            tuple(filled.shape),
+            grad_y,
+            size=p.size,
+            stride=p.stride,
+            padding=p.padding,
+            ceil_mode=p.ceil_mode,
+            count_include_pad=p.count_include_pad,
+        )
+    if any(fill):
+        grad = backend.pad2d_backward(grad, fill, "constant", (channels, height, width))
+    return grad, None
 
 
 def explain(cell: CellRef, p: PoolParams, x: np.ndarray, dtype: np.dtype) -> Explanation:
@@ -281,4 +203,5 @@ OP = Op(
     controls=(Control("name", POOL_KINDS), Control("size"), Control("stride")),
     warnings=warnings,
     slides_window=True,
+    backward=backward,
 )
