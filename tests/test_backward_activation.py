@@ -80,4 +80,3 @@ def test_every_activation_at_its_kinks_and_far_out(backend, name):
     assert_close(got, theirs, "float64", name)
     if name == "relu":
         assert got[0, 0, 0] == 0.0 and got[0, 0, 1] == 0.0  # relu'(0) = 0
-
