@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from xopipe.backward import Gradients
 from xopipe.config.compose import compose_config
 from xopipe.experiment import Experiment, build_experiment
 from xopipe.explain import explain, parse_cell
@@ -37,6 +38,11 @@ class Result:
     manifest: dict[str, Any]
     out_dir: Path
     experiment: Experiment
+    # With loss=sum or loss=mse: dL/d `input` and every stage's output ([C, H, W]),
+    # dL/d each weighted stage's {"weight": [K, C, kh, kw], "bias": [K]}, and L itself.
+    grads: dict[str, np.ndarray] | None = None
+    weight_grads: dict[str, dict[str, np.ndarray]] | None = None
+    loss: float | None = None
     # Removes out_dir when it is a temporary folder: on close(), or when the result goes.
     _cleanup: weakref.finalize | None = field(default=None, repr=False, compare=False)
 
@@ -89,7 +95,16 @@ def run(*overrides: str, out_dir: str | Path | None = None) -> Result:
     try:
         results = run_experiment(cfg, folder, list(overrides), show_matrices=False)
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        result = Result(results.arrays, manifest, folder, build_experiment(cfg))
+        gradients = results.gradients
+        result = Result(
+            results.arrays,
+            manifest,
+            folder,
+            build_experiment(cfg),
+            grads=None if gradients is None else gradients.arrays,
+            weight_grads=None if gradients is None else _weight_grads(gradients),
+            loss=None if gradients is None else gradients.value,
+        )
     except BaseException:
         if temporary:
             shutil.rmtree(folder, ignore_errors=True)
@@ -99,3 +114,10 @@ def run(*overrides: str, out_dir: str | Path | None = None) -> Result:
         cleanup = weakref.finalize(result, shutil.rmtree, folder, ignore_errors=True)
         object.__setattr__(result, "_cleanup", cleanup)
     return result
+
+
+def _weight_grads(gradients: Gradients) -> dict[str, dict[str, np.ndarray]]:
+    return {
+        name: {"weight": found.weight, "bias": found.bias}
+        for name, found in gradients.weights.items()
+    }

@@ -11,7 +11,7 @@ import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from omegaconf import DictConfig
@@ -22,10 +22,14 @@ from xopipe.config import StageEntry, XopipeConfig, read_config
 from xopipe.errors import UserError
 from xopipe.inputs import load_input
 from xopipe.kernels import KernelSet, load_kernels
+from xopipe.loss import Loss, read_loss
 from xopipe.ops import OPS, Op, Shape, StageConfig
 from xopipe.pipeline import SOURCE, Pipeline, StageSpec
 from xopipe.readers import Limits
 from xopipe.stage_node import one_stage_only, stage_node
+
+if TYPE_CHECKING:
+    from xopipe.backward import Gradients
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Experiment:
     stages: dict[str, Stage]
     dtype: np.dtype
     warnings: tuple[str, ...] = ()  # allowed but surprising settings, one line each
+    loss: Loss | None = None  # what the backward pass differentiates; None: forward only
 
     @property
     def source_name(self) -> str:
@@ -87,6 +92,8 @@ class Results:
     seconds: dict[str, float] = field(default_factory=dict)
     # With execute(keep=True): the same arrays in the backend's own type (on its device).
     kept: dict[str, BackendArray] = field(default_factory=dict)
+    # With a loss (the runner's backward pass): dL/d every array and weight.
+    gradients: Gradients | None = None
 
 
 Progress = Callable[[str, float], None]  # (stage, fraction done)
@@ -125,7 +132,9 @@ def build_experiment(cfg: DictConfig | XopipeConfig) -> Experiment:
         stages[name] = Stage(spec, op, prepared, shapes[name])
     _check_unused_op_nodes(config, pipeline, kernels, dtype)
     _check_output_cells(shapes, config.limits.max_output_cells)
-    return Experiment(config, source, kernels, pipeline, stages, dtype, tuple(warnings))
+    differentiable = {name: stage.op.backward is not None for name, stage in stages.items()}
+    loss = read_loss(config.loss, pipeline, shapes, differentiable, dtype, limits)
+    return Experiment(config, source, kernels, pipeline, stages, dtype, tuple(warnings), loss)
 
 
 def _check_unused_op_nodes(

@@ -12,7 +12,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from xopipe.run_folder import (
     MANIFEST,
@@ -28,12 +28,27 @@ def config_fingerprint(cfg: DictConfig) -> str:
     JSON rather than YAML: the same content, written ten times faster, which
     matters once per job of a sweep.
     """
-    values = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    values = OmegaConf.to_container(recorded_config(cfg), resolve=True, enum_to_str=True)
     assert isinstance(values, dict)
     for key in NOT_FINGERPRINTED:
         values.pop(key, None)
     text = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def recorded_config(cfg: DictConfig) -> DictConfig:
+    """The config as a run records it: without `loss` when it is none.
+
+    A forward-only run then has the fingerprint and report of a run made
+    before losses existed, so those sweeps still resume and compare.
+    """
+    loss = cfg.get("loss")
+    if loss is None or loss.get("kind") != "none":
+        return cfg
+    kept = cfg.copy()
+    with open_dict(kept):
+        del kept["loss"]
+    return kept
 
 
 def already_done(folder: Path, fingerprint: str) -> bool:

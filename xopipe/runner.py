@@ -12,20 +12,21 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from xopipe.backends import get_backend
+from xopipe.backward import backpropagate
 from xopipe.config import XopipeConfig, read_config
 from xopipe.errors import UserError
 from xopipe.experiment import Results, build_experiment, execute
 from xopipe.interrupt import Interrupted, describe, shielded, signals_as_exceptions
 from xopipe.outputs import plan_outputs
 from xopipe.pipeline import SOURCE
-from xopipe.previous import clear_previous_outputs, config_fingerprint
+from xopipe.previous import clear_previous_outputs, config_fingerprint, recorded_config
 from xopipe.private_api.yaml_text import to_yaml
-from xopipe.sinks.console import print_results
+from xopipe.sinks.console import print_gradients, print_results
 from xopipe.sinks.layout import saved_in
 from xopipe.sinks.manifest import Manifest, file_hashes
 from xopipe.sinks.progress import TerminalProgress
 from xopipe.sinks.staging import Staging
-from xopipe.sinks.table_files import read_table_choice, write_tables
+from xopipe.sinks.table_files import read_table_choice, write_gradient_tables, write_tables
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def run_experiment(
             experiment = build_experiment(config)
             _warn(experiment.warnings, job)
             # figures.* and explain, checked up front
-            outputs = plan_outputs(experiment, to_yaml(cfg), draw=draw_figures)
+            outputs = plan_outputs(experiment, to_yaml(recorded_config(cfg)), draw=draw_figures)
             tables = read_table_choice(config.tables, [SOURCE, *experiment.pipeline.order])
             backend = get_backend(backend_name, **backend_options)
             # Per-stage meters for a single run only: a sweep's jobs share the terminal.
@@ -91,13 +92,19 @@ def run_experiment(
             )
             if experiment.warnings:
                 manifest.update(warnings=list(experiment.warnings))
-            results = execute(experiment, backend, progress=meter)
+            results = execute(experiment, backend, progress=meter, keep=bool(experiment.loss))
             manifest.update(stages=experiment.stage_facts(results))
+            if experiment.loss is not None:
+                results.gradients = backpropagate(experiment, backend, results)
+                results.kept.clear()  # the backend's copies, no longer needed
+                manifest.update(loss=results.gradients.facts())
             if config.print_matrices and show_matrices:
                 _show(results, tables.facts())
             try:
                 root = staging.open()
                 staged = write_tables(tables, root, results.arrays, experiment.stages)
+                if results.gradients is not None:
+                    staged += write_gradient_tables(tables, root, results.gradients)
                 staged += outputs.write(results, root, staged, manifest.facts, overrides)
                 hashes = file_hashes(root, staged)  # seconds on a large run: still interruptible
                 # The commit, milliseconds: a signal now would leave files with no manifest.
@@ -126,11 +133,14 @@ def run_experiment(
 
 
 def _show(results: Results, tables: dict) -> None:
-    """Print the matrices, and keep the same lines in xopipe.log (a run stopped later has them)."""
+    """Print the matrices (and the loss and gradients), and keep the same lines in
+    xopipe.log (a run stopped later has them)."""
     text = io.StringIO()
     print_results(
         results.arrays, results.seconds, text, saved=lambda stage: saved_in(tables, stage)
     )
+    if results.gradients is not None:
+        print_gradients(results.gradients, text, tables)
     sys.stdout.write(text.getvalue())
     sys.stdout.flush()
     log_to_file_only(log, logging.INFO, text.getvalue().rstrip("\n"))

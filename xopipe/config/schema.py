@@ -16,6 +16,8 @@ from typing import Any
 
 from omegaconf import MISSING
 
+from xopipe.config.loss_schema import LossConfig
+
 
 class DType(Enum):
     float64 = "float64"
@@ -264,6 +266,7 @@ class XopipeConfig:
     tables: TablesConfig = field(default_factory=TablesConfig)
     explain: str | None = None  # stage:channel:row:col -> how that cell was computed
     diff: DiffConfig = field(default_factory=DiffConfig)
+    loss: LossConfig = field(default_factory=LossConfig)  # none | sum | mse: conf/loss/
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     print_matrices: bool = True  # print every stage's matrices (rounded) to the console
     overwrite: bool = False  # replace a complete run (or sweep) already in the output folder
@@ -292,4 +295,5 @@ SCHEMAS: dict[str, dict[str, type]] = {
     },
     "pipeline": {"pipeline": PipelineConfig},
     "figures": {"figures": FiguresConfig},
+    "loss": {"loss": LossConfig},
 }

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
+
+from xopipe.sinks.layout import saved_in
+
+if TYPE_CHECKING:
+    from xopipe.backward import Gradients
 
 # Beyond this many cells a grid is summarized (corners and "...") rather than dumped.
 FULL_PRINT_CELLS = 400
@@ -47,3 +52,18 @@ def print_results(
             more = array.shape[0] - MAX_CHANNELS
             print(f"  ... {more} more channels; {saved(name)}", file=stream)
         print(file=stream)
+
+
+def print_gradients(gradients: Gradients, stream: TextIO, tables: Mapping[str, Any]) -> None:
+    """The loss, then dL/d every stage's output and the input, each grid rounded as above."""
+    loss = gradients.loss
+    print(
+        f"loss = {gradients.value!r} ({loss.kind} of {', '.join(loss.stages)})", file=stream
+    )
+    print(file=stream)
+    print_results(
+        {f"dL/d{name}": array for name, array in reversed(gradients.arrays.items())},
+        {f"dL/d{name}": seconds for name, seconds in gradients.seconds.items()},
+        stream,
+        saved=lambda label: saved_in(tables, label.removeprefix("dL/d"), gradients=True),
+    )

@@ -15,6 +15,11 @@ from xopipe.run_folder import MATRICES_PARQUET
 MATRICES = "matrices"  # the stages' CSV grids and .npy arrays
 WEIGHTS = "weights"  # the weights' CSV grids and .npy arrays
 WEIGHTS_PARQUET = "weights.parquet"
+# dL/d the same values, with a loss (loss=sum | mse): the same schemas and file names
+GRADIENTS = "gradients"
+GRADIENTS_PARQUET = "gradients.parquet"
+WEIGHT_GRADIENTS = "weight_gradients"
+WEIGHT_GRADIENTS_PARQUET = "weight_gradients.parquet"
 
 
 def matrix_csv_name(stage: str, channel: int | str) -> str:
@@ -39,34 +44,46 @@ def weight_npy_name(stage: str, param: str) -> str:
 
 
 def saved_where(
-    tables: Mapping[str, Any] | None, stage: str, weights: bool = False
+    tables: Mapping[str, Any] | None, stage: str, weights: bool = False, gradients: bool = False
 ) -> tuple[list[str], str | None]:
-    """The files that hold a stage's matrices (or weights), from the manifest's `tables`;
-    none, and why: "formats" (tables.formats is empty) or "stages" (it leaves the stage out)."""
+    """The files that hold a stage's matrices (or weights; or dL/d either with `gradients`),
+    from the manifest's `tables`; none, and why: "formats" (tables.formats is empty) or
+    "stages" (it leaves the stage out)."""
     if tables is None:
         tables = {"formats": ["parquet", "csv"], "stages": [stage]}
     formats = tables.get("formats", [])
     if not weights and stage not in tables.get("stages", []):
         return [], "stages"
     if weights:
+        parquet, folder = (WEIGHT_GRADIENTS_PARQUET, WEIGHT_GRADIENTS) if gradients else (
+            WEIGHTS_PARQUET,
+            WEIGHTS,
+        )
         where = {
-            "parquet": WEIGHTS_PARQUET,
-            "csv": f"{WEIGHTS}/{weight_csv_name(stage, '<kernel>', '<channel>')}",
-            "npy": f"{WEIGHTS}/{weight_npy_name(stage, 'weight')}",
+            "parquet": parquet,
+            "csv": f"{folder}/{weight_csv_name(stage, '<kernel>', '<channel>')}",
+            "npy": f"{folder}/{weight_npy_name(stage, 'weight')}",
         }
     else:
+        parquet, folder = (GRADIENTS_PARQUET, GRADIENTS) if gradients else (
+            MATRICES_PARQUET,
+            MATRICES,
+        )
         where = {
-            "parquet": MATRICES_PARQUET,
-            "csv": f"{MATRICES}/{matrix_csv_name(stage, '<channel>')}",
-            "npy": f"{MATRICES}/{matrix_npy_name(stage)}",
+            "parquet": parquet,
+            "csv": f"{folder}/{matrix_csv_name(stage, '<channel>')}",
+            "npy": f"{folder}/{matrix_npy_name(stage)}",
         }
     places = [where[kind] for kind in formats]
     return places, None if places else "formats"
 
 
-def saved_in(tables: Mapping[str, Any] | None, stage: str, weights: bool = False) -> str:
-    """Where a stage's matrices (or weights) are on disk, as an English clause (the console's)."""
-    places, why = saved_where(tables, stage, weights)
+def saved_in(
+    tables: Mapping[str, Any] | None, stage: str, weights: bool = False, gradients: bool = False
+) -> str:
+    """Where a stage's matrices (or weights, or their gradients) are on disk, as an English
+    clause (the console's)."""
+    places, why = saved_where(tables, stage, weights, gradients)
     if why == "stages":
         return f"not saved on disk (tables.stages leaves {stage} out)"
     if why == "formats":

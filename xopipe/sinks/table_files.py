@@ -15,10 +15,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from xopipe.errors import invalid
+from xopipe.sinks.layout import (
+    GRADIENTS,
+    GRADIENTS_PARQUET,
+    WEIGHT_GRADIENTS,
+    WEIGHT_GRADIENTS_PARQUET,
+)
 from xopipe.sinks.tables import write_matrices
-from xopipe.sinks.weights import write_weights
+from xopipe.sinks.weights import StageWeights, write_weight_tables, write_weights
 
 if TYPE_CHECKING:
+    from xopipe.backward import Gradients
     from xopipe.config.schema import TablesConfig
     from xopipe.experiment import Stage
 
@@ -65,4 +72,22 @@ def write_tables(
     return [
         *(write_matrices(choice.formats, out_dir, kept) if kept else []),
         *write_weights(choice.formats, out_dir, stages),
+    ]
+
+
+def write_gradient_tables(choice: TableChoice, out_dir: Path, gradients: Gradients) -> list[Path]:
+    """dL/d the chosen stages' matrices and dL/d every weight, as their values are written."""
+    kept = {name: array for name, array in gradients.arrays.items() if name in choice.stages}
+    weights = {
+        name: StageWeights(found.weight, found.bias) for name, found in gradients.weights.items()
+    }
+    return [
+        *(
+            write_matrices(choice.formats, out_dir, kept, GRADIENTS_PARQUET, GRADIENTS)
+            if kept
+            else []
+        ),
+        *write_weight_tables(
+            choice.formats, out_dir, weights, WEIGHT_GRADIENTS_PARQUET, WEIGHT_GRADIENTS
+        ),
     ]

@@ -50,19 +50,27 @@ ENCODING: dict = {
 
 
 def write_matrices(
-    formats: Sequence[str], out_dir: Path, arrays: Mapping[str, np.ndarray]
+    formats: Sequence[str],
+    out_dir: Path,
+    arrays: Mapping[str, np.ndarray],
+    parquet_name: str = MATRICES_PARQUET,
+    folder: str = MATRICES,
 ) -> list[Path]:
-    """The stages' matrices in each of `formats` (parquet, csv, npy); the paths written."""
+    """The stages' matrices in each of `formats` (parquet, csv, npy); the paths written.
+
+    `parquet_name` and `folder` name the files: matrices.parquet and matrices/ for the
+    values, gradients.parquet and gradients/ for dL/d each of them.
+    """
     written: list[Path] = []
     if "parquet" in formats:
-        write_parquet(out_dir / MATRICES_PARQUET, arrays)
-        written.append(out_dir / MATRICES_PARQUET)
+        write_parquet(out_dir / parquet_name, arrays)
+        written.append(out_dir / parquet_name)
     if "csv" in formats:
-        written.extend(write_csv_grids(out_dir / MATRICES, arrays))
+        written.extend(write_csv_grids(out_dir / folder, arrays))
     if "npy" in formats:
-        (out_dir / MATRICES).mkdir(exist_ok=True)
+        (out_dir / folder).mkdir(exist_ok=True)
         for name, array in arrays.items():
-            path = out_dir / MATRICES / matrix_npy_name(name)
+            path = out_dir / folder / matrix_npy_name(name)
             save_npy(path, array.astype(np.float64))
             written.append(path)
     return written

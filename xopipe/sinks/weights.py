@@ -64,17 +64,28 @@ def stage_weights(stages: Mapping[str, Stage]) -> dict[str, StageWeights]:
 
 def write_weights(formats: Sequence[str], out_dir: Path, stages: Mapping[str, Stage]) -> list[Path]:
     """The weights of every stage that holds some, in each of `formats`; the paths written."""
-    weights = stage_weights(stages)
+    return write_weight_tables(formats, out_dir, stage_weights(stages))
+
+
+def write_weight_tables(
+    formats: Sequence[str],
+    out_dir: Path,
+    weights: Mapping[str, StageWeights],
+    parquet_name: str = WEIGHTS_PARQUET,
+    folder: str = WEIGHTS,
+) -> list[Path]:
+    """`weights` in each of `formats`, named as weights.parquet and weights/ by default
+    (weight_gradients.parquet and weight_gradients/ for dL/d them); the paths written."""
     written: list[Path] = []
     if not weights:
         return written
     if "parquet" in formats:
-        write_weights_parquet(out_dir / WEIGHTS_PARQUET, weights)
-        written.append(out_dir / WEIGHTS_PARQUET)
+        write_weights_parquet(out_dir / parquet_name, weights)
+        written.append(out_dir / parquet_name)
     if "csv" in formats:
-        written.extend(write_weights_csv(out_dir / WEIGHTS, weights))
+        written.extend(write_weights_csv(out_dir / folder, weights))
     if "npy" in formats:
-        written.extend(write_weights_npy(out_dir / WEIGHTS, weights))
+        written.extend(write_weights_npy(out_dir / folder, weights))
     return written
 
 
