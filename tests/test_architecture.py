@@ -26,8 +26,8 @@ FLOORS = [
         "backward",
     ],
     ["sinks", "html", "figures", "diff", "previous"],
-    ["runner", "outputs", "multirun", "sweep_end"],
-    ["app", "api", "callbacks", "cli", "__main__", "bench", "__init__"],
+    ["runner", "outputs", "multirun", "sweep_end", "training"],
+    ["app", "api", "callbacks", "cli", "__main__", "bench", "__init__", "train", "api_training", "api_folders"],
 ]
 FLOOR = {room: level for level, rooms in enumerate(FLOORS) for room in rooms}
 

@@ -16,4 +16,12 @@ def __getattr__(name: str) -> Any:
         from xopipe import api
 
         return getattr(api, name)
+    if name in ("train", "TrainResult"):
+        from xopipe import api_training
+
+        return getattr(api_training, name)
+    if name in ("load", "Folder"):
+        from xopipe import api_folders
+
+        return getattr(api_folders, name)
     raise AttributeError(f"module 'xopipe' has no attribute {name!r}")

@@ -22,16 +22,17 @@ from xopipe.override_hints import composition_line, grammar_error
 CONFIG_MODULE = "xopipe.conf"
 
 
-def compose_config(overrides: Sequence[str]) -> DictConfig:
-    """The composed config; UserError (Hydra's error as its cause) when Hydra refuses it."""
+def compose_config(overrides: Sequence[str], config_name: str = "config") -> DictConfig:
+    """The composed config (conf/<config_name>.yaml: config for a run, train for training);
+    UserError (Hydra's error as its cause) when Hydra refuses it."""
     problem = grammar_error(overrides)
     if problem is not None:
         raise UserError(problem)
     register_configs()
     try:
         if GlobalHydra.instance().is_initialized():  # inside a Hydra app, or a caller's compose
-            return compose(config_name="config", overrides=list(overrides))
+            return compose(config_name=config_name, overrides=list(overrides))
         with initialize_config_module(config_module=CONFIG_MODULE, **compose_options()):
-            return compose(config_name="config", overrides=list(overrides))
+            return compose(config_name=config_name, overrides=list(overrides))
     except ConfigCompositionException as error:  # MissingConfigException is one too
         raise UserError(composition_line(error)) from error

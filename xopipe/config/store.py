@@ -6,6 +6,7 @@ from hydra.core.config_store import ConfigStore
 
 from xopipe.config.hydra_release import store_options
 from xopipe.config.schema import SCHEMAS, XopipeConfig
+from xopipe.config.train_schema import TRAIN_SCHEMAS, TrainConfig
 
 
 def register_configs() -> None:
@@ -16,6 +17,7 @@ def register_configs() -> None:
     store = ConfigStore.instance()
     again = store_options()  # registered again by each composition path: not a collision
     store.store(name="xopipe_schema", node=XopipeConfig, **again)
-    for group, schemas in SCHEMAS.items():
+    store.store(name="xopipe_train_schema", node=TrainConfig, **again)
+    for group, schemas in {**SCHEMAS, **TRAIN_SCHEMAS}.items():
         for name, schema in schemas.items():
             store.store(group=f"schema/{group}", name=name, node=schema, **again)

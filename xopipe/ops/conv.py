@@ -5,6 +5,7 @@ Its parameters (the node and kernels checked against the input) are in conv_para
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
@@ -14,7 +15,7 @@ from xopipe.backends.base import Backend, BackendArray
 from xopipe.config.schema import ConvConfig
 from xopipe.config.vocabulary import PADDING_MODES
 from xopipe.geometry import effective_size
-from xopipe.ops.conv_params import ConvParams, groups_for, output_shape, prepare
+from xopipe.ops.conv_params import DEPTHWISE, ConvParams, groups_for, output_shape, prepare
 from xopipe.ops.conv_routes import routes
 from xopipe.ops.explanation import CellRef, Explanation, Grid, blank
 from xopipe.ops.op import Control, Op, Shape, WeightGradients, Weights
@@ -141,6 +142,19 @@ def describe(p: ConvParams, input_shape: Shape, w: Mapping[str, str]) -> str:
     return w["cell"].format(parts=w["and"].join(parts), formula=formula)
 
 
+def reweighted(p: ConvParams, weight: np.ndarray, bias: np.ndarray) -> ConvParams:
+    """The same conv with new stored weights (before the / divisor), as training updates them."""
+    return dataclasses.replace(p, weight=weight, bias=bias)
+
+
+def batched(p: ConvParams, count: int) -> ConvParams:
+    """The conv of `count` images stacked along the channels: each image's channels form
+    their own groups, so the kernels repeat once per image."""
+    groups = p.groups if p.groups == DEPTHWISE else int(p.groups) * count
+    weight, bias = np.tile(p.weight, (count, 1, 1, 1)), np.tile(p.bias, count)
+    return dataclasses.replace(p, weight=weight, bias=bias, groups=groups)
+
+
 def weights(p: ConvParams) -> Weights:
     return Weights(p.weight, p.bias, p.names)  # flipped already when conv.flip is on
 
@@ -190,4 +204,6 @@ OP = Op(
     slides_window=True,
     backward=backward,
     routes=routes,
+    reweighted=reweighted,
+    batched=batched,
 )

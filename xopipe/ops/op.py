@@ -118,6 +118,10 @@ class Op:
     slides_window: bool = False  # a window slides over the input (animations)
     backward: Backward | None = None  # an op without one cannot be differentiated
     routes: Routes | None = None  # with backward: explains one cell's gradient
+    # Training. reweighted: the params with new weights (an op with weights); batched:
+    # the params for `count` images stacked along the channels, where they depend on it.
+    reweighted: Callable[[Any, np.ndarray, np.ndarray], Any] | None = None
+    batched: Callable[[Any, int], Any] | None = None
 
     @property
     def engine(self) -> str:
