@@ -92,4 +92,3 @@ def backpropagate(experiment: Experiment, backend: Backend, results: Results) ->
 
 def _zero_weight_gradient(weight: np.ndarray, bias: np.ndarray) -> WeightGradient:
     return WeightGradient(np.zeros(weight.shape), np.zeros(bias.shape))
-

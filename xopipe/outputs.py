@@ -16,6 +16,7 @@ from typing import Any
 
 from xopipe.experiment import Experiment, Results
 from xopipe.explain import CellRef, explain, parse_cell
+from xopipe.explain.gradient import explain_gradient, is_gradient_cell, parse_gradient_cell
 from xopipe.figures.settings import (
     SWEEP_NOTE,
     FigureSettings,
@@ -37,6 +38,7 @@ class Outputs:
     settings: FigureSettings
     cell: CellRef | None
     config_yaml: str
+    gradient_cell: CellRef | None = None  # explain=grad:stage:c:r:c
     off_note: str = "Figures were off for this run (figures=none)."  # why, when off
     lang: str = "en"  # the language titles really use (zh falls back without a font)
     rc: dict[str, object] = field(default_factory=dict)  # matplotlib settings (the font)
@@ -51,6 +53,12 @@ class Outputs:
     ) -> list[Path]:
         """Print the explanation, write figures/ and report.html; the paths written."""
         explanation = None
+        if self.gradient_cell is not None:
+            assert results.gradients is not None, "explain=grad: checked against the loss"
+            steps = explain_gradient(
+                self.gradient_cell, self.experiment, results.arrays, results.gradients.arrays
+            ).steps
+            print("\n".join(steps), end="\n\n")
         if self.cell is not None:
             explanation = explain(self.cell, self.experiment, results.arrays)
             print("\n".join(explanation.steps), end="\n\n")
@@ -99,8 +107,12 @@ def plan_outputs(experiment: Experiment, config_yaml: str, draw: bool = True) ->
     """
     config = experiment.config
     settings = read_settings(config.figures)
-    cell = parse_cell(config.explain, experiment) if config.explain not in (None, "") else None
-    outputs = Outputs(experiment, settings, cell, config_yaml)
+    cell = gradient_cell = None
+    if is_gradient_cell(config.explain):
+        gradient_cell = parse_gradient_cell(str(config.explain), experiment)
+    elif config.explain not in (None, ""):
+        cell = parse_cell(config.explain, experiment)
+    outputs = Outputs(experiment, settings, cell, config_yaml, gradient_cell)
     if not draw and settings.enabled:
         outputs.settings = without_figures(settings)
         outputs.off_note = SWEEP_NOTE[0].upper() + SWEEP_NOTE[1:] + "."

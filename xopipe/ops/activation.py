@@ -14,6 +14,7 @@ from xopipe.config.vocabulary import ACTIVATIONS
 from xopipe.errors import invalid
 from xopipe.ops.explanation import CellRef, Explanation, Grid, blank
 from xopipe.ops.op import Control, Op, Shape, StageConfig, WeightGradients
+from xopipe.ops.routes import Route
 from xopipe.ops.text import formula_of, show
 
 
@@ -78,6 +79,17 @@ def explain(cell: CellRef, p: ActivationParams, x: np.ndarray, dtype: np.dtype) 
     return result
 
 
+def routes(
+    cell: CellRef, p: ActivationParams, x: np.ndarray, out: Shape, dtype: np.dtype
+) -> list[Route]:
+    """The same cell of the output, through f'(x) as the loop backend computes it."""
+    value = np.array([[[x[cell.channel, cell.row, cell.col]]]], dtype=x.dtype)
+    local = get_backend("loop").activation_backward(p.name, value, np.ones_like(value), p.params)
+    slope = dtype.type(local[0, 0, 0])
+    why = f"{p.name}'({show(value[0, 0, 0])}) = {show(slope)}"
+    return [Route((cell.channel, cell.row, cell.col), slope, why)]
+
+
 def describe(p: ActivationParams, input_shape: Shape, w: Mapping[str, str]) -> str:
     return w["activation"].format(name=p.name, formula=formula_of(p.name, p.params))
 
@@ -98,4 +110,5 @@ OP = Op(
     words=WORDS,
     controls=(Control("name", tuple(ACTIVATIONS)),),
     backward=backward,
+    routes=routes,
 )

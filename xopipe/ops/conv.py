@@ -15,6 +15,7 @@ from xopipe.config.schema import ConvConfig
 from xopipe.config.vocabulary import PADDING_MODES
 from xopipe.geometry import effective_size
 from xopipe.ops.conv_params import ConvParams, groups_for, output_shape, prepare
+from xopipe.ops.conv_routes import routes
 from xopipe.ops.explanation import CellRef, Explanation, Grid, blank
 from xopipe.ops.op import Control, Op, Shape, WeightGradients, Weights
 from xopipe.ops.text import show, show_grid, span_text
@@ -188,4 +189,5 @@ OP = Op(
     stage_params=frozenset({"kernels"}),
     slides_window=True,
     backward=backward,
+    routes=routes,
 )

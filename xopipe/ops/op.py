@@ -21,6 +21,7 @@ from xopipe.ops.explanation import CellRef, Explanation
 
 if TYPE_CHECKING:
     from xopipe.kernels import KernelSet
+    from xopipe.ops.routes import Route
     from xopipe.readers import Limits
 
 Shape = tuple[int, int, int]  # channels, rows, cols
@@ -85,6 +86,11 @@ Backward = Callable[
 ]
 
 
+# (input cell, params, input x, output shape, dtype) -> the output cells that read that
+# cell, each with its local derivative: how a gradient's explanation runs the chain rule.
+Routes = Callable[[CellRef, Any, np.ndarray, Shape, np.dtype], "list[Route]"]
+
+
 def no_warnings(shape: Shape, params: Any) -> list[str]:
     return []
 
@@ -111,6 +117,7 @@ class Op:
     stage_params: frozenset[str] = frozenset()  # `params` beyond the node's fields
     slides_window: bool = False  # a window slides over the input (animations)
     backward: Backward | None = None  # an op without one cannot be differentiated
+    routes: Routes | None = None  # with backward: explains one cell's gradient
 
     @property
     def engine(self) -> str:

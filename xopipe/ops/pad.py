@@ -15,6 +15,7 @@ from xopipe.errors import UserError, invalid
 from xopipe.geometry import Pads, as_pads
 from xopipe.ops.explanation import CellRef, Explanation, blank
 from xopipe.ops.op import Op, Shape, StageConfig, WeightGradients
+from xopipe.ops.routes import Route, padded_positions
 from xopipe.ops.text import number_text, show
 from xopipe.ops.words import pads_text
 
@@ -72,6 +73,26 @@ def backward(
     return backend.pad2d_backward(grad_y, p.pads, p.mode, tuple(x.shape)), None
 
 
+def routes(cell: CellRef, p: PadParams, x: np.ndarray, out: Shape, dtype: np.dtype) -> list[Route]:
+    """The output cells that copy input cell `cell`: one, or more at an edge that
+    reflect, replicate or circular padding repeats."""
+    left, right, top, bottom = p.pads
+    rows = padded_positions(cell.row, x.shape[1], top, bottom, p.mode)
+    cols = padded_positions(cell.col, x.shape[2], left, right, p.mode)
+    one = dtype.type(1)
+    return [
+        Route(
+            (cell.channel, r, q),
+            one,
+            "a copy of it: 1"
+            if (r - top, q - left) == (cell.row, cell.col)
+            else f"a {p.mode} copy of it: 1",
+        )
+        for r in rows
+        for q in cols
+    ]
+
+
 def explain(cell: CellRef, p: PadParams, x: np.ndarray, dtype: np.dtype) -> Explanation:
     _, height, width = x.shape
     # Pad a map of cell numbers the same way: each output cell shows which cell it copies.
@@ -124,4 +145,5 @@ OP = Op(
     describe=describe,
     words=WORDS,
     backward=backward,
+    routes=routes,
 )

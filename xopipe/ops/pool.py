@@ -19,6 +19,7 @@ from xopipe.config.vocabulary import POOL_KINDS
 from xopipe.ops.explanation import CellRef, Explanation, Grid, blank
 from xopipe.ops.op import Control, Op, Shape, WeightGradients
 from xopipe.ops.pool_params import PoolParams, fill_for, output_shape, prepare, warnings
+from xopipe.ops.pool_routes import routes
 from xopipe.ops.text import show, show_grid, span_text
 from xopipe.ops.words import pads_text, pair_text
 
@@ -204,4 +205,5 @@ OP = Op(
     warnings=warnings,
     slides_window=True,
     backward=backward,
+    routes=routes,
 )

@@ -57,9 +57,7 @@ def print_results(
 def print_gradients(gradients: Gradients, stream: TextIO, tables: Mapping[str, Any]) -> None:
     """The loss, then dL/d every stage's output and the input, each grid rounded as above."""
     loss = gradients.loss
-    print(
-        f"loss = {gradients.value!r} ({loss.kind} of {', '.join(loss.stages)})", file=stream
-    )
+    print(f"loss = {gradients.value!r} ({loss.kind} of {', '.join(loss.stages)})", file=stream)
     print(file=stream)
     print_results(
         {f"dL/d{name}": array for name, array in reversed(gradients.arrays.items())},

@@ -55,9 +55,13 @@ def saved_where(
     if not weights and stage not in tables.get("stages", []):
         return [], "stages"
     if weights:
-        parquet, folder = (WEIGHT_GRADIENTS_PARQUET, WEIGHT_GRADIENTS) if gradients else (
-            WEIGHTS_PARQUET,
-            WEIGHTS,
+        parquet, folder = (
+            (WEIGHT_GRADIENTS_PARQUET, WEIGHT_GRADIENTS)
+            if gradients
+            else (
+                WEIGHTS_PARQUET,
+                WEIGHTS,
+            )
         )
         where = {
             "parquet": parquet,
@@ -65,9 +69,13 @@ def saved_where(
             "npy": f"{folder}/{weight_npy_name(stage, 'weight')}",
         }
     else:
-        parquet, folder = (GRADIENTS_PARQUET, GRADIENTS) if gradients else (
-            MATRICES_PARQUET,
-            MATRICES,
+        parquet, folder = (
+            (GRADIENTS_PARQUET, GRADIENTS)
+            if gradients
+            else (
+                MATRICES_PARQUET,
+                MATRICES,
+            )
         )
         where = {
             "parquet": parquet,
