@@ -104,7 +104,7 @@ Object.assign(XoEngine, (function () {
     const loss = readLoss(model.loss, stages, overrides);
     const result = { stages, arrays, loss };
     if (loss && !loss.files) {
-      result.lossValue = lossValue(loss, arrays);
+      loss.value = lossValue(loss, arrays);
       result.grads = backward(stages, arrays, loss);
     }
     return result;

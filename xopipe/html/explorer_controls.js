@@ -42,7 +42,7 @@
   function recompute(overrides) {
     const t0 = performance.now();
     const result = XoEngine.compute(model, overrides);
-    setView(result.stages, result.arrays, false, result.grads, result.lossValue);
+    setView(result.stages, result.arrays, false, result.grads, result.loss);
     state.recomputed = true;
     drawAll();
     return performance.now() - t0;
@@ -85,6 +85,8 @@
     // The values the page shows now (and their gradients): the run's own, or the last recompute.
     shown: () => toPlain(state.view),
     select,
+    // Gradient view on or off (a run with a loss has its checkbox, #gradview).
+    gradientView: (on) => XoPage.setGradientView(on),
     get recomputed() { return state.recomputed; },
   };
 

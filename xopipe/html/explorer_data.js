@@ -2,7 +2,7 @@
 // Contract (README): grid cells carry data-stage/-channel/-row/-col; a click sets
 // data-role="source" / "feeds" and writes the arithmetic into #explain;
 // window.xopipe.run(overrides) recomputes and returns {stage: {shape, data}}.
-// explorer_*.js, inlined in this order: data, cells, grids, large, select,
+// explorer_*.js, inlined in this order: data, cells, grids, large, select, gradient,
 // kernels, controls; each adds its part to XoPage, and controls starts the page.
 //
 // This file: the run's arrays from the page's JSON, and the values shown now.
@@ -40,9 +40,10 @@ Object.assign(XoPage, (function () {
   // The values shown (recomputed or stored), and whether the cells show their gradients.
   const state = { view: null, recomputed: false, gradView: false };
 
-  // grads: dL/d each array ({name: tensor}) when a loss gave them, else undefined.
-  function setView(stages, arrays, exact, grads, lossValue) {
-    state.view = { stages: {}, arrays, grads, lossValue, f32: exact && f32, round: exact && f32 ? Math.fround : (v) => v };
+  // grads: dL/d each array ({name: tensor}) when a loss gave them, else undefined; loss:
+  // {kind, stages, value} (null without one).
+  function setView(stages, arrays, exact, grads, loss) {
+    state.view = { stages: {}, arrays, grads, loss, f32: exact && f32, round: exact && f32 ? Math.fround : (v) => v };
     for (const s of stages) state.view.stages[s.name] = s;
   }
   function stored() {
@@ -53,7 +54,7 @@ Object.assign(XoPage, (function () {
       grads = { input: { shape: payload.input.shape, data: decode(payload.input.grad, f32) } };
       for (const s of payload.stages) grads[s.name] = { shape: s.shape, data: decode(s.grad, f32) };
     }
-    setView(XoEngine.prepare(model, {}), arrays, true, grads, payload.loss && payload.loss.value);
+    setView(XoEngine.prepare(model, {}), arrays, true, grads, payload.loss || null);
   }
 
   const plain = (tensors) => {
