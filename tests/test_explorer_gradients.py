@@ -165,6 +165,7 @@ def test_the_pages_backward_pass_is_numpys_on_the_seed_and_every_option(browser,
                 compared += grad.size
             assert np.abs(grads["input"]).max() > 0, overrides  # the gradient reached the input
     assert compared > 10_000
+
     # The seed's cases decide what they claim to: ties, a winning zero fill, relu'(0).
     def windows(conv):  # pool's 2x2 windows of the zero-filled 8x8 map, row-major
         filled = np.pad(conv, ((0, 0), (0, 1), (0, 1)))

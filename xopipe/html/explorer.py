@@ -133,15 +133,16 @@ def explorer_data(
             }
         stages.append(entry)
     source = arrays[SOURCE]
-    data = {
+    given: dict[str, Any] = {"shape": list(source.shape), "data": _packed(source, dtype)}
+    data: dict[str, Any] = {
         "dtype": dtype.name,
         "words": dict(words),
         "config": {op: dict(node) for op, node in op_settings.items()},
         "vocabulary": vocabulary(),  # the choices and defaults the engine checks against
-        "input": {"shape": list(source.shape), "data": _packed(source, dtype)},
+        "input": given,
         "stages": stages,
     }
     if gradients is not None:
-        data["input"]["grad"] = _packed(gradients.arrays[SOURCE], dtype)
+        given["grad"] = _packed(gradients.arrays[SOURCE], dtype)
         data["loss"] = {**gradients.facts(), "targets": dict(gradients.loss.target_files)}
     return data

@@ -148,7 +148,8 @@ GRADIENT_WORDS: dict[str, dict[str, str]] = {
         "grad_files": "该损失的目标来自文件（{files}）：本页不读取文件，"
         "因此只显示本次运行的梯度，修改参数后不重新计算梯度。",
         "grad_hint": "梯度视图：点击一个格子，查看它的梯度是如何计算出来的。",
-        "grad_none": "这些数值没有梯度：本页只为不带目标文件的损失重新计算梯度（或设置 loss=sum）。",
+        "grad_none": "这些数值没有梯度：本页只为不带目标文件的损失重新计算梯度"
+        "（或设置 loss=sum）。",
         "legend_grad_source": "梯度来自（读取该格子）",
         "legend_grad_feeds": "梯度传给（被该格子读取）",
         "grad_from": "梯度来自",
