@@ -14,7 +14,17 @@ FLOORS = [
     ["errors", "geometry", "values", "interrupt", "readers", "images", "run_folder"]
     + ["private_api", "override_hints", "help_text"],
     ["config", "inputs", "kernels"],
-    ["backends", "ops", "pipeline", "stage_node", "experiment", "explain", "loss", "backward"],
+    [
+        "backends",
+        "ops",
+        "pipeline",
+        "stage_node",
+        "experiment",
+        "explain",
+        "loss",
+        "gradients",
+        "backward",
+    ],
     ["sinks", "html", "figures", "diff", "previous"],
     ["runner", "outputs", "multirun", "sweep_end"],
     ["app", "api", "callbacks", "cli", "__main__", "bench", "__init__"],

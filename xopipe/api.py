@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from xopipe.backward import Gradients
 from xopipe.config.compose import compose_config
 from xopipe.experiment import Experiment, build_experiment
 from xopipe.explain import explain, parse_cell
+from xopipe.gradients import Gradients
 from xopipe.run_folder import MANIFEST, REPORT
 from xopipe.runner import run_experiment
 

@@ -11,36 +11,57 @@ gradient of zeros.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from xopipe.backends import Backend
 from xopipe.backends.base import BackendArray
 from xopipe.experiment import Experiment, Results
-from xopipe.loss import Loss
+from xopipe.gradients import Gradients, WeightGradient
+from xopipe.ops import WeightGradients
 from xopipe.pipeline import SOURCE
 
 
-@dataclass(frozen=True)
-class WeightGradient:
-    """dL/d one stage's stored weights (before conv's /9), as NumPy: shaped as its Weights."""
+def chain_rule(
+    experiment: Experiment,
+    backend: Backend,
+    kept: Mapping[str, BackendArray],
+    seeds: Mapping[str, BackendArray],
+    params: Mapping[str, Any] | None = None,
+    seconds: dict[str, float] | None = None,
+) -> tuple[dict[str, BackendArray], dict[str, WeightGradients]]:
+    """dL/d every stage's output and the input, and dL/d the weights, in the backend's arrays.
 
-    weight: np.ndarray  # [K, C, kh, kw]
-    bias: np.ndarray  # [K]
-
-
-@dataclass
-class Gradients:
-    loss: Loss
-    value: float  # L, float64
-    arrays: dict[str, np.ndarray]  # dL/d `input`, then dL/d every stage's output, in run order
-    weights: dict[str, WeightGradient]  # for every stage that holds weights
-    seconds: dict[str, float] = field(default_factory=dict)  # each stage's backward step
-
-    def facts(self) -> dict:
-        """For the manifest: the loss's kind, stages and value."""
-        return self.loss.facts(self.value)
+    `kept`: the forward's arrays (the input and every stage); `seeds`: dL/d the stages L
+    reads directly. `params` replaces the stages' own (training passes a batch through
+    them); `seconds` gets each stage's backward time. A stage L does not reach is absent.
+    """
+    pending = dict(seeds)
+    grads: dict[str, BackendArray] = {}
+    weights: dict[str, WeightGradients] = {}
+    for name in reversed(experiment.pipeline.order):
+        grad_y = pending.pop(name, None)
+        if grad_y is None:  # L does not depend on this stage
+            continue
+        stage = experiment.stages[name]
+        assert stage.op.backward is not None, name  # read_loss refused the run otherwise
+        start = time.perf_counter()
+        x, y = kept[stage.spec.input], kept[name]
+        own = stage.params if params is None else params[name]
+        grad_x, grad_w = stage.op.backward(backend, x, y, grad_y, own)
+        backend.wait()
+        if seconds is not None:
+            seconds[name] = time.perf_counter() - start
+        grads[name] = grad_y
+        if grad_w is not None:
+            weights[name] = grad_w
+        source = stage.spec.input
+        pending[source] = grad_x if source not in pending else pending[source] + grad_x
+    if SOURCE in pending:
+        grads[SOURCE] = pending[SOURCE]
+    return grads, weights
 
 
 def backpropagate(experiment: Experiment, backend: Backend, results: Results) -> Gradients:
@@ -48,47 +69,31 @@ def backpropagate(experiment: Experiment, backend: Backend, results: Results) ->
     loss = experiment.loss
     assert loss is not None, "backpropagate needs a loss (loss=sum or loss=mse)"
     assert results.kept, "backpropagate needs the backend's arrays: execute(..., keep=True)"
-    kept = results.kept
-    pending: dict[str, BackendArray] = {
+    seeds = {
         name: backend.to_backend(gradient)
         for name, gradient in loss.output_gradients(results.arrays).items()
     }
-    host: dict[str, np.ndarray] = {}
-    weights: dict[str, WeightGradient] = {}
     seconds: dict[str, float] = {}
-    for name in reversed(experiment.pipeline.order):
+    grads, weights = chain_rule(experiment, backend, results.kept, seeds, seconds=seconds)
+    arrays: dict[str, np.ndarray] = {}
+    for name, shape in experiment.shapes.items():  # the input, then the stages in run order
+        found = grads.get(name)
+        arrays[name] = (
+            np.zeros(shape, experiment.dtype) if found is None else backend.to_host(found)
+        )
+    host: dict[str, WeightGradient] = {}
+    for name in experiment.pipeline.order:
         stage = experiment.stages[name]
-        grad_y = pending.pop(name, None)
-        if grad_y is None:  # the loss does not depend on this stage
-            host[name] = np.zeros(stage.shape, experiment.dtype)
-            stored = stage.op.weights(stage.params)
-            if stored is not None:
-                weights[name] = _zero_weight_gradient(stored.weight, stored.bias)
+        stored = stage.op.weights(stage.params)
+        if stored is None:
             continue
-        assert stage.op.backward is not None, name  # read_loss refused the run otherwise
-        start = time.perf_counter()
-        x, y = kept[stage.spec.input], kept[name]
-        grad_x, grad_w = stage.op.backward(backend, x, y, grad_y, stage.params)
-        backend.wait()
-        seconds[name] = time.perf_counter() - start
-        host[name] = backend.to_host(grad_y)
-        if grad_w is not None:
-            weights[name] = WeightGradient(
-                backend.to_host(grad_w.weight).astype(np.float64),
-                backend.to_host(grad_w.bias).astype(np.float64),
+        found_w = weights.get(name)
+        host[name] = (
+            WeightGradient(np.zeros(stored.weight.shape), np.zeros(stored.bias.shape))
+            if found_w is None
+            else WeightGradient(
+                backend.to_host(found_w.weight).astype(np.float64),
+                backend.to_host(found_w.bias).astype(np.float64),
             )
-        source = stage.spec.input
-        pending[source] = grad_x if source not in pending else pending[source] + grad_x
-    grad_input = pending.pop(SOURCE, None)
-    host[SOURCE] = (
-        np.zeros(experiment.source.shape, experiment.dtype)
-        if grad_input is None
-        else backend.to_host(grad_input)
-    )
-    arrays = {SOURCE: host[SOURCE], **{name: host[name] for name in experiment.pipeline.order}}
-    ordered = {name: weights[name] for name in experiment.pipeline.order if name in weights}
-    return Gradients(loss, loss.value(results.arrays), arrays, ordered, seconds)
-
-
-def _zero_weight_gradient(weight: np.ndarray, bias: np.ndarray) -> WeightGradient:
-    return WeightGradient(np.zeros(weight.shape), np.zeros(bias.shape))
+        )
+    return Gradients(loss, loss.value(results.arrays), arrays, host, seconds)

@@ -11,7 +11,7 @@ import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig
@@ -20,6 +20,7 @@ from xopipe.backends import Backend
 from xopipe.backends.base import BackendArray
 from xopipe.config import StageEntry, XopipeConfig, read_config
 from xopipe.errors import UserError
+from xopipe.gradients import Gradients
 from xopipe.inputs import load_input
 from xopipe.kernels import KernelSet, load_kernels
 from xopipe.loss import Loss, read_loss
@@ -27,9 +28,6 @@ from xopipe.ops import OPS, Op, Shape, StageConfig
 from xopipe.pipeline import SOURCE, Pipeline, StageSpec
 from xopipe.readers import Limits
 from xopipe.stage_node import one_stage_only, stage_node
-
-if TYPE_CHECKING:
-    from xopipe.backward import Gradients
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ class Outputs:
                 out_dir / FIGURES,
                 explanation,
                 self.settings.animate,
+                results.gradients,
             )
         new = [figure.path for figure in figures]
         note = "" if self.settings.enabled else self.off_note

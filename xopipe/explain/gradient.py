@@ -6,7 +6,8 @@ pool's max, f'(x)), plus L's own term when L reads the stage directly. The
 readers' gradients are the stored ones (as the forward explanation starts
 from the stored input); the sum runs in the backward pass's order: L's term,
 then the reading stages in reverse run order. The explorer page writes the
-same text. On the loop backend the sum ends on the stored gradient bit for bit.
+same text. On the loop backend the sum ends on the stored gradient bit for bit
+(with zero padding: reflected copies are added there in another order).
 """
 
 from __future__ import annotations

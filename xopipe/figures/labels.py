@@ -26,6 +26,7 @@ WORDS: dict[str, dict[str, str]] = {
         "explain": "how one cell is computed",
         "output": "output",
         "more": "more not shown",
+        "gradients": "gradients, backward from L",
     },
     "zh": {
         "input": "原图",
@@ -41,6 +42,7 @@ WORDS: dict[str, dict[str, str]] = {
         "explain": "一个输出值的计算过程",
         "output": "输出",
         "more": "个未显示",
+        "gradients": "梯度（从损失反向传播）",
     },
 }
 

@@ -22,7 +22,9 @@ from xopipe.experiment import Experiment
 from xopipe.explain import Explanation
 from xopipe.figures import animate, draw
 from xopipe.figures.explain_figure import explain_figure
+from xopipe.figures.gradient_figure import gradients_figure
 from xopipe.figures.layout import DPI, Style
+from xopipe.gradients import Gradients
 from xopipe.sinks.files import atomic_path
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ PNG_OPTIONS: dict[str, Any] = {"pil_kwargs": {"compress_level": 3}}
 @dataclass(frozen=True)
 class FigureFile:
     path: Path
-    kind: str  # input | kernels | stage | overview | explain | animation
+    kind: str  # input | kernels | stage | overview | gradients | explain | animation
     stage: str | None  # the stage it shows, if one
     mime: str  # of `data`
     data: bytes  # what report.html embeds
@@ -84,6 +86,7 @@ def render_figures(
     folder: Path,
     explanation: Explanation | None = None,
     animate_windows: bool = False,
+    gradients: Gradients | None = None,
 ) -> list[FigureFile]:
     """Draw and save every figure of the run into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -93,6 +96,10 @@ def render_figures(
         for stem, kind, stage, figure in _figures(experiment, arrays, style):
             path = folder / f"{stem}.{fmt}"
             files.append(FigureFile(path, kind, stage, *_save(figure, path, fmt)))
+        if gradients is not None:
+            figure = gradients_figure(experiment, gradients, style)
+            path = folder / f"gradients.{fmt}"
+            files.append(FigureFile(path, "gradients", None, *_save(figure, path, fmt)))
         if explanation is not None:
             figure = explain_figure(explanation, arrays, style)
             path = folder / f"explain_{explanation.cell.slug}.{fmt}"

@@ -37,9 +37,8 @@ class Route:
 
     def factor_text(self) -> str:
         """What dL/d out is multiplied by, as written in the explanation."""
-        return (
-            show(self.local) if self.divisor is None else f"/ {self.divisor:g} × {show(self.local)}"
-        )
+        divided = "" if self.divisor is None else f"/ {self.divisor:g} "
+        return f"{divided}× {show(self.local)}"
 
 
 def padded_positions(index: int, size: int, before: int, after: int, mode: str) -> list[int]:

@@ -11,7 +11,7 @@ import numpy as np
 from xopipe.sinks.layout import saved_in
 
 if TYPE_CHECKING:
-    from xopipe.backward import Gradients
+    from xopipe.gradients import Gradients
 
 # Beyond this many cells a grid is summarized (corners and "...") rather than dumped.
 FULL_PRINT_CELLS = 400

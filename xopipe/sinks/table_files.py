@@ -25,9 +25,9 @@ from xopipe.sinks.tables import write_matrices
 from xopipe.sinks.weights import StageWeights, write_weight_tables, write_weights
 
 if TYPE_CHECKING:
-    from xopipe.backward import Gradients
     from xopipe.config.schema import TablesConfig
     from xopipe.experiment import Stage
+    from xopipe.gradients import Gradients
 
 FORMATS = ("parquet", "csv", "npy")
 
