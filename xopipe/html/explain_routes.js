@@ -18,7 +18,8 @@ Object.assign(XoExplain, (function () {
     return r.divisor === null ? R(upstream * r.local) : R(R(upstream / R(r.divisor)) * r.local);
   }
   function factorText(r, f32) {
-    return r.divisor === null ? show(r.local, f32) : `/ ${fmtG(r.divisor, 6)} × ${show(r.local, f32)}`;
+    const divided = r.divisor === null ? "" : `/ ${fmtG(r.divisor, 6)} `;
+    return `${divided}× ${show(r.local, f32)}`;
   }
 
   // Positions of a padded axis that hold input `index` (several at a copied edge).

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from xopipe.backward import Gradients
+from xopipe.gradients import Gradients
 from xopipe.config.vocabulary import vocabulary
 from xopipe.experiment import Experiment
 from xopipe.ops import OPS

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from xopipe.backward import Gradients
+from xopipe.gradients import Gradients
 from xopipe.experiment import Experiment
 from xopipe.explain import Explanation
 from xopipe.html import render
