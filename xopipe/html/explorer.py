@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from xopipe.gradients import Gradients
 from xopipe.config.vocabulary import vocabulary
 from xopipe.experiment import Experiment
+from xopipe.gradients import Gradients
 from xopipe.ops import OPS
 from xopipe.pipeline import SOURCE
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from xopipe.gradients import Gradients
 from xopipe.experiment import Experiment
 from xopipe.explain import Explanation
+from xopipe.gradients import Gradients
 from xopipe.html import render
 from xopipe.html.explorer import (
     MAX_CELLS,
