@@ -94,6 +94,7 @@ class Outputs:
             facts=facts,
             figures_note=note,
             lang=self.settings.lang,
+            gradients=results.gradients,
         )
         return [*new, report]
 

@@ -62,5 +62,5 @@ Object.assign(XoEngine, (function () {
   };
 
   registerOp("activation", activationOp);
-  return { activationOp, scalarActivation };
+  return { activationOp, scalarActivation, erf };
 })());

@@ -2,8 +2,9 @@
 // A port of the loop backend (xopipe/backends/loop.py) and of each op's prepare and
 // shape check (xopipe/ops/*.py): the same windows, and sums in NumPy's pairwise
 // order, so a conv cell is bit for bit the loop backend's.
-// The engine is engine_*.js, inlined in this order: geometry, sum, conv, pool,
-// activation, pad, pipeline; each adds its part to XoEngine.
+// The engine is engine_*.js, inlined in this order: geometry, sum, each op's engine
+// followed by its backward step (conv, conv_backward, pool, pool_backward, ...), then
+// pipeline; each adds its part to XoEngine. The backward steps port loop_backward.py.
 //
 // This file: the checks a setting goes through, window arithmetic and padding.
 "use strict";
@@ -89,6 +90,26 @@ Object.assign(XoEngine, (function () {
     return out;
   }
 
+  // pad2d's backward: each padded cell's gradient goes back to the cell it copies; a
+  // constant cell copies nothing, so its gradient is dropped.
+  function pad2dBackward(grad, pads, mode, shape) {
+    const [left, , top] = pads;
+    const [C, H, W] = shape;
+    const [, oh, ow] = grad.shape;
+    const out = tensor(shape);
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < oh; i++) {
+        const r = sourceIndex(i - top, H, mode);
+        if (r < 0) continue;
+        for (let j = 0; j < ow; j++) {
+          const q = sourceIndex(j - left, W, mode);
+          if (q >= 0) out.data[(c * H + r) * W + q] += grad.data[(c * oh + i) * ow + j];
+        }
+      }
+    }
+    return out;
+  }
+
   function modeFits(key, mode, pads, H, W) {
     const [left, right, top, bottom] = pads;
     if (mode === "reflect" && (Math.max(top, bottom) >= H || Math.max(left, right) >= W)) {
@@ -109,6 +130,6 @@ Object.assign(XoEngine, (function () {
 
   return {
     UserError, text, isInt, invalid, pair, pads4, effective, convOut, poolOut, autoFill, samePads,
-    sourceIndex, tensor, pad2d, modeFits, OPS, registerOp,
+    sourceIndex, tensor, pad2d, pad2dBackward, modeFits, OPS, registerOp,
   };
 })());

@@ -1,8 +1,9 @@
-// The pipeline: overrides on the op settings, every stage prepared in order, then run.
+// The pipeline: overrides on the op settings, every stage prepared in order, then run;
+// with a loss, the backward pass through it (xopipe/backward.py).
 "use strict";
 
 Object.assign(XoEngine, (function () {
-  const { UserError, text, OPS } = XoEngine;
+  const { UserError, text, OPS, tensor, isLossKey, readLoss, lossValue, startGradients } = XoEngine;
 
   // Dotted overrides ({"conv.stride": 2, "pool": "avg"}) on a copy of the op nodes.
   // Choosing activation=NAME replaces the node, as Hydra's group does: each activation has
@@ -10,6 +11,7 @@ Object.assign(XoEngine, (function () {
   function applyOverrides(config, overrides, vocabulary) {
     const nodes = JSON.parse(JSON.stringify(config));
     for (const [key, value] of Object.entries(overrides || {})) {
+      if (isLossKey(key)) continue; // the loss node's: engine_loss.js
       const [op, field, ...rest] = key.split(".");
       if (!(op in nodes) || rest.length) {
         throw new UserError(`unknown key ${text(key)}: give op.setting, e.g. conv.stride (ops: ${Object.keys(nodes).join(", ")})`);
@@ -69,12 +71,44 @@ Object.assign(XoEngine, (function () {
     return stages;
   }
 
+  // dL/d every stage's output and the input, as backpropagate: stages in reverse run
+  // order; a stage read by several sums what they send back (earlier + new, in reverse
+  // run order); a stage the loss does not depend on gets zeros.
+  function backward(stages, arrays, loss) {
+    const pending = startGradients(loss, arrays);
+    const found = {};
+    for (const stage of stages.slice().reverse()) {
+      const grad = pending[stage.name];
+      delete pending[stage.name];
+      if (!grad) {
+        found[stage.name] = tensor(stage.shape);
+        continue;
+      }
+      found[stage.name] = grad;
+      const back = OPS[stage.op].backward(arrays[stage.input], arrays[stage.name], grad, stage.params);
+      const earlier = pending[stage.input];
+      if (earlier) for (let i = 0; i < back.data.length; i++) back.data[i] = earlier.data[i] + back.data[i];
+      pending[stage.input] = back;
+    }
+    const grads = { input: pending.input || tensor(arrays.input.shape) };
+    for (const stage of stages) grads[stage.name] = found[stage.name];
+    return grads;
+  }
+
+  // Every stage's values; with a loss (the run's, or an override's): the loss, its value
+  // and every gradient, unless the loss has target files, which the page cannot read.
   function compute(model, overrides) {
     const stages = prepare(model, overrides);
     const arrays = { input: model.input };
     for (const stage of stages) arrays[stage.name] = OPS[stage.op].run(arrays[stage.input], stage.params);
-    return { stages, arrays };
+    const loss = readLoss(model.loss, stages, overrides);
+    const result = { stages, arrays, loss };
+    if (loss && !loss.files) {
+      loss.value = lossValue(loss, arrays);
+      result.grads = backward(stages, arrays, loss);
+    }
+    return result;
   }
 
-  return { compute, prepare };
+  return { compute, prepare, backward };
 })());

@@ -1,6 +1,7 @@
 // explain in the page: the same lines `explain=stage:c:r:col` prints (xopipe/explain/),
 // the cells a cell reads (padding, dilation and stride included) and the cells
-// downstream that read it. explain_*.js, inlined in this order: numbers, text, trace.
+// downstream that read it. explain_*.js, inlined in this order: numbers, text, trace,
+// routes, gradient (the chain rule of a cell's gradient).
 //
 // This file: numbers and grids written as Python writes them, and each activation's formula.
 "use strict";

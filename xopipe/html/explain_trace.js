@@ -1,4 +1,5 @@
-// Tracing: the cells a cell reads in its source, and the cells downstream that read it.
+// Tracing: the cells a cell reads in its source, and the cells downstream that read it
+// (all of them, or those one stage down, which send a cell its gradient).
 "use strict";
 
 Object.assign(XoExplain, (function () {
@@ -96,5 +97,37 @@ Object.assign(XoExplain, (function () {
     return result;
   }
 
-  return { sources, feeds };
+  // The cells that read (c, r, q) of stage `name` directly, in each stage whose input it
+  // is, in run order: stage -> cells. The backward pass sums its gradient from them.
+  function readersNext(view, order, name, c, r, q) {
+    const result = {};
+    for (const stageName of order) {
+      const stage = view.stages[stageName];
+      if (stage.input !== name) continue;
+      const seen = new Set(), cells = [];
+      for (const cell of readersOf(view, stage, [[c, r, q]])) {
+        const key = cell.join(",");
+        if (!seen.has(key)) { seen.add(key); cells.push(cell); }
+      }
+      if (cells.length) result[stageName] = cells;
+    }
+    return result;
+  }
+
+  // The real cells of its input that (c, r, q) of `name` reads, each once (a padding
+  // position counts as the cell it copies): where the backward pass sends its gradient.
+  function readsReal(view, name, c, r, q) {
+    const src = sources(view, name, c, r, q);
+    const [, H, W] = view.arrays[src.stage].shape;
+    const seen = new Set(), cells = [];
+    for (const cell of [...src.cells, ...src.copies]) {
+      const key = cell.join(",");
+      if (cell[1] < 0 || cell[1] >= H || cell[2] < 0 || cell[2] >= W || seen.has(key)) continue;
+      seen.add(key);
+      cells.push(cell);
+    }
+    return { stage: src.stage, cells };
+  }
+
+  return { sources, feeds, readersNext, readsReal };
 })());

@@ -18,6 +18,7 @@ import numpy as np
 
 from xopipe.config.vocabulary import vocabulary
 from xopipe.experiment import Experiment
+from xopipe.gradients import Gradients
 from xopipe.ops import OPS
 from xopipe.pipeline import SOURCE
 
@@ -63,25 +64,32 @@ def stage_settings(config: Any) -> dict[str, dict[str, Any]]:
 def page_scripts() -> list[str]:
     """The explorer's scripts, inlined in this order: each uses only what those before it
     define. Between the engine's base and its pipeline, every registered op's own engine
-    (engine_<op>.js) that ships here, in registry order."""
+    (engine_<op>.js) that ships here, in registry order, each followed by its backward
+    step (engine_<op>_backward.js) where it has one."""
+    here = Path(__file__).parent
     engines = [
-        f"engine_{op.engine}.js"
+        name
         for op in OPS.values()
-        if (Path(__file__).parent / f"engine_{op.engine}.js").is_file()
+        for name in (f"engine_{op.engine}.js", f"engine_{op.engine}_backward.js")
+        if (here / f"engine_{op.engine}.js").is_file() and (here / name).is_file()
     ]
     return [
         "engine_geometry.js",
         "engine_sum.js",
         *engines,
+        "engine_loss.js",
         "engine_pipeline.js",
         "explain_numbers.js",
         "explain_text.js",
         "explain_trace.js",
+        "explain_routes.js",
+        "explain_gradient.js",
         "explorer_data.js",
         "explorer_cells.js",
         "explorer_grids.js",
         "explorer_large.js",
         "explorer_select.js",
+        "explorer_gradient.js",
         "explorer_kernels.js",
         "explorer_controls.js",
     ]
@@ -97,8 +105,11 @@ def explorer_data(
     op_settings: Mapping[str, Mapping[str, Any]],
     stage_settings: Mapping[str, Mapping[str, Any]],
     words: Mapping[str, str],
+    gradients: Gradients | None = None,
 ) -> dict[str, Any]:
-    """The page's JSON: input, every stage (op, input, own settings, values), op settings."""
+    """The page's JSON: input, every stage (op, input, own settings, values), op settings;
+    with a loss, also the loss and dL/d the input and every stage (`grad`, packed as the
+    values are). Without one, exactly the JSON of a run before losses existed."""
     dtype = experiment.dtype
     stages = []
     for name in experiment.pipeline.order:
@@ -111,6 +122,8 @@ def explorer_data(
             "params": {k: v for k, v in stage_settings.get(name, {}).items() if k != "kernels"},
             "data": _packed(arrays[name], dtype),
         }
+        if gradients is not None:
+            entry["grad"] = _packed(gradients.arrays[name], dtype)
         weights = stage.op.weights(stage.params)
         if weights is not None:
             entry["kernel"] = {
@@ -120,11 +133,16 @@ def explorer_data(
             }
         stages.append(entry)
     source = arrays[SOURCE]
-    return {
+    given: dict[str, Any] = {"shape": list(source.shape), "data": _packed(source, dtype)}
+    data: dict[str, Any] = {
         "dtype": dtype.name,
         "words": dict(words),
         "config": {op: dict(node) for op, node in op_settings.items()},
         "vocabulary": vocabulary(),  # the choices and defaults the engine checks against
-        "input": {"shape": list(source.shape), "data": _packed(source, dtype)},
+        "input": given,
         "stages": stages,
     }
+    if gradients is not None:
+        given["grad"] = _packed(gradients.arrays[SOURCE], dtype)
+        data["loss"] = {**gradients.facts(), "targets": dict(gradients.loss.target_files)}
+    return data

@@ -2,7 +2,7 @@
 "use strict";
 
 (function () {
-  const { T, model, order, state, setView, stored, toPlain, $, grids, section, select, kernels } = XoPage;
+  const { T, model, order, state, setView, stored, toPlain, $, grids, section, select, kernels, gradientHint } = XoPage;
 
   function drawAll() {
     for (const g of Object.values(grids)) g.el.remove();
@@ -10,7 +10,7 @@
     section("input");
     for (const name of order) section(name);
     kernels();
-    $("#explain").textContent = T.hint;
+    $("#explain").textContent = gradientHint();
     $("#picked").textContent = "";
   }
 
@@ -42,7 +42,7 @@
   function recompute(overrides) {
     const t0 = performance.now();
     const result = XoEngine.compute(model, overrides);
-    setView(result.stages, result.arrays, false);
+    setView(result.stages, result.arrays, false, result.grads, result.loss);
     state.recomputed = true;
     drawAll();
     return performance.now() - t0;
@@ -78,13 +78,15 @@
     // Recompute in the page and show it; returns every stage's values, row-major.
     run(overrides) {
       recompute(overrides || {});
-      return toPlain({ arrays: state.view.arrays });
+      return toPlain(state.view);
     },
     // The same, without touching the page.
     compute: (overrides) => toPlain(XoEngine.compute(model, overrides || {})),
-    // The values the page shows now: the run's own, or the last recompute.
-    shown: () => toPlain({ arrays: state.view.arrays }),
+    // The values the page shows now (and their gradients): the run's own, or the last recompute.
+    shown: () => toPlain(state.view),
     select,
+    // Gradient view on or off (a run with a loss has its checkbox, #gradview).
+    gradientView: (on) => XoPage.setGradientView(on),
     get recomputed() { return state.recomputed; },
   };
 

@@ -2,7 +2,7 @@
 // Contract (README): grid cells carry data-stage/-channel/-row/-col; a click sets
 // data-role="source" / "feeds" and writes the arithmetic into #explain;
 // window.xopipe.run(overrides) recomputes and returns {stage: {shape, data}}.
-// explorer_*.js, inlined in this order: data, cells, grids, large, select,
+// explorer_*.js, inlined in this order: data, cells, grids, large, select, gradient,
 // kernels, controls; each adds its part to XoPage, and controls starts the page.
 //
 // This file: the run's arrays from the page's JSON, and the values shown now.
@@ -33,23 +33,39 @@ Object.assign(XoPage, (function () {
       name: s.name, op: s.op, input: s.input, params: s.params,
       kernel: s.kernel && { shape: s.kernel.shape, names: s.kernel.names, data: decode(s.kernel.data, f32) },
     })),
+    // The run's loss (null: forward only); the engine recomputes gradients with it.
+    loss: payload.loss ? { kind: payload.loss.kind, stages: payload.loss.stages, targets: payload.loss.targets } : null,
   };
   const order = model.stages.map((s) => s.name);
-  const state = { view: null, recomputed: false }; // the values shown; recomputed or stored
+  // The values shown (recomputed or stored), and whether the cells show their gradients.
+  const state = { view: null, recomputed: false, gradView: false };
 
-  function setView(stages, arrays, exact) {
-    state.view = { stages: {}, arrays, f32: exact && f32, round: exact && f32 ? Math.fround : (v) => v };
+  // grads: dL/d each array ({name: tensor}) when a loss gave them, else undefined; loss:
+  // {kind, stages, value} (null without one).
+  function setView(stages, arrays, exact, grads, loss) {
+    state.view = { stages: {}, arrays, grads, loss, f32: exact && f32, round: exact && f32 ? Math.fround : (v) => v };
     for (const s of stages) state.view.stages[s.name] = s;
   }
   function stored() {
     const arrays = { input: model.input };
     for (const s of payload.stages) arrays[s.name] = { shape: s.shape, data: decode(s.data, f32) };
-    setView(XoEngine.prepare(model, {}), arrays, true);
+    let grads;
+    if (payload.loss) {
+      grads = { input: { shape: payload.input.shape, data: decode(payload.input.grad, f32) } };
+      for (const s of payload.stages) grads[s.name] = { shape: s.shape, data: decode(s.grad, f32) };
+    }
+    setView(XoEngine.prepare(model, {}), arrays, true, grads, payload.loss || null);
   }
 
-  function toPlain(result) {
+  const plain = (tensors) => {
     const out = {};
-    for (const [name, t] of Object.entries(result.arrays)) out[name] = { shape: t.shape.slice(), data: Array.from(t.data) };
+    for (const [name, t] of Object.entries(tensors)) out[name] = { shape: t.shape.slice(), data: Array.from(t.data) };
+    return out;
+  };
+  // {stage: {shape, data}}, and `grad` (the same for dL/d each) when there are gradients.
+  function toPlain(result) {
+    const out = plain(result.arrays);
+    if (result.grads) out.grad = plain(result.grads);
     return out;
   }
 

@@ -111,8 +111,13 @@ Object.assign(XoPage, (function () {
       r0 = g.window[0]; q0 = g.window[1];
       r1 = Math.min(H, r0 + WINDOW); q1 = Math.min(W, q0 + WINDOW);
     }
+    // With gradients, each cell carries its own (data-grad); the gradient view shows and
+    // colours them (the same diverging shades, centred on 0) instead of the values.
+    const grads = state.view.grads && state.view.grads[g.name];
+    const gradPlane = grads && grads.data.subarray(c * H * W, (c + 1) * H * W);
+    const values = t.data.subarray(c * H * W, (c + 1) * H * W);
+    const plane = state.gradView && gradPlane ? gradPlane : values;
     let reach = 0;
-    const plane = t.data.subarray(c * H * W, (c + 1) * H * W);
     for (const v of plane) if (isFinite(v)) reach = Math.max(reach, Math.abs(v));
     const box = make("figure", "grid");
     box.append(make("figcaption", null, `${T.channel} ${c}` + (g.mode === "large" ? ` · ${T.rows} ${r0}..${r1 - 1}, ${T.cols} ${q0}..${q1 - 1}` : "")));
@@ -127,7 +132,8 @@ Object.assign(XoPage, (function () {
         const v = inside ? plane[r * W + q] : 0;
         const cls = inside ? "c " + shade(v, reach) : "c pad";
         const label = inside && withText ? cellText(v) : "";
-        html.push(`<div class="${cls}" data-stage="${stageAttr}" data-channel="${c}" data-row="${r}" data-col="${q}">${label}</div>`);
+        const grad = inside && gradPlane ? ` data-grad="${XoExplain.show(gradPlane[r * W + q], state.view.f32)}"` : "";
+        html.push(`<div class="${cls}" data-stage="${stageAttr}" data-channel="${c}" data-row="${r}" data-col="${q}"${grad}>${label}</div>`);
       }
       html.push("</div>");
     }

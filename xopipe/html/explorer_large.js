@@ -12,7 +12,8 @@ Object.assign(XoPage, (function () {
     const canvas = make("canvas", "map");
     canvas.width = w; canvas.height = h;
     canvas.title = T.open;
-    const plane = t.data.subarray(g.channel * H * W, (g.channel + 1) * H * W);
+    const grads = state.gradView && state.view.grads && state.view.grads[g.name];
+    const plane = (grads || t).data.subarray(g.channel * H * W, (g.channel + 1) * H * W);
     let reach = 0;
     for (let i = 0; i < plane.length; i += step) if (isFinite(plane[i])) reach = Math.max(reach, Math.abs(plane[i]));
     const ctx = canvas.getContext("2d");

@@ -1,4 +1,5 @@
-// A click on a cell: its sources and the cells it feeds marked, the arithmetic in #explain.
+// A click on a cell: its sources and the cells it feeds marked, the arithmetic in #explain
+// (in gradient view, explorer_gradient.js marks and explains the cell's gradient instead).
 "use strict";
 
 Object.assign(XoPage, (function () {
@@ -37,9 +38,15 @@ Object.assign(XoPage, (function () {
     });
   }
 
-  function select(name, c, r, q) {
+  function clearMarks() {
     for (const el of document.querySelectorAll("[data-role]")) el.removeAttribute("data-role");
     for (const el of document.querySelectorAll(".picked, .used")) el.classList.remove("picked", "used");
+  }
+
+  function select(name, c, r, q) {
+    // In gradient view a click explains the cell's gradient (explorer_gradient.js).
+    if (state.gradView && state.view.grads) return XoPage.selectGradient(name, c, r, q);
+    clearMarks();
     const stage = state.view.stages[name];
     const src = stage ? XoExplain.sources(state.view, name, c, r, q) : null;
     const downstream = XoExplain.feeds(state.view, order, name, c, r, q);
@@ -64,5 +71,5 @@ Object.assign(XoPage, (function () {
     $("#picked").textContent = `${name}[${c}, ${r}, ${q}] · ${T.reads}: ${count} · ${T.feeds}: ${Object.values(downstream).reduce((n, l) => n + l.length, 0)}`;
   }
 
-  return { select };
+  return { select, clearMarks, bringIntoView, mark, showExplain };
 })());

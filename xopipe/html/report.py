@@ -17,6 +17,7 @@ import numpy as np
 
 from xopipe.experiment import Experiment
 from xopipe.explain import Explanation
+from xopipe.gradients import Gradients
 from xopipe.html import render
 from xopipe.html.explorer import (
     MAX_CELLS,
@@ -26,7 +27,14 @@ from xopipe.html.explorer import (
     stage_settings,
     total_cells,
 )
-from xopipe.html.words import FIGURE_KINDS, NO_CJK_FONT, WORDS, saved_sentence
+from xopipe.html.words import (
+    FIGURE_KINDS,
+    GRADIENT_WORDS,
+    NO_CJK_FONT,
+    WORDS,
+    gradient_lead,
+    saved_sentence,
+)
 from xopipe.ops import OPS
 from xopipe.ops.text import shape_text
 from xopipe.ops.words import describe
@@ -103,9 +111,11 @@ def build_report(
     files: Mapping[str, str],
     figures_note: str,
     lang: str = "en",
+    gradients: Gradients | None = None,
 ) -> str:
-    """The whole page as text."""
-    words = WORDS[lang if lang in WORDS else "en"]
+    """The whole page as text; with `gradients` (a run with a loss), its gradient view too."""
+    known = lang if lang in WORDS else "en"
+    words = WORDS[known]
     shapes = experiment.shapes
     title = words["title"].format(
         source=experiment.source_name,
@@ -139,8 +149,14 @@ def build_report(
     cells = total_cells(arrays)
     settings = op_settings(experiment.config)
     data = None
+    grad_lead = ""
     if cells <= MAX_CELLS:
-        data = explorer_data(experiment, arrays, settings, stage_settings(experiment.config), words)
+        page_words = words if gradients is None else {**words, **GRADIENT_WORDS[known]}
+        data = explorer_data(
+            experiment, arrays, settings, stage_settings(experiment.config), page_words, gradients
+        )
+        if gradients is not None:
+            grad_lead = gradient_lead(page_words, data["loss"])
     ops = {stage.spec.op for stage in experiment.stages.values()}
     return render(
         "report.html.j2",
@@ -153,6 +169,7 @@ def build_report(
         if figures_note
         else "",
         data=data,
+        grad_lead=grad_lead,
         controls=_controls(settings, ops) if data else [],
         scripts=page_scripts(),
         too_large=_too_large(words, tables, [SOURCE, *experiment.pipeline.order], cells),

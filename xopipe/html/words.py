@@ -112,6 +112,66 @@ WORDS: dict[str, dict[str, str]] = {
     },
 }
 
+# The gradient view's words: in the page's data only when the run has a loss, so that a
+# forward-only page carries exactly what it did before losses existed.
+GRADIENT_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "grad_view": "Gradient view",
+        "grad_lead": "This run has a loss: {loss} (L = {value}), so every cell also holds "
+        "dL/d itself, the gradient the backward pass gave it (gradients.parquet). In "
+        "gradient view the cells show it, coloured red above 0 and blue below; a click marks "
+        "in green the cells downstream its gradient comes from (the cells that read it), in "
+        "orange the cells it passes its gradient on to (the cells it reads), and writes the "
+        "chain rule on the right.",
+        "grad_sum": "loss=sum, the sum of every cell of {stages}",
+        "grad_mse": "loss=mse, the sum over {stages} of mean((out − target)²), targets zeros",
+        "grad_mse_files": "loss=mse, the sum over {stages} of mean((out − target)²)",
+        "grad_files": "The targets of this loss are files ({files}): the page reads no files, "
+        "so it shows the run's own gradients and recomputes none when a setting changes.",
+        "grad_hint": "Gradient view: click a cell to see how its gradient was computed.",
+        "grad_none": "No gradients for these values: the page recomputes them only for a loss "
+        "without target files (or give loss=sum).",
+        "legend_grad_source": "its gradient comes from (reads the cell)",
+        "legend_grad_feeds": "its gradient goes on to (read by the cell)",
+        "grad_from": "gradient from",
+        "grad_to": "passed on to",
+    },
+    "zh": {
+        "grad_view": "梯度视图",
+        "grad_lead": "本次运行设置了损失：{loss}（L = {value}），因此每个格子还带有 dL/d 它自身，"
+        "即反向传播给它的梯度（gradients.parquet）。在梯度视图中，格子显示梯度，"
+        "大于 0 为红色，小于 0 为蓝色；点击一个格子，它的梯度所来自的下游格子（读取它的格子）"
+        "以绿色标出，它把梯度继续传给的格子（它读取的格子）以橙色标出，右侧显示链式法则的计算过程。",
+        "grad_sum": "loss=sum，{stages} 所有格子之和",
+        "grad_mse": "loss=mse，{stages} 各自 mean((out − target)²) 之和，目标为零",
+        "grad_mse_files": "loss=mse，{stages} 各自 mean((out − target)²) 之和",
+        "grad_files": "该损失的目标来自文件（{files}）：本页不读取文件，"
+        "因此只显示本次运行的梯度，修改参数后不重新计算梯度。",
+        "grad_hint": "梯度视图：点击一个格子，查看它的梯度是如何计算出来的。",
+        "grad_none": "这些数值没有梯度：本页只为不带目标文件的损失重新计算梯度"
+        "（或设置 loss=sum）。",
+        "legend_grad_source": "梯度来自（读取该格子）",
+        "legend_grad_feeds": "梯度传给（被该格子读取）",
+        "grad_from": "梯度来自",
+        "grad_to": "传给",
+    },
+}
+
+
+def gradient_lead(words: dict[str, str], loss: dict) -> str:
+    """The gradient view's sentence: which loss, its value, and a target file's limit."""
+    stages = words["places_and"].join(loss["stages"])
+    key = "grad_sum" if loss["kind"] == "sum" else "grad_mse"
+    if loss.get("targets"):
+        key = "grad_mse_files"  # not zeros
+    kind = words[key].format(stages=stages)
+    lead = words["grad_lead"].format(loss=kind, value=repr(float(loss["value"])))
+    if loss.get("targets"):
+        files = ", ".join(f"{stage}: {path}" for stage, path in loss["targets"].items())
+        lead += " " + words["grad_files"].format(files=files)
+    return lead
+
+
 # The zh page's one English line, shown only by a browser that has no Chinese font (it
 # could not show the line in Chinese): xopipe/html/page_fonts.js.
 NO_CJK_FONT = (
