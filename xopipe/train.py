@@ -13,7 +13,7 @@ from typing import Any
 
 class _CallableModule(types.ModuleType):
     def __call__(self, *overrides: str, **options: Any) -> Any:
-        from xopipe.api import train
+        from xopipe.api_training import train
 
         return train(*overrides, **options)
 

@@ -10,8 +10,7 @@ lists its routes with this module's index arithmetic, one axis at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
+from typing import Any
 
 from xopipe.geometry import source_index
 from xopipe.ops.text import show
@@ -28,7 +27,7 @@ class Route:
     # (dL/d out / divisor, then × the weight), as the backward pass computes it
     divisor: float | None = None
 
-    def times(self, upstream: np.generic) -> np.generic:
+    def times(self, upstream: Any) -> Any:
         """dL/d out × this route's local derivative, in upstream's dtype."""
         kind = type(upstream)
         if self.divisor is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -113,7 +114,8 @@ def write_checkpoint(folder: Path, epoch: Epoch) -> Path:
     arrays = {f"param/{k}": v for k, v in epoch.params.items()}
     arrays |= {f"buffer/{k}": v for k, v in epoch.buffers.items()}
     with atomic_path(folder / CHECKPOINT) as temporary, temporary.open("wb") as file:
-        np.savez(file, epoch=np.array(epoch.number), **arrays)
+        savez: Any = np.savez  # typed for its keyword options, not for named arrays
+        savez(file, epoch=np.array(epoch.number), **arrays)
     return folder / CHECKPOINT
 
 
