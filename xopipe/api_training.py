@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from xopipe.config.compose import compose_config
+from xopipe.run_folder import read_manifest
 from xopipe.training import files
 from xopipe.training.model import Parameters
 from xopipe.training.run import Training, run_training
@@ -85,9 +86,8 @@ def train(*overrides: str, out_dir: str | Path | None = None) -> TrainResult:
         if temporary:
             shutil.rmtree(folder, ignore_errors=True)
         raise
-    import json
-
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(folder)
+    assert manifest is not None, "a finished training run has its manifest"
     epochs = [epoch.params for epoch in training.trained.epochs]
     result = TrainResult(folder, manifest, epochs, training)
     if temporary:
