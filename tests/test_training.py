@@ -3,6 +3,8 @@ accuracy, and the files a training run leaves."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -122,3 +124,21 @@ def test_xo_data_is_seeded_and_distorted():
         assert one.classes == ("o", "x") and set(labels[:4]) == {0, 1}
         clean = np.stack([TEMPLATES[one.classes[k]] for k in labels])
         assert not np.array_equal(images[:, 0], clean)  # every image differs from its template
+
+
+@pytest.mark.slow
+def test_the_training_notebook_runs(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    path = Path(__file__).parent.parent / "docs" / "training.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    nbclient.NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
+    ).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "\n".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "learned from random: test accuracy 0.98" in text
+    assert "hand-made, frozen: test accuracy 0.99" in text
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 1  # the kernels, epoch by epoch
