@@ -18,12 +18,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from xopipe.backends import BACKENDS as REGISTERED
-from xopipe.backends import Backend, get_backend
+from xopipe.backends import FORWARD_ONLY, Backend, get_backend
 from xopipe.errors import UserError
 from xopipe.kernels import KernelSet
 from xopipe.ops import OPS, StageConfig
 
 BACKENDS = list(REGISTERED)  # every registered backend, a new one included
+GRADIENT_BACKENDS = [name for name in BACKENDS if name not in FORWARD_ONLY]  # with a backward
 TOL = {"float64": 1e-10, "float32": 2e-4}
 
 # How many examples: the profile decides (tests/conftest.py); `--hypothesis-profile=explore`

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from hypothesis import given
 
 from tests.backward_cases import Compared, assert_close, autograd, random_grad, run_backward
-from tests.property_cases import BACKENDS, REFUSED_MIN, SETTINGS, conv_cases, conv_example
+from tests.property_cases import GRADIENT_BACKENDS, REFUSED_MIN, SETTINGS, conv_cases, conv_example
 from xopipe.backends import get_backend
 from xopipe.errors import UserError
 from xopipe.kernels import KernelSet
@@ -50,7 +50,7 @@ def _conv_grads(case, x, weight, bias, grad_y):
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # the oracle's
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", GRADIENT_BACKENDS)
 def test_conv_backward_matches_autograd(backend):
     tally = Compared()
 
@@ -79,7 +79,7 @@ def test_conv_backward_matches_autograd(backend):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", GRADIENT_BACKENDS)
 def test_a_2d_kernel_on_three_channels_has_the_stored_weights_gradient(backend, dtype):
     """A one-channel kernel is repeated across the channels (and normalize=mean divides by
     27): its gradient is per stored channel, the shape weights.parquet holds."""
@@ -122,7 +122,7 @@ TORCH_MODE = {
 
 
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", GRADIENT_BACKENDS)
 def test_conv2d_backward_primitive_depthwise_with_a_divisor(backend, mode):
     """The primitive itself: depthwise groups, asymmetric kernel and pads, stride, dilation."""
     rng = np.random.default_rng(21)

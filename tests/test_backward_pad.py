@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.backward_cases import Compared, assert_close, autograd, run_backward
-from tests.property_cases import BACKENDS, REFUSED_MIN, SETTINGS
+from tests.property_cases import GRADIENT_BACKENDS, REFUSED_MIN, SETTINGS
 from xopipe.config.vocabulary import PAD_MODES
 from xopipe.errors import UserError
 
@@ -43,7 +43,7 @@ def pad_cases(draw):
     }
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", GRADIENT_BACKENDS)
 def test_pad_backward_matches_autograd(backend):
     tally = Compared()
 
@@ -76,7 +76,7 @@ def test_a_reflected_cell_gathers_every_copy():
     cells' gradient, b three (its own and two copies)."""
     x = np.array([[[1.0, 2.0, 3.0]]])
     node = {"pads": [2, 2, 0, 0], "value": 0.0, "mode": "reflect"}
-    for backend in BACKENDS:
+    for backend in GRADIENT_BACKENDS:
         ours = run_backward("pad", node, x, backend, 0)
         g = ours.grad_y[0, 0]
         expected = [g[2] + g[6], g[1] + g[3] + g[5], g[0] + g[4]]

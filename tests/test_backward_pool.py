@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from hypothesis import given
 
 from tests.backward_cases import Compared, assert_close, autograd, random_grad, run_backward
-from tests.property_cases import BACKENDS, REFUSED_MIN, SETTINGS, pool_cases, pool_example
+from tests.property_cases import GRADIENT_BACKENDS, REFUSED_MIN, SETTINGS, pool_cases, pool_example
 from xopipe.backends import get_backend
 from xopipe.errors import UserError
 
@@ -42,7 +42,7 @@ def _pool_grads(case, x, grad_y):
     return autograd(lambda xt: module(nn.ZeroPad2d(fill)(xt[None]))[0], [x], grad_y)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", GRADIENT_BACKENDS)
 def test_pool_backward_matches_autograd(backend):
     tally = Compared()
     ties = Compared()
@@ -76,7 +76,7 @@ def test_pool_backward_matches_autograd(backend):
 EMPTY = dict(size=(2, 2), stride=(1, 1), padding=(1, 1), dilation=(2, 2), ceil_mode=False)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", GRADIENT_BACKENDS)
 def test_a_window_wholly_in_the_padding_passes_no_gradient(backend):
     """Its max is -inf and it read no cell, so it sends no gradient back."""
     x = np.arange(6.0).reshape(2, 1, 3)
@@ -104,7 +104,7 @@ def _torch_args(args):
     }
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", GRADIENT_BACKENDS)
 def test_a_zero_fill_cell_that_wins_takes_the_gradient(backend):
     """pool.pad's zeros are cells of the map pooled: one that wins a window takes its
     gradient, and the cell it shadows gets none; ties go to the first in row-major order."""
@@ -125,7 +125,7 @@ def test_a_zero_fill_cell_that_wins_takes_the_gradient(backend):
     np.testing.assert_array_equal(ours.grad_x, theirs)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", GRADIENT_BACKENDS)
 def test_avg_pool2d_backward_takes_the_input_shape(backend):
     """ceil_mode's last window hangs past the padding; count_include_pad=False divides by the
     cells inside only."""

@@ -43,10 +43,16 @@ def test_kept_arrays_stay_the_backends_own_and_hold_the_results(make_config, bac
     chosen = get_backend(backend)
     results = execute(experiment, chosen, keep=True)
     assert list(results.kept) == ["input", *experiment.pipeline.order]
-    kind = torch.Tensor if backend == "torch" else np.ndarray
+    kind = {"torch": torch.Tensor, "dask": _dask_array()}.get(backend, np.ndarray)
     for name, array in results.kept.items():
         assert isinstance(array, kind), name
         np.testing.assert_array_equal(chosen.to_host(array), results.arrays[name])
+
+
+def _dask_array() -> type:
+    import dask.array as da
+
+    return da.Array
 
 
 def test_nothing_is_kept_unless_asked(make_config):

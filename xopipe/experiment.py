@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig
 
-from xopipe.backends import Backend
+from xopipe.backends import FORWARD_ONLY, Backend
 from xopipe.backends.base import BackendArray
 from xopipe.config import StageEntry, XopipeConfig, read_config
 from xopipe.errors import UserError
@@ -86,12 +86,20 @@ class Experiment:
 
 @dataclass
 class Results:
-    arrays: dict[str, np.ndarray]  # `input` first, then stages in run order
+    # `input` first, then stages in run order; a lazy backend's (dask) stay its own
+    # arrays, computed where they are read (`compute`), never gathered whole here.
+    arrays: dict[str, np.ndarray]
     seconds: dict[str, float] = field(default_factory=dict)
     # With execute(keep=True): the same arrays in the backend's own type (on its device).
     kept: dict[str, BackendArray] = field(default_factory=dict)
     # With a loss (the runner's backward pass): dL/d every array and weight.
     gradients: Gradients | None = None
+    # A lazy backend's: computes some of its arrays together, as NumPy (None: all are NumPy).
+    compute: Callable[..., tuple[np.ndarray, ...]] | None = None
+
+    @property
+    def lazy(self) -> bool:
+        return self.compute is not None
 
 
 Progress = Callable[[str, float], None]  # (stage, fraction done)
@@ -132,6 +140,11 @@ def build_experiment(cfg: DictConfig | XopipeConfig) -> Experiment:
     _check_output_cells(shapes, config.limits.max_output_cells)
     differentiable = {name: stage.op.backward is not None for name, stage in stages.items()}
     loss = read_loss(config.loss, pipeline, shapes, differentiable, dtype, limits)
+    if loss is not None and config.backend.name in FORWARD_ONLY:
+        raise UserError(
+            f"backend={config.backend.name} computes the forward pass only; "
+            f"loss={loss.kind} needs backend loop, numpy or torch"
+        )
     return Experiment(config, source, kernels, pipeline, stages, dtype, tuple(warnings), loss)
 
 
@@ -179,6 +192,8 @@ def execute(
     hears a backend that reports within a stage (the loop backend, row by
     row). `keep=True` also keeps every array in the backend's own type
     (Results.kept), for work that goes back over them (the backward pass).
+    A lazy backend's stages only build its graph here (their seconds are that):
+    its arrays come back uncomputed, with its `compute` (Results.compute).
     """
     seconds: dict[str, float] = {}
     reports = progress if hasattr(backend, "progress") else None
@@ -197,11 +212,16 @@ def execute(
     source = backend.to_backend(experiment.source)
     kept = experiment.pipeline.run(source, compute)
     arrays = {SOURCE: experiment.source}
+    lazy = getattr(backend, "lazy", False)
     for name in experiment.pipeline.order:
         # each freed on the device once home, unless kept
-        arrays[name] = backend.to_host(kept[name] if keep else kept.pop(name))
+        array = kept[name] if keep else kept.pop(name)
+        arrays[name] = array if lazy else backend.to_host(array)
         assert arrays[name].dtype == experiment.dtype, (name, arrays[name].dtype)
-    return Results(arrays, seconds, {SOURCE: source, **kept} if keep else {})
+    results = Results(arrays, seconds, {SOURCE: source, **kept} if keep else {})
+    if lazy:
+        results.compute = backend.compute  # type: ignore[attr-defined]
+    return results
 
 
 def _stage_progress(progress: Progress, stage: str, what: str, fraction: float) -> None:

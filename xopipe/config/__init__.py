@@ -5,6 +5,7 @@
 - `typed`: the edge, where a composed config becomes typed objects once.
 """
 
+from xopipe.config import dask_schema  # noqa: F401  (adds backend=dask to SCHEMAS)
 from xopipe.config.schema import SCHEMAS, XopipeConfig
 from xopipe.config.store import register_configs
 from xopipe.config.typed import StageEntry, read_config

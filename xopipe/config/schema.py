@@ -29,7 +29,7 @@ class DType(Enum):
 
 @dataclass
 class BackendConfig:
-    name: str = MISSING  # loop | numpy | torch
+    name: str = MISSING  # loop | numpy | torch | dask (config/dask_schema.py)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from xopipe.backends import get_backend
+from xopipe.backends import FORWARD_ONLY, get_backend
 from xopipe.config import read_config
 from xopipe.config.loss_schema import LossConfig
 from xopipe.config.schema import ValuesInputConfig
@@ -64,6 +64,8 @@ def run_training(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = ()) 
             if config.loss.kind != "cross_entropy":
                 raise invalid("loss", config.loss.kind, "cross_entropy for xopipe-train")
             check_optim(config.optim)
+            if config.backend.name in FORWARD_ONLY:  # training needs gradients
+                raise invalid("backend", config.backend.name, "loop, numpy or torch for training")
             limits = Limits(config.limits.max_file_bytes, config.limits.max_input_cells)
             data = load_data(config.data, limits)
             experiment = build_experiment(_forward_config(config, data))
