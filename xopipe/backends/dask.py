@@ -61,6 +61,13 @@ def connect(address: str) -> Any:
     return _CLIENTS[address]
 
 
+def disconnect(address: str) -> None:
+    """Close this process's connection to the scheduler at `address`, if it has one."""
+    client = _CLIENTS.pop(address, None)
+    if client is not None:
+        client.close()
+
+
 class DaskBackend:
     name = "dask"
     lazy = True  # arrays are graphs: execute leaves them uncomputed (experiment.py)
