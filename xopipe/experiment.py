@@ -211,8 +211,8 @@ def execute(
 
     source = backend.to_backend(experiment.source)
     kept = experiment.pipeline.run(source, compute)
-    arrays = {SOURCE: experiment.source}
     lazy = getattr(backend, "lazy", False)
+    arrays = {SOURCE: source if lazy else experiment.source}
     for name in experiment.pipeline.order:
         # each freed on the device once home, unless kept
         array = kept[name] if keep else kept.pop(name)

@@ -26,7 +26,12 @@ from xopipe.sinks.layout import saved_in
 from xopipe.sinks.manifest import Manifest, file_hashes
 from xopipe.sinks.progress import TerminalProgress
 from xopipe.sinks.staging import Staging
-from xopipe.sinks.table_files import read_table_choice, write_gradient_tables, write_tables
+from xopipe.sinks.table_files import (
+    read_table_choice,
+    write_gradient_tables,
+    write_streamed_tables,
+    write_tables,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +107,12 @@ def run_experiment(
                 _show(results, tables.facts())
             try:
                 root = staging.open()
-                staged = write_tables(tables, root, results.arrays, experiment.stages)
+                if results.compute is not None:  # lazy arrays: computed band by band
+                    staged = write_streamed_tables(
+                        tables, root, results.arrays, experiment.stages, results.compute
+                    )
+                else:
+                    staged = write_tables(tables, root, results.arrays, experiment.stages)
                 if results.gradients is not None:
                     staged += write_gradient_tables(tables, root, results.gradients)
                 staged += outputs.write(results, root, staged, manifest.facts, overrides)

@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -28,6 +29,12 @@ def write_csv_grid(path: Path, grid: np.ndarray) -> None:
     with atomic_path(path) as temporary, open(temporary, "wb") as stream:
         for text in _csv_blocks(grid):
             stream.write(text)
+
+
+def write_csv_rows(stream: BinaryIO, grid: np.ndarray) -> None:
+    """Append the grid's lines to an open CSV file (a lazy run writes a band at a time)."""
+    for text in _csv_blocks(grid):
+        stream.write(text)
 
 
 def _csv_blocks(grid: np.ndarray) -> Iterator[pa.Buffer]:

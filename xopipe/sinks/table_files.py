@@ -7,10 +7,10 @@ reader of the folder knows what was left out on purpose.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -71,6 +71,24 @@ def write_tables(
     kept = {name: array for name, array in arrays.items() if name in choice.stages}
     return [
         *(write_matrices(choice.formats, out_dir, kept) if kept else []),
+        *write_weights(choice.formats, out_dir, stages),
+    ]
+
+
+def write_streamed_tables(
+    choice: TableChoice,
+    out_dir: Path,
+    arrays: Mapping[str, Any],
+    stages: Mapping[str, Stage],
+    compute: Callable[..., tuple[np.ndarray, ...]],
+) -> list[Path]:
+    """write_tables for a lazy run's arrays (backend=dask): the matrices a band of rows at
+    a time as they are computed (sinks/stream_tables.py), the weights as write_tables."""
+    from xopipe.sinks.stream_tables import write_streamed_matrices
+
+    kept = {name: array for name, array in arrays.items() if name in choice.stages}
+    return [
+        *(write_streamed_matrices(choice.formats, out_dir, kept, compute) if kept else []),
         *write_weights(choice.formats, out_dir, stages),
     ]
 
