@@ -116,7 +116,8 @@ class CsvSink:
             for channel in range(array.shape[0]):
                 path = folder / matrix_csv_name(stage, channel)
                 temporary = stack.enter_context(atomic_path(path))
-                self.streams[stage, channel] = stack.enter_context(open(temporary, "wb"))
+                stream = stack.enter_context(temporary.open("wb"))
+                self.streams[stage, channel] = stream
                 self.paths.append(path)
 
     def write(self, stage: str, top: int, block: np.ndarray, col_chunks: Sequence[int]) -> None:
