@@ -8,6 +8,7 @@ imported, and only when figures are on) and writes report.html.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,9 @@ from xopipe.figures.settings import (
     read_settings,
     without_figures,
 )
+from xopipe.html.explorer import MAX_CELLS, total_cells
 from xopipe.html.report import write_report
+from xopipe.pipeline import SOURCE
 from xopipe.run_folder import REPORT
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,7 @@ class Outputs:
         overrides: Sequence[str] = (),
     ) -> list[Path]:
         """Print the explanation, write figures/ and report.html; the paths written."""
+        arrays, drawn, drawn_experiment = self._views(results)
         explanation = None
         if self.gradient_cell is not None:
             assert results.gradients is not None, "explain=grad: checked against the loss"
@@ -60,7 +64,7 @@ class Outputs:
             ).steps
             print("\n".join(steps), end="\n\n")
         if self.cell is not None:
-            explanation = explain(self.cell, self.experiment, results.arrays)
+            explanation = explain(self.cell, self.experiment, arrays)
             print("\n".join(explanation.steps), end="\n\n")
         figures: list[Any] = []
         if self.settings.enabled:
@@ -69,8 +73,8 @@ class Outputs:
 
             style = Style(self.lang, self.settings.cmap, self.settings.centred)
             figures = render_figures(
-                self.experiment,
-                results.arrays,
+                drawn_experiment,
+                drawn,
                 style,
                 self.settings.format,
                 self.rc,
@@ -86,7 +90,7 @@ class Outputs:
             out_dir,
             [*written, *new],
             experiment=self.experiment,
-            arrays=results.arrays,
+            arrays=arrays,
             figures=figures,
             explanation=explanation,
             config_yaml=self.config_yaml,
@@ -97,6 +101,24 @@ class Outputs:
             gradients=results.gradients,
         )
         return [*new, report]
+
+    def _views(self, results: Results) -> tuple[dict[str, Any], dict[str, Any], Experiment]:
+        """(the arrays explain and the report read, those the figures draw, the experiment
+        the figures draw). A lazy run's (backend=dask): computed whole once when small
+        enough for the explorer page; else read where needed (explain: the chunks of one
+        cell) and drawn from block means dask computes (figures/coarse.py)."""
+        arrays = results.arrays
+        if results.compute is None:
+            return arrays, arrays, self.experiment
+        if total_cells(arrays) <= MAX_CELLS:
+            host = dict(zip(arrays, results.compute(*arrays.values()), strict=True))
+            return host, host, dataclasses.replace(self.experiment, source=host[SOURCE])
+        if not self.settings.enabled:
+            return arrays, arrays, self.experiment
+        from xopipe.figures.coarse import coarse_maps
+
+        drawn = coarse_maps(arrays, results.compute)
+        return arrays, drawn, dataclasses.replace(self.experiment, source=drawn[SOURCE])
 
 
 def plan_outputs(experiment: Experiment, config_yaml: str, draw: bool = True) -> Outputs:

@@ -147,7 +147,11 @@ def _show(results: Results, tables: dict) -> None:
     xopipe.log (a run stopped later has them)."""
     text = io.StringIO()
     print_results(
-        results.arrays, results.seconds, text, saved=lambda stage: saved_in(tables, stage)
+        results.arrays,
+        results.seconds,
+        text,
+        saved=lambda stage: saved_in(tables, stage),
+        compute=results.compute,
     )
     if results.gradients is not None:
         print_gradients(results.gradients, text, tables)

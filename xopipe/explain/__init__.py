@@ -49,7 +49,8 @@ def explain(cell: CellRef, experiment: Experiment, arrays: dict[str, np.ndarray]
     stage = experiment.stages[cell.stage]
     source = stage.spec.input
     x = arrays[source]
-    stored = arrays[cell.stage][cell.channel, cell.row, cell.col]
+    # As NumPy; from a lazy run's array (backend=dask), computed from its chunk alone.
+    stored = np.asarray(arrays[cell.stage][cell.channel, cell.row, cell.col])[()]
     result = OPS[stage.spec.op].explain(cell, stage.params, x, experiment.dtype)
     result.op, result.source, result.source_shape = stage.spec.op, source, x.shape
     result.stored = stored

@@ -16,7 +16,7 @@ from matplotlib.patches import Rectangle
 from xopipe.explain import Explanation
 from xopipe.figures.labels import word
 from xopipe.figures.layout import Block, Panel, Style
-from xopipe.figures.maps import ANNOTATE_MAX, draw_placed
+from xopipe.figures.maps import ANNOTATE_MAX, CoarseGrid, draw_placed
 from xopipe.ops.text import shape_text
 
 HIGHLIGHT = "#ffb000"  # the window and the cell, on every colormap
@@ -84,6 +84,13 @@ def explain_figure(e: Explanation, arrays: dict[str, np.ndarray], style: Style) 
     cell = e.cell
     context = e.context if e.context is not None else arrays[e.source][e.source_channel]
     crop, origin = _crop(context, e.context_origin, e.rows, e.cols)
+    scale = context
+    if not isinstance(context, (np.ndarray, CoarseGrid)):
+        # A lazy run's map (backend=dask) is not read whole: its colours are the range
+        # figures/coarse.py found in its block-mean pass, else the crop's own.
+        crop = np.asarray(crop)
+        whole = arrays[e.source][e.source_channel]
+        scale = whole if isinstance(whole, CoarseGrid) else crop
     label = word(lang, "input") if e.source == "input" else e.source
     source_panel = Panel(
         crop,
@@ -96,7 +103,7 @@ def explain_figure(e: Explanation, arrays: dict[str, np.ndarray], style: Style) 
             f"{word(lang, 'reads')}: {e.source} [{shape_text(e.source_shape)}]",
             [source_panel],
             indices=True,
-            scale_from=[context],  # the colours of the whole map, not just the crop
+            scale_from=[scale],  # the colours of the whole map, not just the crop
         )
     ]
     grids = e.grids
@@ -110,7 +117,7 @@ def explain_figure(e: Explanation, arrays: dict[str, np.ndarray], style: Style) 
                 indices=not e.elementwise,
                 side=1.2 if e.elementwise else 2.2,
                 across=3,
-                scale_from=None if e.grids_own_scale else [context],
+                scale_from=None if e.grids_own_scale else [scale],
             )
         )
     out_plane = arrays[cell.stage][cell.channel]

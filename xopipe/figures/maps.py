@@ -11,8 +11,9 @@ keeps every figure's size predictable.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 from matplotlib import colormaps
@@ -41,6 +42,25 @@ DISPLAY_MAX = 512  # larger maps are averaged down to about this many pixels a s
 PAD_COLOUR = "#d9d9d9"  # cells with no number (-inf padding)
 
 
+@dataclass(frozen=True)
+class CoarseGrid:
+    """A large map of a lazy run, as drawn: its block means, made by dask (figures/coarse.py).
+
+    Its shape is the map's own; its range, the whole map's finite min and max; a crop
+    (grid[r0:r1, c0:c1]) is computed from the lazy map itself.
+    """
+
+    shape: tuple[int, int]
+    means: np.ndarray  # what display_grid would draw: block means, factor x factor
+    factor: int
+    range: tuple[float, float] | None  # None: no finite cell
+    lazy: Any  # the 2-D lazy map
+    compute: Callable[..., tuple[np.ndarray, ...]]
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return self.compute(self.lazy[key])[0]
+
+
 def _finite_range(grid: np.ndarray) -> tuple[float, float] | None:
     """(min, max) of the finite cells, None if there are none.
 
@@ -48,6 +68,8 @@ def _finite_range(grid: np.ndarray) -> tuple[float, float] | None:
     Plain reductions first: a masked copy of a 4096x4096 map would add
     134 MB per channel to the run's peak memory for nothing.
     """
+    if isinstance(grid, CoarseGrid):
+        return grid.range
     if grid.size == 0:
         return None
     low, high = float(grid.min()), float(grid.max())
@@ -78,6 +100,8 @@ def colormap(style: Style) -> Colormap:
 
 def display_grid(grid: np.ndarray) -> tuple[np.ndarray, int]:
     """The grid as drawn: block means when it is much larger than the figure's pixels."""
+    if isinstance(grid, CoarseGrid):
+        return grid.means, grid.factor
     factor = max(1, math.ceil(max(grid.shape) / DISPLAY_MAX))
     if factor == 1:
         return grid, 1
@@ -119,7 +143,9 @@ def heatmap(
     Data coordinates are the map's own (row, col) indices, shifted by
     `panel.origin` for a crop of a larger map.
     """
-    grid = np.asarray(panel.grid, dtype=np.float64)
+    grid = panel.grid
+    if not isinstance(grid, CoarseGrid):
+        grid = np.asarray(grid, dtype=np.float64)
     shown, factor = display_grid(grid)
     cmap = colormap(style)
     rows, cols = grid.shape

@@ -60,7 +60,7 @@ def _scalar(p: ActivationParams, value: float) -> float:
 
 
 def explain(cell: CellRef, p: ActivationParams, x: np.ndarray, dtype: np.dtype) -> Explanation:
-    value_in = x[cell.channel, cell.row, cell.col]
+    value_in = np.asarray(x[cell.channel, cell.row, cell.col])[()]  # a lazy run's: one chunk
     result = blank(cell, dtype)
     result.value = dtype.type(_scalar(p, float(value_in)))
     result.rows, result.cols, result.source_channel = [cell.row], [cell.col], cell.channel

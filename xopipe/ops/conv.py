@@ -17,7 +17,7 @@ from xopipe.config.vocabulary import PADDING_MODES
 from xopipe.geometry import effective_size
 from xopipe.ops.conv_params import DEPTHWISE, ConvParams, groups_for, output_shape, prepare
 from xopipe.ops.conv_routes import routes
-from xopipe.ops.explanation import CellRef, Explanation, Grid, blank
+from xopipe.ops.explanation import CellRef, Explanation, Grid, as_context, blank
 from xopipe.ops.op import Control, Op, Shape, WeightGradients, Weights
 from xopipe.ops.text import show, show_grid, span_text
 from xopipe.ops.words import pads_text, pair_text
@@ -70,7 +70,8 @@ def explain(cell: CellRef, p: ConvParams, x: np.ndarray, dtype: np.dtype) -> Exp
     top, left_edge = i * sh, j * sw
     span_h, span_w = effective_size(kh, dh), effective_size(kw, dw)
     # As the loop backend: window * kernel, summed, / divisor, + bias.
-    window = padded[:, top : top + span_h : dh, left_edge : left_edge + span_w : dw]
+    # A lazy run's (backend=dask) input is read here, its window's chunks only.
+    window = np.asarray(padded[:, top : top + span_h : dh, left_edge : left_edge + span_w : dw])
     products = window * p.weight[k]
     total = np.sum(products)
     divided = total / p.divisor if p.divisor is not None else total
@@ -83,7 +84,7 @@ def explain(cell: CellRef, p: ConvParams, x: np.ndarray, dtype: np.dtype) -> Exp
     )
     result = blank(cell, dtype)
     result.value, result.rows, result.cols, result.source_channel = value, rows, cols, first
-    result.context, result.context_origin = np.array(padded[0]), (-top_pad, -left)
+    result.context, result.context_origin = as_context(padded[0]), (-top_pad, -left)
     result.grids_per_channel, result.grids_own_scale = 3, True  # window, kernel, products
     result.formula = (
         "cell = Σ(window × kernel)"

@@ -8,6 +8,7 @@ figures/ draws it and the explorer page writes the same text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -72,6 +73,12 @@ class Explanation:
 
     def difference(self) -> float:
         return abs(float(self.value) - float(self.stored))
+
+
+def as_context(plane: Any) -> Any:
+    """The map a figure shows around the window: a NumPy copy; a lazy run's (backend=dask)
+    stays lazy, and the figure computes only its crop."""
+    return np.array(plane) if isinstance(plane, np.ndarray) else plane
 
 
 def blank(cell: CellRef, dtype: np.dtype) -> Explanation:

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xopipe.backends import get_backend
 from xopipe.backends.base import Backend, BackendArray
 from xopipe.config.schema import PadConfig
 from xopipe.config.vocabulary import PAD_MODES
 from xopipe.errors import UserError, invalid
-from xopipe.geometry import Pads, as_pads
+from xopipe.geometry import Pads, as_pads, source_index
 from xopipe.ops.explanation import CellRef, Explanation, blank
 from xopipe.ops.op import Op, Shape, StageConfig, WeightGradients
 from xopipe.ops.routes import Route, padded_positions
@@ -95,21 +94,20 @@ def routes(cell: CellRef, p: PadParams, x: np.ndarray, out: Shape, dtype: np.dty
 
 def explain(cell: CellRef, p: PadParams, x: np.ndarray, dtype: np.dtype) -> Explanation:
     _, height, width = x.shape
-    # Pad a map of cell numbers the same way: each output cell shows which cell it copies.
-    numbers = np.arange(height * width, dtype=np.float64).reshape(1, height, width)
-    mapped = get_backend("numpy").pad2d(numbers, p.pads, p.mode, -1.0)[0, cell.row, cell.col]
-    result = blank(cell, dtype)
     left, _, top, _ = p.pads
+    # Which cell this one copies, by F.pad's rule (geometry.source_index); None: the fill.
+    r = source_index(cell.row - top, height, p.mode)
+    q = source_index(cell.col - left, width, p.mode)
+    result = blank(cell, dtype)
     result.rows, result.cols = [cell.row - top], [cell.col - left]
     result.source_channel = cell.channel
     result.context = x[cell.channel]
     result.formula = f"pad ({p.mode})"
-    if mapped < 0:
+    if r is None or q is None:
         result.value = dtype.type(p.value)
         result.steps.append(f"  this cell is padding: the fill value = {show(result.value)}")
     else:
-        r, q = divmod(int(mapped), width)
-        result.value = x[cell.channel, r, q]
+        result.value = np.asarray(x[cell.channel, r, q])[()]  # a lazy run's: one chunk
         copied = "the same cell" if (r, q) == (result.rows[0], result.cols[0]) else "a copy"
         result.steps.append(
             f"  {copied} of input [{cell.channel}, {r}, {q}] ({p.mode}) = {show(result.value)}"

@@ -98,12 +98,15 @@ def explain(cell: CellRef, p: PoolParams, x: np.ndarray, dtype: np.dtype) -> Exp
     rows = [top + a * dh for a in range(kh)]
     cols = [left + b * dw for b in range(kw)]
     inside = np.logical_and.outer([0 <= r < height for r in rows], [0 <= q < width for q in cols])
+    # The window's cells inside the map, read once (a lazy run's: its chunks only).
+    r_low, c_low = max(rows[0], 0), max(cols[0], 0)
+    near = np.asarray(filled[r_low : max(rows[-1] + 1, r_low), c_low : max(cols[-1] + 1, c_low)])
     pad_value = -math.inf if p.kind == "max" else 0.0
     values = np.full((kh, kw), pad_value, dtype=dtype)
     for a, r in enumerate(rows):
         for b, q in enumerate(cols):
             if inside[a, b]:
-                values[a, b] = filled[r, q]
+                values[a, b] = near[r - r_low, q - c_low]
     # Cells outside the map as the stage received it: zero fill or torch's padding.
     source_rows = [r - fill_top for r in rows]
     source_cols = [q - fill_left for q in cols]
@@ -113,8 +116,7 @@ def explain(cell: CellRef, p: PoolParams, x: np.ndarray, dtype: np.dtype) -> Exp
     )
     result = blank(cell, dtype)
     result.rows, result.cols, result.source_channel = source_rows, source_cols, c
-    context = np.full((height + 2 * ph, width + 2 * pw), pad_value, dtype=dtype)
-    context[ph : ph + height, pw : pw + width] = filled
+    context = np.pad(filled, ((ph, ph), (pw, pw)), constant_values=pad_value)
     result.context, result.context_origin = context, (-fill_top - ph, -fill_left - pw)
     result.formula = f"cell = {p.kind} of the window's values" + (
         " (padding: -inf, never the max)" if p.padding != (0, 0) and p.kind == "max" else ""
@@ -143,7 +145,12 @@ def explain(cell: CellRef, p: PoolParams, x: np.ndarray, dtype: np.dtype) -> Exp
     result.grids.append(Grid("window", f"channel {c}", values, outside))
     if p.kind == "max":
         # As the loop backend: the cells inside the map, in row order, their max.
-        cells = [filled[r, q] for r in rows for q in cols if 0 <= r < height and 0 <= q < width]
+        cells = [
+            near[r - r_low, q - c_low]
+            for r in rows
+            for q in cols
+            if 0 <= r < height and 0 <= q < width
+        ]
         best = max(cells, default=-math.inf)
         result.value = dtype.type(best)
         steps.append(f"  max of the {len(cells)} values = {show(result.value)}")
@@ -152,7 +159,7 @@ def explain(cell: CellRef, p: PoolParams, x: np.ndarray, dtype: np.dtype) -> Exp
     r0, r1, q0, q1 = max(top, 0), min(bottom, height), max(left, 0), min(right, width)
     # As the loop backend: padding counts in the mean only with count_include_pad.
     count = (bottom - top) * (right - left) if p.count_include_pad else (r1 - r0) * (q1 - q0)
-    total = np.sum(filled[r0:r1, q0:q1])
+    total = np.sum(near[r0 - r_low : r1 - r_low, q0 - c_low : q1 - c_low])
     result.value = dtype.type(total / count)
     steps.append(f"  sum of the values = {show(total)}")
     why = "" if count == (r1 - r0) * (q1 - q0) else " (padding counted: count_include_pad)"
