@@ -11,7 +11,7 @@ ROOT = Path(__file__).parent.parent
 
 # Each room of xopipe (a top-level module or package) on its floor, the lowest first.
 FLOORS = [
-    ["errors", "geometry", "values", "interrupt", "readers", "images", "run_folder"]
+    ["errors", "geometry", "values", "interrupt", "chunked", "readers", "images", "run_folder"]
     + ["private_api", "override_hints", "help_text"],
     ["config", "inputs", "kernels"],
     [

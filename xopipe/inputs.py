@@ -1,4 +1,10 @@
-"""The pipeline's source image, as a [channels, rows, cols] float array."""
+"""The pipeline's source image, as a [channels, rows, cols] float array.
+
+For a chunked backend (backend=dask, `chunks` given) a random input and a
+.npy file become dask arrays read chunk by chunk, never whole in memory:
+random draws come from the same stream as in memory (each row segment
+jumps to its own place in it), so the values are the same for a seed.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from xopipe.chunked import first_nonfinite, random_chunks
 from xopipe.errors import UserError, invalid
 from xopipe.images import ImageOptions, read_image
 from xopipe.readers import (
@@ -31,16 +38,21 @@ if TYPE_CHECKING:
 GRID = "a grid [H][W] or [C][H][W] of numbers"
 
 
-def load_input(node: InputConfig, dtype: np.dtype, limits: Limits) -> np.ndarray:
-    """Build the input the `input` config node describes, cast to `dtype`."""
+def load_input(
+    node: InputConfig, dtype: np.dtype, limits: Limits, chunks: int | None = None
+) -> np.ndarray:
+    """Build the input the `input` config node describes, cast to `dtype`.
+
+    `chunks`: a chunked backend's cells per side; random and .npy inputs then come
+    back as dask arrays (the others, read whole, are chunked by the backend)."""
     kind = node.kind
     if kind == "values":
         values: ValuesInputConfig = node  # type: ignore[assignment]
         array = parse_grid("input.values", values.values, (2, 3), GRID)
     elif kind == "random":
-        array = random_input(node, limits)  # type: ignore[arg-type]
+        array = random_input(node, limits, chunks)  # type: ignore[arg-type]
     elif kind == "file":
-        array = file_input(node, limits)  # type: ignore[arg-type]
+        array = file_input(node, limits, chunks)  # type: ignore[arg-type]
     else:
         raise invalid("input.kind", kind, "one of values, random, file")
     if array.ndim == 2:
@@ -53,9 +65,10 @@ def load_input(node: InputConfig, dtype: np.dtype, limits: Limits) -> np.ndarray
     return array.astype(dtype)
 
 
-def random_input(node: RandomInputConfig, limits: Limits) -> np.ndarray:
+def random_input(node: RandomInputConfig, limits: Limits, chunks: int | None = None) -> np.ndarray:
     """Uniform [low, high) from default_rng(seed), or low/high pixels; float64 first, so
-    float32 runs see the same draws rounded."""
+    float32 runs see the same draws rounded. With `chunks`, the same values drawn chunk
+    by chunk (xopipe/chunked.py)."""
     shape = node.shape
     if not (isinstance(shape, list) and len(shape) in (2, 3) and all(s >= 1 for s in shape)):
         raise invalid("input.shape", shape, "[H, W] or [C, H, W] of positive integers")
@@ -69,7 +82,10 @@ def random_input(node: RandomInputConfig, limits: Limits) -> np.ndarray:
             raise invalid(key, value, "a finite number")
     if not low < high:
         raise invalid("input.high", high, f"greater than input.low ({low})")
-    rng = np.random.default_rng(check_seed("input.seed", node.seed))
+    seed = check_seed("input.seed", node.seed)
+    if chunks is not None:
+        return random_chunks(shape, seed, low, high, node.pixels, chunks)
+    rng = np.random.default_rng(seed)
     if node.pixels:
         return np.where(rng.random(shape) < 0.5, low, high)
     return rng.uniform(low, high, size=shape)
@@ -81,14 +97,14 @@ def check_seed(key: str, seed: int) -> int:
     return int(seed)
 
 
-def file_input(node: FileInputConfig, limits: Limits) -> np.ndarray:
+def file_input(node: FileInputConfig, limits: Limits, chunks: int | None = None) -> np.ndarray:
     options = _image_options(node)  # checked for every file: a typo is a typo
     path = existing_file("input.path", str(node.path), SUFFIXES)
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         grid = read_csv_grid("input.path", path, limits)
     elif suffix in NPY_SUFFIXES:
-        grid = read_npy("input.path", path, limits)
+        grid = read_npy("input.path", path, limits, chunks)
         if grid.ndim not in (2, 3):
             raise UserError(
                 f"input.path: '{path}' must hold a [H, W] or [C, H, W] array, "
@@ -97,10 +113,11 @@ def file_input(node: FileInputConfig, limits: Limits) -> np.ndarray:
     else:
         assert suffix in IMAGE_SUFFIXES
         grid = read_image("input.path", path, options, limits)
-    if not np.isfinite(grid).all():
-        bad = [int(i) for i in np.argwhere(~np.isfinite(grid))[0]]
+    bad = first_nonfinite(grid)
+    if bad is not None:
+        value = np.asarray(grid[tuple(bad)])[()]
         raise UserError(
-            f"input.path: '{path}' must hold finite numbers; got {grid[tuple(bad)]} at index {bad}"
+            f"input.path: '{path}' must hold finite numbers; got {value} at index {bad}"
         )
     return grid
 

@@ -121,8 +121,9 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def read_npy(key: str, path: Path, limits: Limits) -> np.ndarray:
-    """A .npy array of numbers; pickled objects are refused, never loaded."""
+def read_npy(key: str, path: Path, limits: Limits, chunks: int | None = None) -> np.ndarray:
+    """A .npy array of numbers; pickled objects are refused, never loaded. With `chunks`
+    (a chunked backend's), a dask array that reads it chunk by chunk through memory maps."""
     check_size(key, path, limits)
     try:
         # Memory-map first: the shape and dtype are checked before any data is read.
@@ -141,4 +142,8 @@ def read_npy(key: str, path: Path, limits: Limits) -> np.ndarray:
     if mapped.dtype.kind not in "biuf":
         raise UserError(f"{key}: '{path}' must hold numbers, got an array of dtype {mapped.dtype}")
     check_cells(key, path, mapped.shape, limits)
+    if chunks is not None:
+        from xopipe.chunked import npy_chunks
+
+        return npy_chunks(path, mapped.shape, chunks)
     return np.array(mapped, dtype=np.float64)

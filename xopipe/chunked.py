@@ -1,0 +1,127 @@
+"""Inputs as dask arrays made chunk by chunk, for a chunked backend (backend=dask).
+
+- random: numpy's default_rng(seed) is PCG64, which draws one 64-bit number per
+  uniform double and can jump ahead (`advance`). A chunk's row segment starts
+  at its own place in the stream (its row-major index in the whole input), so
+  every value is the one the in-memory draw gives for the same seed, bit for
+  bit, however the input is chunked;
+- a .npy file: each chunk maps the file, copies its region as float64 (as the
+  in-memory reader does) and unmaps it; nothing is shared between chunks, so a
+  dask.distributed worker opens the file itself (the path must be readable
+  where the workers run).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _chunking(shape: tuple[int, ...], chunks: int) -> tuple[int, ...]:
+    """Cells per chunk along each axis: channels whole, rows and cols `chunks` a side."""
+    return (-1, chunks, chunks) if len(shape) == 3 else (chunks, chunks)
+
+
+def random_chunks(
+    shape: list[int], seed: int, low: float, high: float, pixels: bool, chunks: int
+) -> Any:
+    """default_rng(seed).uniform(low, high, shape) (or low/high pixels), chunk by chunk."""
+    import dask.array as da
+
+    full = (1, *shape) if len(shape) == 2 else tuple(shape)  # a grey [H, W]: one channel
+    blocks = da.core.normalize_chunks(_chunking(full, chunks), full)
+    return da.map_blocks(
+        _random_block,
+        chunks=blocks,
+        dtype=np.float64,
+        meta=np.empty((0, 0, 0)),
+        seed=seed,
+        low=low,
+        high=high,
+        pixels=pixels,
+        full=full,
+    )
+
+
+def _random_block(
+    block_info: dict | None = None,
+    *,
+    seed: int,
+    low: float,
+    high: float,
+    pixels: bool,
+    full: tuple[int, int, int],
+) -> np.ndarray:
+    assert block_info is not None
+    (c0, c1), (r0, r1), (q0, q1) = block_info[None]["array-location"]
+    _, height, width = full
+    bits = np.random.PCG64(seed)  # what default_rng(seed) makes
+    draw = np.random.Generator(bits)
+    out = np.empty((c1 - c0, r1 - r0, q1 - q0))
+    # Whole rows are one run of the stream; a narrower chunk draws row by row.
+    runs = [(r0, r1)] if (q0, q1) == (0, width) else [(r, r + 1) for r in range(r0, r1)]
+    position = 0
+    for c in range(c0, c1):
+        for first, last in runs:
+            start = (c * height + first) * width + q0
+            bits.advance(start - position)
+            count = (last - first) * (q1 - q0)
+            values = draw.random(count) if pixels else draw.uniform(low, high, count)
+            out[c - c0, first - r0 : last - r0] = values.reshape(last - first, q1 - q0)
+            position = start + count
+    return np.where(out < 0.5, low, high) if pixels else out
+
+
+class NpyRegions:
+    """A .npy file as dask reads it: each region through a memory map of its own."""
+
+    def __init__(self, path: str, shape: tuple[int, ...]) -> None:
+        self.path = path
+        self.shape = shape
+        self.ndim = len(shape)
+        self.dtype = np.dtype(np.float64)  # what the regions come back as
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        mapped = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        region = np.array(mapped[key], dtype=np.float64)
+        del mapped  # unmapped: the file's pages are not kept
+        return region
+
+
+def npy_chunks(path: Path, shape: tuple[int, ...], chunks: int) -> Any:
+    """The .npy file at `path` (checked already, readers.read_npy) as a dask array."""
+    import dask.array as da
+
+    resolved = str(path.resolve())
+    stat = os.stat(resolved)
+    name = f"npy-{da.core.tokenize(resolved, stat.st_size, stat.st_mtime_ns)}"
+    return da.from_array(
+        NpyRegions(resolved, shape),
+        chunks=_chunking(shape, chunks),
+        name=name,
+        meta=np.empty((0,) * len(shape)),
+    )
+
+
+def first_nonfinite(grid: Any) -> list[int] | None:
+    """The index of the first NaN or infinite cell in row-major order, or None; a dask
+    array is read chunk by chunk, and only scanned block by block when one is there."""
+    if isinstance(grid, np.ndarray):
+        if np.isfinite(grid).all():
+            return None
+        return [int(i) for i in np.argwhere(~np.isfinite(grid))[0]]
+    import dask.array as da
+
+    if bool(da.isfinite(grid).all().compute()):
+        return None
+    offsets = [np.cumsum((0, *sizes)) for sizes in grid.chunks]
+    found = []
+    for index in np.ndindex(*grid.numblocks):
+        block = grid.blocks[index].compute()
+        if not np.isfinite(block).all():
+            local = np.argwhere(~np.isfinite(block))[0]
+            found.append([int(o[i] + j) for o, i, j in zip(offsets, index, local, strict=True)])
+    return min(found)  # the first in row-major order over the whole array
