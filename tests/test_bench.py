@@ -239,3 +239,27 @@ def test_startup_refuses_zero_rounds(capsys):
         main(["--startup", "--rounds", "0"])
     assert exit_.value.code == 2
     assert "--rounds must be at least 1, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_dask_section_times_the_peer_and_xopipe_in_fresh_processes(tmp_path, monkeypatch):
+    """backend=dask against the seed pipeline in dask directly (issue 25), at a small size."""
+    from xopipe.bench import dask_peer
+
+    monkeypatch.chdir(tmp_path)
+    lines = dask_peer.compare(300)
+    assert lines[0].startswith("- the peer correlates with dask")
+    timed = r"[\d.]+ s, peak RSS [\d.]+ GiB"
+    assert re.fullmatch(rf"- 300\^2, peer \(libraries directly, float32 \.npy\): {timed}", lines[1])
+    assert re.fullmatch(rf"- 300\^2, xopipe backend=dask, .*: {timed}", lines[2])
+    assert re.fullmatch(r"- time, xopipe / peer: [\d.]+ \(goal <= 1.2\)", lines[3])
+    assert re.fullmatch(
+        rf"- 150\^2, .*tables.formats=\[parquet\]: {timed}, [\d.]+ M cells/s", lines[4]
+    )
+    assert list(tmp_path.iterdir()) == []  # the scratch folder is gone
+
+
+def test_the_kernel_tables_time_the_in_memory_backends_only():
+    from xopipe.bench.__main__ import IMPLEMENTATIONS
+
+    assert IMPLEMENTATIONS == ("torch-ref", "loop", "numpy", "torch")

@@ -1,5 +1,6 @@
 """python -m xopipe.bench [--quick] [--sizes 9 256 1024 4096] [--repeats 7] [--rounds 3]
-[--device cuda [--gpu-sizes 1024 4096 8192 16384]] [--startup] [--out FILE]"""
+[--device cuda [--gpu-sizes 1024 4096 8192 16384]] [--startup] [--dask [--dask-16384]]
+[--out FILE]"""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ import os
 import sys
 from pathlib import Path
 
-from xopipe.backends import BACKENDS
+from xopipe.backends import BACKENDS, FORWARD_ONLY
 from xopipe.bench import startup, system
 from xopipe.bench.cases import Case, all_cases, gpu_cases
 from xopipe.bench.rounds import STEADY, format_seconds, time_in_rounds
 from xopipe.bench.tables import gpu_table, kernel_table
 from xopipe.bench.timing import LOOP_MAX_SIZE, conv_extra_memory, gpu_peak_memory
 
-IMPLEMENTATIONS = ("torch-ref", *BACKENDS)  # the reference, then every registered backend
+# The reference, then every in-memory backend (a chunked one has its own section: --dask).
+IMPLEMENTATIONS = ("torch-ref", *(name for name in BACKENDS if name not in FORWARD_ONLY))
 GPU_IMPLEMENTATIONS = ("cuda-ref", "cuda", "cuda-host")
 # What an NVIDIA H200 moves device to device (HBM3e, measured; 4.8 TB/s peak):
 # a GPU case's memory-traffic floor is its bytes over this (--gpu-bandwidth).
@@ -80,6 +82,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the start-up section: whole processes against a trivial Hydra app, in rounds",
     )
+    parser.add_argument(
+        "--dask",
+        action="store_true",
+        help="only backend=dask against the seed pipeline written with dask directly, at "
+        f"{DASK_SIZE}^2: time and peak memory, each in a fresh process",
+    )
+    parser.add_argument(
+        "--dask-16384",
+        action="store_true",
+        help="with the dask section, also 16384^2 (the peer and xopipe each write ~7-15 GB "
+        "and need several GiB of memory)",
+    )
     parser.add_argument("--out", type=Path, help="also write the report (markdown) here")
     args = parser.parse_args(argv)
     if args.device == "cuda" and (missing := _cuda_missing()):
@@ -93,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
     if args.startup:
         return _write(["# xopipe start-up", *startup.section(args.repeats, args.rounds)], args.out)
+    if args.dask:
+        return _write(["# xopipe benchmarks", *_dask_section(args.dask_16384)], args.out)
     sizes = [9] if args.quick else sorted(args.sizes)
     repeats = QUICK_REPEATS if args.quick else args.repeats
     rounds = min(args.rounds, 2) if args.quick else args.rounds
@@ -157,7 +173,21 @@ def main(argv: list[str] | None = None) -> int:
             f"- writing {tables['cells'] / 1e6:.0f} M cells: Parquet {parquet:.1f} M cells/s, "
             f"CSV {csv:.1f} M cells/s"
         )
+        report += _dask_section(args.dask_16384)
     return _write(report, args.out)
+
+
+DASK_SIZE = 8192
+
+
+def _dask_section(large: bool) -> list[str]:
+    """backend=dask against its peer (xopipe/bench/dask_peer.py), at 8192^2 (and 16384^2)."""
+    from xopipe.bench import dask_peer
+
+    lines = ["", "## Past memory: backend=dask against the seed pipeline in dask directly", ""]
+    for size in (DASK_SIZE, 16384) if large else (DASK_SIZE,):
+        lines += dask_peer.compare(size)
+    return lines
 
 
 def _write(report: list[str], out: Path | None) -> int:

@@ -22,6 +22,7 @@ name and renamed into place once complete (sinks/files.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -67,14 +68,27 @@ def write_streamed_matrices(
             sinks.append(CsvSink(stack, out_dir / folder, arrays))
         if "npy" in formats:
             sinks.append(NpySink(stack, out_dir / folder, arrays))
-        for band in bands(arrays):
-            blocks = compute(*(arrays[name][:, top:end] for name, top, end in band))
-            for (name, top, _), block in zip(band, blocks, strict=True):
-                for sink in sinks:
-                    sink.write(name, top, block, arrays[name].chunks[2])
+        # One thread writes band b while dask computes band b + 1: two bands in memory.
+        with ThreadPoolExecutor(1) as writer:
+            pending: Future[None] | None = None
+            for band in bands(arrays):
+                blocks = compute(*(arrays[name][:, top:end] for name, top, end in band))
+                if pending is not None:
+                    pending.result()
+                pending = writer.submit(_write_band, sinks, arrays, band, blocks)
+            if pending is not None:
+                pending.result()
         for sink in sinks:
             paths.extend(sink.paths)
     return paths  # renamed into place as the stack closed
+
+
+def _write_band(
+    sinks: Sequence[Any], arrays: Mapping[str, Any], band: Band, blocks: Sequence[np.ndarray]
+) -> None:
+    for (name, top, _), block in zip(band, blocks, strict=True):
+        for sink in sinks:
+            sink.write(name, top, block, arrays[name].chunks[2])
 
 
 class ParquetSink:
