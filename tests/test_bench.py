@@ -251,11 +251,11 @@ def test_the_dask_section_times_the_peer_and_xopipe_in_fresh_processes(tmp_path,
     assert lines[0].startswith("- the peer correlates with dask")
     timed = r"[\d.]+ s, peak RSS [\d.]+ GiB"
     assert re.fullmatch(rf"- 300\^2, peer \(libraries directly, float32 \.npy\): {timed}", lines[1])
-    assert re.fullmatch(rf"- 300\^2, xopipe backend=dask, .*: {timed}", lines[2])
-    assert re.fullmatch(r"- time, xopipe / peer: [\d.]+ \(goal <= 1.2\)", lines[3])
-    assert re.fullmatch(
-        rf"- 150\^2, .*tables.formats=\[parquet\]: {timed}, [\d.]+ M cells/s", lines[4]
-    )
+    assert re.fullmatch(rf"- 300\^2, peer, float64 \.npy \(xopipe's bytes\): {timed}", lines[2])
+    assert re.fullmatch(rf"- 300\^2, xopipe backend=dask, .*: {timed}", lines[3])
+    assert re.fullmatch(r"- time, xopipe / peer: [\d.]+ \(goal <= 1.2\); .*bytes: [\d.]+", lines[4])
+    parquet = rf"- 150\^2, .*tables.formats=\[parquet\]: {timed}, [\d.]+ M cells/s"
+    assert re.fullmatch(parquet, lines[5])
     assert list(tmp_path.iterdir()) == []  # the scratch folder is gone
 
 

@@ -159,5 +159,4 @@ class NpySink:
             start = offset + (channel * height + top) * width * 8
             region = np.memmap(path, np.float64, "r+", offset=start, shape=(rows, width))
             region[...] = grid
-            region.flush()
             del region
