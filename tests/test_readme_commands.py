@@ -34,6 +34,7 @@ NOT_RUN = {
     "xopipe-diff outputs/2026-": "names two runs of the reader's",
     "OLD_SWEEP": "names two sweeps of the reader's",
     "xopipe-diff A B": "names two runs of the reader's",
+    "input.shape=[16384,16384]": "writes ~15 GB (python -m xopipe.bench --dask-16384 times it)",
 }
 # The fast suite's share: two runs, and two transcripts of mistakes (by their first command).
 FAST = (

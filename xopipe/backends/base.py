@@ -22,9 +22,12 @@ Where the next capabilities plug in:
   max-pool tie goes to the first maximum in row-major window order, relu'(0)
   = 0. The modules loop_backward.py, numpy_backward.py and torch_backward.py
   hold them.
-- Lazy arrays: a BackendArray may be a graph still to compute (a chunked
-  backend's array); `to_host` is where it is computed, and `wait` where queued
-  work is finished, so primitives themselves may stay lazy.
+- Lazy arrays: a BackendArray may be a graph still to compute (the dask
+  backend's chunked arrays); `to_host` is where it is computed, and `wait` where
+  queued work is finished, so primitives themselves may stay lazy. A backend
+  with `lazy = True` also has `compute(*arrays)`: execute then leaves its
+  arrays uncomputed, and the sinks compute them a band, a corner or a cell at
+  a time (Results.compute), never whole.
 - Progress: a backend that can report within a primitive (the loop backend,
   row by row) has a `progress(what, fraction)` attribute, which execute sets
   per stage; the others have none and are not asked.

@@ -2,16 +2,18 @@
 
 Nothing gathers a whole array into one process: band b is chunk row b of
 every stage (and of the input), computed together in one call, so what the
-stages share (a conv both pool and activation read) is computed once; the
-band then goes to every chosen file before band b + 1 is computed. Memory is
-one band of every stage, whatever the image's size. The files are those of
-an in-memory run, with the same schema and values:
+stages share (a conv both pool and activation read) is computed once. The
+band comes back as its chunk blocks, never joined into one array, and a
+writer thread puts it into every chosen file while band b + 1 is computed:
+memory is two bands of every stage (one, past BAND_MEMORY), whatever the
+image's height. The files are those of an in-memory run, with the same
+schema and values:
 
 - matrices.parquet: one file, written through one ParquetWriter, one row group
   per chunk block and channel, in band order (pyarrow.parquet.read_table reads
   it whole; arrays_from_table places every row by its stage, channel, row, col);
 - matrices/<stage>.npy: float64, its header written by numpy's open_memmap,
-  then each band through a memory map of its own rows only (unmapped at once);
+  then each block through a memory map of its own rows only (unmapped at once);
 - matrices/<stage>_<channel>.csv: each band's lines appended, full precision.
 
 The client writes every file, so a dask.distributed cluster needs no
@@ -39,6 +41,11 @@ from xopipe.sinks.tables import ENCODING, SCHEMA
 
 Compute = Callable[..., tuple[np.ndarray, ...]]  # lazy arrays -> NumPy, computed together
 Band = list[tuple[str, int, int]]  # (stage, first row, end row) of each stage in one band
+Blocks = list[tuple[int, np.ndarray]]  # (first col, block [C, rows, cols]) of one stage's band
+
+# Bytes of computed bands the writer may hold: two bands (one written while the next is
+# computed) while they fit, else one (a band is written before the next is computed).
+BAND_MEMORY = 1 << 30
 
 
 def bands(arrays: Mapping[str, Any]) -> Iterator[Band]:
@@ -68,14 +75,22 @@ def write_streamed_matrices(
             sinks.append(CsvSink(stack, out_dir / folder, arrays))
         if "npy" in formats:
             sinks.append(NpySink(stack, out_dir / folder, arrays))
-        # One thread writes band b while dask computes band b + 1: two bands in memory.
+        # One thread writes band b while dask computes band b + 1.
         with ThreadPoolExecutor(1) as writer:
             pending: Future[None] | None = None
             for band in bands(arrays):
-                blocks = compute(*(arrays[name][:, top:end] for name, top, end in band))
+                pieces = [
+                    (name, top, left, arrays[name][:, top:end, left : left + width])
+                    for name, top, end in band
+                    for left, width in _columns(arrays[name])
+                ]
+                if pending is not None and 2 * sum(p[3].nbytes for p in pieces) > BAND_MEMORY:
+                    pending.result()  # too large to hold two: this band waits for the last
+                # The blocks, not the band joined: a joined band would be a second copy.
+                blocks = compute(*(piece[3] for piece in pieces))
                 if pending is not None:
                     pending.result()
-                pending = writer.submit(_write_band, sinks, arrays, band, blocks)
+                pending = writer.submit(_write_band, sinks, band, pieces, blocks)
             if pending is not None:
                 pending.result()
         for sink in sinks:
@@ -83,12 +98,19 @@ def write_streamed_matrices(
     return paths  # renamed into place as the stack closed
 
 
+def _columns(array: Any) -> list[tuple[int, int]]:
+    """(first col, width) of each chunk column."""
+    lefts = np.cumsum((0, *array.chunks[2]))
+    return [(int(left), int(width)) for left, width in zip(lefts, array.chunks[2], strict=False)]
+
+
 def _write_band(
-    sinks: Sequence[Any], arrays: Mapping[str, Any], band: Band, blocks: Sequence[np.ndarray]
+    sinks: Sequence[Any], band: Band, pieces: Sequence[tuple], blocks: Sequence[np.ndarray]
 ) -> None:
-    for (name, top, _), block in zip(band, blocks, strict=True):
+    for name, top, _ in band:
+        mine = [(p[2], b) for p, b in zip(pieces, blocks, strict=True) if p[0] == name]
         for sink in sinks:
-            sink.write(name, top, block, arrays[name].chunks[2])
+            sink.write(name, top, mine)
 
 
 class ParquetSink:
@@ -97,29 +119,25 @@ class ParquetSink:
         self.writer = stack.enter_context(pq.ParquetWriter(temporary, SCHEMA, **ENCODING))
         self.paths = [path]
 
-    def write(self, stage: str, top: int, block: np.ndarray, col_chunks: Sequence[int]) -> None:
+    def write(self, stage: str, top: int, blocks: Blocks) -> None:
         """One row group per chunk block and channel: rows, then cols, in order."""
-        _, rows, _ = block.shape
-        left = 0
-        for width in col_chunks:
-            cols = np.arange(left, left + width, dtype=np.int32)
+        for left, block in blocks:
+            _, rows, width = block.shape
             row_index = np.repeat(np.arange(top, top + rows, dtype=np.int32), width)
-            col_index = np.tile(cols, rows)
+            col_index = np.tile(np.arange(left, left + width, dtype=np.int32), rows)
             n = rows * width
             for channel, grid in enumerate(block):
-                values = grid[:, left : left + width].astype(np.float64).ravel()
                 batch = pa.RecordBatch.from_arrays(
                     [
                         repeated_string(stage, n),
                         numeric_column(np.full(n, channel, dtype=np.int32)),
                         numeric_column(row_index),
                         numeric_column(col_index),
-                        numeric_column(values),
+                        numeric_column(grid.astype(np.float64).ravel()),
                     ],
                     schema=SCHEMA,
                 )
                 self.writer.write_batch(batch, row_group_size=n)
-            left += width
 
 
 class CsvSink:
@@ -134,8 +152,10 @@ class CsvSink:
                 self.streams[stage, channel] = stream
                 self.paths.append(path)
 
-    def write(self, stage: str, top: int, block: np.ndarray, col_chunks: Sequence[int]) -> None:
-        for channel, grid in enumerate(block):
+    def write(self, stage: str, top: int, blocks: Blocks) -> None:
+        """Whole lines: one channel's band joined at a time."""
+        for channel in range(blocks[0][1].shape[0]):
+            grid = np.concatenate([block[channel] for _, block in blocks], axis=1)
             write_csv_rows(self.streams[stage, channel], grid)
 
 
@@ -152,11 +172,13 @@ class NpySink:
             del header  # unmapped: each band maps only its own rows
             self.paths.append(path)
 
-    def write(self, stage: str, top: int, block: np.ndarray, col_chunks: Sequence[int]) -> None:
+    def write(self, stage: str, top: int, blocks: Blocks) -> None:
+        """Each block through a memory map of its rows (only its columns' pages touched)."""
         path, offset, (_, height, width) = self.files[stage]
-        rows = block.shape[1]
-        for channel, grid in enumerate(block):
-            start = offset + (channel * height + top) * width * 8
-            region = np.memmap(path, np.float64, "r+", offset=start, shape=(rows, width))
-            region[...] = grid
-            del region
+        for left, block in blocks:
+            rows, cols = block.shape[1:]
+            for channel, grid in enumerate(block):
+                start = offset + (channel * height + top) * width * 8
+                region = np.memmap(path, np.float64, "r+", offset=start, shape=(rows, width))
+                region[:, left : left + cols] = grid
+                del region  # unmapped at once: written back by the kernel, not held here
