@@ -91,6 +91,7 @@ def write_streamed_matrices(
                 if pending is not None:
                     pending.result()
                 pending = writer.submit(_write_band, sinks, band, pieces, blocks)
+                del blocks  # the writer holds the band now, and drops it once written
             if pending is not None:
                 pending.result()
         for sink in sinks:
