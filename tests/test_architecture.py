@@ -27,7 +27,18 @@ FLOORS = [
     ],
     ["sinks", "html", "figures", "diff", "previous"],
     ["runner", "outputs", "multirun", "sweep_end", "training"],
-    ["app", "api", "callbacks", "cli", "__main__", "bench", "__init__", "train", "api_training", "api_folders"],
+    [
+        "app",
+        "api",
+        "callbacks",
+        "cli",
+        "__main__",
+        "bench",
+        "__init__",
+        "train",
+        "api_training",
+        "api_folders",
+    ],
 ]
 FLOOR = {room: level for level, rooms in enumerate(FLOORS) for room in rooms}
 

@@ -100,13 +100,15 @@ class Model:
         maps = [backend.to_host(kept[name]).reshape(count, -1) for name in self.terminal]
         features = np.concatenate(maps, axis=1)
         weight, bias = params[f"{HEAD}.weight"], params[f"{HEAD}.bias"]
-        logits = features @ weight.T + bias
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        probabilities = exp / exp.sum(axis=1, keepdims=True)
-        rows = np.arange(count)
-        log_p = shifted[rows, labels] - np.log(exp.sum(axis=1))
-        loss = float(-log_p.astype(np.float64).mean())
+        # A diverging run overflows here; the trainer stops on the loss it gives.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            logits = features @ weight.T + bias
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            exp = np.exp(shifted)
+            probabilities = exp / exp.sum(axis=1, keepdims=True)
+            rows = np.arange(count)
+            log_p = shifted[rows, labels] - np.log(exp.sum(axis=1))
+            loss = float(-log_p.astype(np.float64).mean())
         correct = int((logits.argmax(axis=1) == labels).sum())
         if not gradients:
             return Step(loss, correct, probabilities)
