@@ -9,7 +9,13 @@ those cells, by exactly 1 (the window's dL/dpool), and everything upstream of th
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 import xopipe
@@ -21,6 +27,7 @@ from xopipe.sinks.tables import read_parquet_arrays
 from xopipe.sweep_end import finish_sweep
 
 GROUP = "loss=sum figures=none"
+ROOT = Path(__file__).parent.parent
 
 
 def tied_cells(conv: np.ndarray) -> dict[int, set[tuple[int, int]]]:
@@ -171,3 +178,56 @@ def test_runs_without_a_loss_compare_matrices_alone(tmp_path, capsys, loss):
     assert len(rows) == 10 and {r["table"] for r in rows} == {"matrices"}
     assert list(rows[0])[9] == "table"
     assert "table" not in (out / "diff_report.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_real_sweep_with_the_bug_names_numpy(tmp_path):
+    """`xopipe -m loss=sum backend=loop,numpy,torch` in its own process, the numpy backend's
+    backward broken there: the sweep's own diff.csv and report find it."""
+    folder = tmp_path / "sweep"
+    args = ["-m", "loss=sum", "backend=loop,numpy,torch", "figures=none", "print_matrices=false"]
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.faulty_backward", *args, f"hydra.sweep.dir={folder}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]  # backends that differ: still 0
+    group = "loss=sum figures=none print_matrices=False"  # the overrides the pairs share
+    pairs = f"{group}: backend=loop vs backend=numpy, {group}: backend=numpy vs backend=torch"
+    verdict = (
+        "backends differ: 10 of 72 grids beyond tolerance "
+        f"(gradients: input, conv; weight_gradients: conv_0), in 2 of 3 pairs ({pairs})"
+    )
+    assert verdict in result.stdout.splitlines()
+    rows = read_csv(folder / "diff.csv")
+    bad = {
+        (r["backend_a"], r["backend_b"], r["table"], r["stage"]) for r in rows if r["ok"] != "true"
+    }
+    assert {(a, b) for a, b, _, _ in bad} == {("loop", "numpy"), ("numpy", "torch")}
+    assert {(t, s) for _, _, t, s in bad} == {
+        ("gradients", "input"),
+        ("gradients", "conv"),
+        ("weight_gradients", "conv_0"),
+    }
+    ties = tied_cells(read_parquet_arrays(folder / "1" / "matrices.parquet")["conv"])
+    right = read_parquet_arrays(folder / "2" / "gradients.parquet")["conv"]  # torch's
+    wrong = read_parquet_arrays(folder / "1" / "gradients.parquet")["conv"]
+    for c, cells in ties.items():
+        (row,) = [
+            r
+            for r in rows
+            if (r["backend_a"], r["backend_b"], r["table"], r["stage"], r["channel"])
+            == ("numpy", "torch", "gradients", "conv", str(c))
+        ]
+        assert int(row["mismatched_cells"]) == len(cells)
+        worst = (int(row["worst_row"]), int(row["worst_col"]))
+        assert worst in cells
+        assert (float(row["worst_a"]), float(row["worst_b"])) == (wrong[c][worst], right[c][worst])
+    report = (folder / "diff_report.md").read_text()
+    assert report.splitlines()[2] == f"**{verdict}**"
+    summary = pq.read_table(folder / "summary.parquet").to_pandas()
+    assert set(summary.table) == {"matrices", "gradients"}
