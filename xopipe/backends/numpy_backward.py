@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from xopipe.backends.numpy_activations import GRADIENT
+from xopipe.backends.numpy_select import first_maxima, kept
 from xopipe.backends.numpy_views import (
     TILE_POSITIONS,
     conv_windows,
@@ -130,19 +131,15 @@ class NumpyBackward:
         padded = framed(x, padding, full, -np.inf)
         # Which tap wins each window: taps in row-major order, and only a strictly
         # greater value takes over, so a tie keeps the first maximum (PyTorch's rule).
-        best = padded[taps[0]].copy()
-        winner = np.zeros(best.shape, dtype=np.min_scalar_type(len(taps)))
-        for t, tap in enumerate(taps[1:], start=1):
-            view = padded[tap]
-            better = view > best
-            np.copyto(best, view, where=better)
-            winner[better] = t
-        # A window wholly in the padding has a padding winner: its gradient leaves
-        # with the frame.
+        winner = first_maxima(padded, taps)
+        # A window wholly in the padding has a padding winner: its gradient leaves with
+        # the frame. Adding into zeros, as torch does, makes a -0.0 gradient +0.0.
         grad_frame = np.zeros((x.shape[0], *full), dtype=grad.dtype)
-        zero = grad.dtype.type(0)
+        won = np.empty(winner.shape, dtype=bool)
+        share = np.empty(grad.shape, dtype=grad.dtype)
         for t, tap in enumerate(taps):
-            grad_frame[tap] += np.where(winner == t, grad, zero)
+            np.equal(winner, t, out=won)
+            grad_frame[tap] += kept(grad, won, out=share)
         return unframed(grad_frame, padding, x.shape)
 
     def avg_pool2d_backward(
@@ -171,4 +168,6 @@ class NumpyBackward:
     def activation_backward(
         self, name: str, x: np.ndarray, grad: np.ndarray, params: Mapping[str, float | str]
     ) -> np.ndarray:
+        if name == "relu":  # the seed's: relu'(x) = 1 where x > 0, else 0 (relu'(0) = 0)
+            return kept(grad, np.greater(x, 0))
         return GRADIENT[name](x, grad, params)
