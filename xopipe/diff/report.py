@@ -143,8 +143,8 @@ def _pair_blocks(pair: Pair) -> list[Block]:
         blocks.append(Block("p", "Worst cells (largest |a - b| first, up to 5 per grid):"))
         a_name, b_name = (f"{side} ({name})" for side, name in zip("ab", pair.names, strict=True))
         header = ["stage", "channel", "row", "col", a_name, b_name, "|a - b|"]
-        table = Block("table", header=header, rows=worst)
-        blocks.append(_with_table(table, [row for row, _ in cells[:MAX_WORST]], tables))
+        listed = Block("table", header=header, rows=worst)
+        blocks.append(_with_table(listed, [row for row, _ in cells[:MAX_WORST]], tables))
     for table, stage in dict.fromkeys((row.table, row.stage) for row in bad):
         images = [
             (f"{stage} channel {row.channel}, {_how_much(row)}", png)

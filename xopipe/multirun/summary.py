@@ -81,11 +81,11 @@ def write_summary(path: Path, jobs: Sequence[Job]) -> None:
                 writer.write_batch(_failed_row(job, constants, schema))
                 continue
             for table in CELL_TABLES if gradients else CELL_TABLES[:1]:
-                path = job.tables.get(table)
-                if path is None:
+                source = job.tables.get(table)
+                if source is None:
                     continue
                 # No pre-buffering: it would hold the job's whole file in memory.
-                cells = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+                cells = pq.ParquetFile(source, pre_buffer=False, buffer_size=1 << 20)
                 for batch in cells.iter_batches(batch_size=BATCH_ROWS):
                     writer.write_batch(_with_job(batch, job, table, constants, schema))
 
