@@ -66,7 +66,7 @@ def test_first_maxima_is_the_strictly_greater_rule(size, stride, dilation):
     x[0, 0, :4] = [np.nan, 1.0, np.nan, 5.0]  # a NaN first, a NaN later
     x[1, 3:5, 3:5] = -np.inf
     _, taps = pool_frame(x.shape, size, stride, (0, 0), dilation, False)
-    found = first_maxima(x, taps)
+    found = first_maxima([x[tap] for tap in taps])
     assert found.tolist() == _loop_first_maxima(x, taps).tolist()
     assert (found == 0).any() and (found > 0).any()
 
@@ -81,3 +81,37 @@ def test_a_negative_zero_gradient_through_max_pool_is_torchs_plus_zero():
     (theirs,) = torch.autograd.grad(F.max_pool2d(leaf[None], 2)[0], leaf, torch.from_numpy(grad))
     assert ours.tobytes() == theirs.numpy().tobytes()
     assert not np.signbit(ours).any() or (ours[np.signbit(ours)] != 0).all()
+
+
+@pytest.mark.parametrize(
+    ("shape", "size", "stride", "padding", "dilation", "ceil_mode"),
+    [
+        ((3, 8, 8), 2, 2, 0, 1, False),  # the windows tile the map: no zeros written first
+        ((3, 7, 9), 2, 2, 0, 1, False),  # the last row and column in no window: zeros
+        ((2, 7, 7), 2, 2, 0, 1, True),  # ceil_mode: the last windows hang over
+        ((2, 9, 8), 3, 2, 1, 1, False),  # overlapping windows: added, not written
+        ((1, 9, 9), 2, 3, 0, 1, False),  # gaps between the windows: zeros
+        ((2, 11, 10), 2, 2, 1, 2, False),  # dilation: each window spans 3
+        ((3, 130, 260), 2, 2, 0, 1, False),  # more than one block of rows
+    ],
+)
+def test_max_pool_backward_is_torchs_in_every_layout(
+    shape, size, stride, padding, dilation, ceil_mode
+):
+    rng = np.random.default_rng(4)
+    x = rng.integers(-3, 4, shape).astype(np.float64)  # small integers: ties everywhere
+    leaf = torch.from_numpy(x).requires_grad_()
+    y = F.max_pool2d(leaf[None], size, stride, padding, dilation, ceil_mode)[0]
+    grad = rng.uniform(-1, 1, tuple(y.shape))
+    (theirs,) = torch.autograd.grad(y, leaf, torch.from_numpy(grad))
+    pair = lambda v: (v, v)  # noqa: E731
+    ours = get_backend("numpy").max_pool2d_backward(
+        x,
+        grad,
+        size=pair(size),
+        stride=pair(stride),
+        padding=pair(padding),
+        dilation=pair(dilation),
+        ceil_mode=ceil_mode,
+    )
+    np.testing.assert_array_equal(ours, theirs.numpy())

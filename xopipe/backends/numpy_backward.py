@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from xopipe.backends.numpy_activations import GRADIENT
-from xopipe.backends.numpy_select import first_maxima, kept
+from xopipe.backends.numpy_select import kept, max_pool_gradient
 from xopipe.backends.numpy_views import (
     TILE_POSITIONS,
     conv_windows,
@@ -131,15 +131,16 @@ class NumpyBackward:
         padded = framed(x, padding, full, -np.inf)
         # Which tap wins each window: taps in row-major order, and only a strictly
         # greater value takes over, so a tie keeps the first maximum (PyTorch's rule).
-        winner = first_maxima(padded, taps)
         # A window wholly in the padding has a padding winner: its gradient leaves with
-        # the frame. Adding into zeros, as torch does, makes a -0.0 gradient +0.0.
-        grad_frame = np.zeros((x.shape[0], *full), dtype=grad.dtype)
-        won = np.empty(winner.shape, dtype=bool)
-        share = np.empty(grad.shape, dtype=grad.dtype)
-        for t, tap in enumerate(taps):
-            np.equal(winner, t, out=won)
-            grad_frame[tap] += kept(grad, won, out=share)
+        # the frame.
+        spans = [(k - 1) * d + 1 for k, d in zip(size, dilation, strict=True)]
+        apart = all(s >= span for s, span in zip(stride, spans, strict=True))
+        # The windows tile the frame: every cell is one tap of one window.
+        tiled = all(
+            s == span and extent == (n - 1) * s + span
+            for s, span, extent, n in zip(stride, spans, full, grad.shape[1:], strict=True)
+        )
+        grad_frame = max_pool_gradient(padded, grad, taps, stride[0], apart, tiled)
         return unframed(grad_frame, padding, x.shape)
 
     def avg_pool2d_backward(

@@ -22,6 +22,12 @@ _BITS = {
 
 Tap = tuple[slice, slice, slice]
 
+# Output cells per block of a max pool's backward: the block's rows of the input,
+# of the gradient and of the frame stay in the caches through every pass over the
+# taps. Whole-array passes read the input from memory once per pass, three times
+# slower at 3 x 1022^2.
+POOL_BLOCK_CELLS = 1 << 15
+
 
 def kept(grad: np.ndarray, mask: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """grad where the boolean `mask` is true, +0 elsewhere (np.where(mask, grad, 0)),
@@ -42,28 +48,82 @@ def kept(grad: np.ndarray, mask: np.ndarray, out: np.ndarray | None = None) -> n
     return out
 
 
-def first_maxima(padded: np.ndarray, taps: list[Tap]) -> np.ndarray:
+def first_maxima(values: list[np.ndarray]) -> np.ndarray:
     """For each pool window, the index of the tap that holds its first maximum in row-major
-    window order (PyTorch's tie rule): only a strictly greater value takes over.
+    window order (PyTorch's tie rule): only a strictly greater value takes over. `values`:
+    each tap's values, in that order.
 
     Branch-free: fmax leaves the running best where a tap is NaN (as `>` does not
     take it), and since t exceeds every earlier winner, max(winner, t * better) is t
     exactly where the tap is better. A window whose first tap is NaN keeps tap 0,
     as no value is greater than NaN.
     """
-    first = padded[taps[0]]
-    best = first.copy()
-    winner = np.zeros(best.shape, dtype=np.min_scalar_type(len(taps)))
-    better = np.empty(best.shape, dtype=bool)
+    first = values[0]
+    winner = np.zeros(first.shape, dtype=np.min_scalar_type(len(values)))
+    better = np.empty(first.shape, dtype=bool)
     step = np.empty_like(winner)
-    for t, tap in enumerate(taps[1:], start=1):
-        view = padded[tap]
+    best = first
+    for t, view in enumerate(values[1:], start=1):
         np.greater(view, best, out=better)
-        np.fmax(best, view, out=best)
+        if t == 1:
+            best = np.fmax(first, view)  # the running best, in a buffer of its own
+        elif t < len(values) - 1:  # the last tap's best is never read
+            np.fmax(best, view, out=best)
         np.multiply(better.view(np.uint8), winner.dtype.type(t), out=step)
         np.maximum(winner, step, out=winner)
-    if np.issubdtype(padded.dtype, np.floating):
+    if np.issubdtype(first.dtype, np.floating):
         nan = np.isnan(first)
         if nan.any():
             winner[nan] = 0
     return winner
+
+
+def max_pool_gradient(
+    padded: np.ndarray,
+    grad: np.ndarray,
+    taps: list[Tap],
+    row_stride: int,
+    apart: bool,
+    tiled: bool = False,
+) -> np.ndarray:
+    """dL/d the pool's framed input: each window's gradient to its first maximum, block of
+    output rows by block. `apart`: no two windows share a cell (stride >= span), so each
+    tap's cells are written once, not added to; `tiled`: besides, the windows cover the
+    frame, so no cell needs zeros first (fresh zeroed pages cost 3 x 1022^2 float64 a
+    third of its backward in page faults). Either way the result is torch's, which adds
+    into zeros: a -0.0 gradient arrives as +0.0.
+
+    A tap's cells are every stride-th of a row: the arithmetic runs on contiguous copies
+    of them (SIMD), and only the copies in and out walk the strides.
+    """
+    fresh = np.empty if apart and tiled else np.zeros
+    frame = fresh(padded.shape, dtype=grad.dtype)
+    channels, rows, cols = grad.shape
+    block = max(1, min(rows, POOL_BLOCK_CELLS // max(1, channels * cols)))
+    values = np.empty((len(taps), channels, block, cols), dtype=padded.dtype)
+    won = np.empty((channels, block, cols), dtype=bool)
+    share = np.empty((channels, block, cols), dtype=grad.dtype)
+    source = np.empty((channels, block, cols), dtype=grad.dtype)
+    for top in range(0, rows, block):
+        n = min(block, rows - top)
+        here = [_rows(tap, top, n, row_stride) for tap in taps]
+        for t, tap in enumerate(here):
+            np.copyto(values[t, :, :n], padded[tap])
+        winner = first_maxima(list(values[:, :, :n]))
+        # + 0.0 turns -0.0 into +0.0, as adding into zeros does
+        np.add(grad[:, top : top + n], grad.dtype.type(0), out=source[:, :n])
+        for t, tap in enumerate(here):
+            np.equal(winner, t, out=won[:, :n])
+            kept(source[:, :n], won[:, :n], out=share[:, :n])
+            if apart:
+                np.copyto(frame[tap], share[:, :n])
+            else:
+                frame[tap] += share[:, :n]
+    return frame
+
+
+def _rows(tap: Tap, top: int, n: int, stride: int) -> Tap:
+    """The tap's slice for output rows top .. top + n - 1 only."""
+    channels, rows, cols = tap
+    start = (rows.start or 0) + top * stride
+    return (channels, slice(start, start + (n - 1) * stride + 1, stride), cols)
