@@ -26,7 +26,7 @@ Tap = tuple[slice, slice, slice]
 # of the gradient and of the frame stay in the caches through every pass over the
 # taps. Whole-array passes read the input from memory once per pass, three times
 # slower at 3 x 1022^2.
-POOL_BLOCK_CELLS = 1 << 15
+POOL_BLOCK_CELLS = 1 << 16
 
 
 def kept(grad: np.ndarray, mask: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
