@@ -2,10 +2,13 @@
 
 conv's gradients are two matmuls per tile of im2col patches (dL/dweights =
 dL/dy @ patches^T; the patches' gradient = weights^T @ dL/dy), the second
-added back into the padded input one window tap at a time; a pool adds each
-output's gradient into its tap views. Within one tap no two outputs share a
-cell, so every add is a plain vectorized `+=`. The numbers are PyTorch's
-(its CPU autograd); loop_backward.py computes the same cell by cell.
+added back into the padded input one window tap at a time (with stride 1 as
+one contiguous run per tap: numpy_conv_rows.py); a max pool finds each
+window's first maximum and adds its gradient into that tap's view, in blocks
+of rows and without a branch per cell (numpy_select.py). Within one tap no two
+outputs share a cell, so every add is a plain vectorized `+=`. The numbers
+are PyTorch's (its CPU autograd); loop_backward.py computes the same cell by
+cell.
 """
 
 from __future__ import annotations
