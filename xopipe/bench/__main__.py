@@ -1,5 +1,6 @@
 """python -m xopipe.bench [--quick] [--sizes 9 256 1024 4096] [--repeats 7] [--rounds 3]
-[--device cuda [--gpu-sizes 1024 4096 8192 16384]] [--startup] [--out FILE]"""
+[--backward-sizes 64 256 1024 2048] [--device cuda [--gpu-sizes 1024 4096 8192 16384]]
+[--startup | --backward] [--out FILE]"""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import sys
 from pathlib import Path
 
 from xopipe.backends import BACKENDS
-from xopipe.bench import startup, system
-from xopipe.bench.cases import Case, all_cases, gpu_cases
+from xopipe.bench import backward, startup, system
+from xopipe.bench.cases import Case, all_cases, backward_cases, gpu_cases
 from xopipe.bench.rounds import STEADY, format_seconds, time_in_rounds
 from xopipe.bench.tables import gpu_table, kernel_table
 from xopipe.bench.timing import LOOP_MAX_SIZE, conv_extra_memory, gpu_peak_memory
@@ -80,6 +81,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the start-up section: whole processes against a trivial Hydra app, in rounds",
     )
+    parser.add_argument(
+        "--backward-sizes",
+        type=int,
+        nargs="+",
+        default=[64, 256, 1024, 2048],
+        help="input sizes of the backward cases (each backend's backward pass against torch "
+        "autograd; the loop backend up to 64)",
+    )
+    parser.add_argument(
+        "--backward", action="store_true", help="only the backward section, in rounds"
+    )
     parser.add_argument("--out", type=Path, help="also write the report (markdown) here")
     args = parser.parse_args(argv)
     if args.device == "cuda" and (missing := _cuda_missing()):
@@ -96,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [9] if args.quick else sorted(args.sizes)
     repeats = QUICK_REPEATS if args.quick else args.repeats
     rounds = min(args.rounds, 2) if args.quick else args.rounds
+    backward_sizes = [9] if args.quick else sorted(args.backward_sizes)
+    if args.backward:
+        lines = _backward_section(backward_sizes, repeats, args.threads, rounds, not args.quick)
+        return _write(["# xopipe backward pass", *lines], args.out)
     cases = all_cases(sizes)
     names = [case.name for case in cases]
     times = time_in_rounds("cpu", IMPLEMENTATIONS, names, sizes, repeats, args.threads, rounds)
@@ -118,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *kernel_table(cases, times, bandwidth, ratios=not args.quick),
     ]
+    report += _backward_section(backward_sizes, repeats, args.threads, rounds, not args.quick)
     if args.device == "cuda":
         report += _gpu_section(sorted(args.gpu_sizes), repeats, rounds, args.gpu_bandwidth)
     conv_sizes = [s for s in sizes if s >= 256]
@@ -166,6 +183,30 @@ def _write(report: list[str], out: Path | None) -> int:
     if out:
         out.write_text(text)
     return 0
+
+
+def _backward_section(
+    sizes: list[int], repeats: int, threads: int, rounds: int, ratios: bool
+) -> list[str]:
+    cases = backward_cases(sizes)
+    implementations = (backward.REFERENCE, *BACKENDS)
+    names = [case.name for case in cases]
+    times = time_in_rounds("backward", implementations, names, sizes, repeats, threads, rounds)
+    return [
+        "",
+        "## Backward pass, against torch's CPU autograd",
+        "",
+        "The backward pass alone on both sides, from a forward pass made before the clock "
+        "starts: torch.autograd.grad(..., retain_graph=True) on the graph of the same "
+        "torch.nn.functional calls (dL/d the input, weights and bias), against each "
+        "backend's backward: the seed pipeline as a run makes it (xopipe.backward, "
+        "L = the sum of pool and activation, every gradient on the host), conv alone and "
+        "max pool alone from a random dL/dy. In brackets: the ratio to torch autograd "
+        f"(median of the rounds' ratios, lowest-highest); loop backend up to {LOOP_MAX_SIZE}^2.",
+        "",
+        *backward.backward_table(cases, times, tuple(BACKENDS), ratios),
+        *([""] + backward.goal_lines(cases, times) if ratios else []),
+    ]
 
 
 def _gpu_section(sizes: list[int], repeats: int, rounds: int, bandwidth: float) -> list[str]:
