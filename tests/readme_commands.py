@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
 README = ROOT / "README.md"
-PROGRAMS = ("xopipe", "xopipe-diff", "python", "python3", "sudo")
+PROGRAMS = ("xopipe", "xopipe-diff", "xopipe-train", "python", "python3", "sudo")
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ def assert_three_backends_agree(folder: Path, result: subprocess.CompletedProces
     assert len(rows) == 3 * GRIDS_PER_RUN
     assert {(r["run_a"], r["run_b"]) for r in rows} == {("0", "1"), ("0", "2"), ("1", "2")}
     assert all(r["ok"] == "true" and r["mismatched_cells"] == "0" for r in rows)
+    assert {r["table"] for r in rows} == {"matrices"}  # no loss: values only
     verdict = "backends agree: 30 grids within tolerance in 3 pairs"
     out = result.stdout.splitlines()
     (report,) = [n for n, line in enumerate(out) if line.startswith("report: ")]

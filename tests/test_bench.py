@@ -29,10 +29,22 @@ def test_quick_benchmark_prints_times_and_no_ratios(tmp_path, capsys):
     assert text == capsys.readouterr().out.rstrip("\n") + "\n"
     header = "| case | torch.nn.functional | loop backend | numpy backend | torch backend |"
     assert header in text.splitlines()
-    rows = [line for line in text.splitlines() if line.startswith("| ") and "ms" in line]
+    kernels, backward = text.split("## Backward pass, against torch's CPU autograd")
+    rows = [line for line in kernels.splitlines() if line.startswith("| ") and "ms" in line]
     names = [row.split("|")[1].strip() for row in rows]
     assert names == ["conv 9^2 K3 k3", "max pool 2x2/2 3x9^2", "seed pipeline 9^2"]
-    for row in rows:
+    header = "| case | torch autograd | loop backend | numpy backend | torch backend |"
+    assert header in backward.splitlines()
+    backward_rows = [
+        line for line in backward.splitlines() if line.startswith("| ") and "ms" in line
+    ]
+    names = [row.split("|")[1].strip() for row in backward_rows]
+    assert names == [
+        f"{name} {dtype}"
+        for name in ("seed pipeline 9^2", "conv 9^2 K3 k3", "max pool 2x2/2 3x7^2")
+        for dtype in ("float32", "float64")
+    ]
+    for row in rows + backward_rows:
         cells = [c.strip() for c in row.split("|")[2:-1]]
         assert len(cells) == 4 and all(re.fullmatch(TIMED, cell) for cell in cells), row
     assert not re.search(r"\(\d", text)  # no "(ratio, lowest-highest)" anywhere

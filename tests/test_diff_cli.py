@@ -69,6 +69,7 @@ def test_xopipe_diff_failed_runs(tmp_path, capsys):
     assert "1 pair with a failed run" in capsys.readouterr().out
     (row,) = read_csv(tmp_path / "o1" / "diff.csv")
     assert row["ok"] == "false" and "conv.stride must be positive" in row["note"]
+    assert row["table"] == row["stage"] == ""  # no grid of any table was compared
     assert diff_main([str(bad), str(bad2), "--out", str(tmp_path / "o2")]) == 0  # alike
 
 

@@ -191,6 +191,7 @@ def test_reruns_are_byte_identical(tmp_path, backend):
     rows = list(csv.DictReader((tmp_path / "diff" / "diff.csv").open()))
     assert len(rows) == 2 + 3 * 3  # 2 input channels, and 3 each of conv, pool, activation
     assert all(row["ok"] == "true" and float(row["max_abs_diff"]) == 0.0 for row in rows)
+    assert {row["table"] for row in rows} == {"matrices"}
 
 
 @pytest.mark.slow

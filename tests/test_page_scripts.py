@@ -1,4 +1,5 @@
-"""The explorer page's scripts: every file in xopipe/html is inlined once, and each stays small."""
+"""The explorer page's scripts: every file in xopipe/html is inlined once, and each stays small
+(a training run's page adds its own after the explorer's)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,21 @@ import re
 from pathlib import Path
 
 from xopipe.html.explorer import page_scripts
+from xopipe.html.training_page import TRAINING_SCRIPTS
 
 HTML = Path(__file__).parent.parent / "xopipe" / "html"
 TEMPLATE = (HTML / "templates" / "report.html.j2").read_text(encoding="utf-8")
 
 
 def _inlined() -> list[str]:
-    """Every script the page inlines, in page order: the zh page's font check, named in the
-    template, then the explorer's, listed by html/explorer.py (each op's engine included)."""
+    """Every script the pages inline, in page order: the zh page's font check, named in the
+    template, then the explorer's, listed by html/explorer.py (each op's engine included),
+    then a training run's page's own (training.html.j2 extends report.html.j2)."""
     calls = re.findall(r"script\((.*?)\)\s*}}", TEMPLATE, re.S)
     assert calls == ['"page_fonts.js"', "*scripts"], calls
-    return ["page_fonts.js", *page_scripts()]
+    training = (HTML / "templates" / "training.html.j2").read_text(encoding="utf-8")
+    assert '{% extends "report.html.j2" %}' in training and "script(" not in training
+    return ["page_fonts.js", *page_scripts(), *TRAINING_SCRIPTS]
 
 
 def test_every_script_is_inlined_once():

@@ -22,7 +22,7 @@ from tests.readme_commands import (
     run_in_shell,
     shown_matches,
 )
-from tests.run_folders import check_complete_run, run_files
+from tests.run_folders import check_complete_run, manifest_of, run_files
 
 # Commands this test does not run, by a part of their text, and why.
 NOT_RUN = {
@@ -101,6 +101,13 @@ def _check_outputs(text: str, folder: Path) -> None:
         out = folder / words[words.index("--out") + 1] if "--out" in words else None
         out = out or _single(list(folder.glob("outputs/diffs/*/*")))
         assert {"diff.csv", "diff_report.md", "diff_report.html"} <= {p.name for p in out.iterdir()}
+        return
+    if words[0] == "xopipe-train":
+        run = _single(list(folder.glob("outputs/train/*/*")))
+        manifest = manifest_of(run)
+        assert manifest["status"] == "complete" and manifest["kind"] == "training"
+        assert set(manifest["files"]) == run_files(run) - {"xopipe-train.log"}
+        assert {"history.parquet", "weights_history.parquet", "report.html"} <= run_files(run)
         return
     if "-m" in words[1:]:
         sweep = _single(list(folder.glob("outputs/multirun/*/*")))

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import xopipe
 from tests.cli import run_cli
 from xopipe import run_folder
 from xopipe.run_folder import (
@@ -55,6 +56,8 @@ def test_each_file_name_of_a_run_or_sweep_is_written_once():
         run_folder.MANIFEST,
         run_folder.REPORT,
         run_folder.MATRICES_PARQUET,
+        run_folder.GRADIENTS_PARQUET,
+        run_folder.WEIGHT_GRADIENTS_PARQUET,
         run_folder.SUMMARY,
         run_folder.DIFF_CSV,
         run_folder.DIFF_REPORT_MD,
@@ -90,3 +93,25 @@ def test_a_nested_sweep_is_not_run_again_over_its_complete_jobs(tmp_path):
     again = run_cli(*grid, nested)
     assert again.code == 2
     assert "already holds a sweep with 2 complete job(s)" in again.stderr
+
+
+def test_a_jobs_tables_are_the_gradient_files_its_manifest_lists(tmp_path):
+    """A run with a loss lists gradients.parquet and weight_gradients.parquet; a stale copy
+    left by an earlier run in the same folder is not the job's; an unreadable one is a
+    problem, as an unreadable matrices.parquet is."""
+    xopipe.run("loss=sum", *QUIET, out_dir=tmp_path / "loss").close()
+    xopipe.run(*QUIET, out_dir=tmp_path / "plain").close()
+    job = run_folder.load_job(tmp_path / "loss", "loss")
+    assert job.tables == {
+        "matrices": tmp_path / "loss" / "matrices.parquet",
+        "gradients": tmp_path / "loss" / "gradients.parquet",
+        "weight_gradients": tmp_path / "loss" / "weight_gradients.parquet",
+    }
+    assert job.loss_value == 58.55555555555556 and job.complete
+    (tmp_path / "loss" / "gradients.parquet").rename(tmp_path / "plain" / "gradients.parquet")
+    plain = run_folder.load_job(tmp_path / "plain", "plain")
+    assert plain.tables == {"matrices": tmp_path / "plain" / "matrices.parquet"}
+    assert plain.loss_value is None and plain.complete
+    (tmp_path / "loss" / "gradients.parquet").write_bytes(b"not parquet")
+    broken = run_folder.load_job(tmp_path / "loss", "loss")
+    assert broken.problem is not None and broken.problem.startswith("gradients.parquet unreadable")

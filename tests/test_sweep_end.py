@@ -23,6 +23,8 @@ def test_finish_sweep_writes_summary_diff_and_reports(sweep):
         "mismatched_cells",
         "ok",
     ]
+    # The runs hold no gradients (no loss): every grid is from their matrices.
+    assert list(rows[0])[9] == "table" and {row["table"] for row in rows} == {"matrices"}
     assert len(rows) == 6 * 5  # pairs x (1 input + 2 conv + 2 pool channels)
     bad = [row for row in rows if row["ok"] == "false"]
     assert [(r["run_a"], r["run_b"], r["stage"], r["channel"]) for r in bad] == [

@@ -24,6 +24,15 @@ import yaml
 MANIFEST = "manifest.json"  # written last: complete or failed, and every file's sha256
 REPORT = "report.html"
 MATRICES_PARQUET = "matrices.parquet"
+# With a loss: dL/d the matrices, and dL/d the weights (the schema of weights.parquet).
+GRADIENTS_PARQUET = "gradients.parquet"
+WEIGHT_GRADIENTS_PARQUET = "weight_gradients.parquet"
+# The tables a comparison reads, by the name diff.csv's `table` column and the summary give them.
+TABLE_FILES = {
+    "matrices": MATRICES_PARQUET,
+    "gradients": GRADIENTS_PARQUET,
+    "weight_gradients": WEIGHT_GRADIENTS_PARQUET,
+}
 HYDRA_SUBDIR = ".hydra"
 # A sweep's own files, beside its jobs.
 MULTIRUN_YAML = "multirun.yaml"
@@ -108,6 +117,24 @@ class Job:
     @property
     def parquet(self) -> Path:
         return self.path / MATRICES_PARQUET
+
+    @property
+    def tables(self) -> dict[str, Path]:
+        """{table: its Parquet file}: matrices, and the gradient tables the run wrote (its
+        manifest lists every file written, so a stale file from an earlier run never counts)."""
+        files = (self.manifest or {}).get("files") or {}
+        found = {"matrices": self.parquet}
+        for table, name in TABLE_FILES.items():
+            if name in files and table != "matrices":
+                found[table] = self.path / name
+        return found
+
+    @property
+    def loss_value(self) -> float | None:
+        """L, as the manifest records it; None for a run without a loss."""
+        loss = (self.manifest or {}).get("loss")
+        value = loss.get("value") if isinstance(loss, dict) else None
+        return float(value) if isinstance(value, (int, float)) else None
 
     @property
     def backend(self) -> str | None:
@@ -237,8 +264,9 @@ def _problem(job: Job) -> str | None:
         )
     import pyarrow.parquet as pq  # only where a job's matrices are checked
 
-    try:
-        pq.read_metadata(job.parquet)
-    except (OSError, ValueError) as error:  # pyarrow raises ArrowInvalid, a ValueError
-        return f"{MATRICES_PARQUET} unreadable: {error}"
+    for path in job.tables.values():
+        try:
+            pq.read_metadata(path)
+        except (OSError, ValueError) as error:  # pyarrow raises ArrowInvalid, a ValueError
+            return f"{path.name} unreadable: {error}"
     return None

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xopipe.diff.pairs import Comparison, compare_backends
+from xopipe.diff.comparison import Comparison
+from xopipe.diff.pairs import compare_backends
 from xopipe.diff.report import write_reports
 from xopipe.multirun.summary import write_summary
 from xopipe.run_folder import SUMMARY, find_jobs

@@ -2,10 +2,13 @@
 
 conv's gradients are two matmuls per tile of im2col patches (dL/dweights =
 dL/dy @ patches^T; the patches' gradient = weights^T @ dL/dy), the second
-added back into the padded input one window tap at a time; a pool adds each
-output's gradient into its tap views. Within one tap no two outputs share a
-cell, so every add is a plain vectorized `+=`. The numbers are PyTorch's
-(its CPU autograd); loop_backward.py computes the same cell by cell.
+added back into the padded input one window tap at a time (with stride 1 as
+one contiguous run per tap: numpy_conv_rows.py); a max pool finds each
+window's first maximum and adds its gradient into that tap's view, in blocks
+of rows and without a branch per cell (numpy_select.py). Within one tap no two
+outputs share a cell, so every add is a plain vectorized `+=`. The numbers
+are PyTorch's (its CPU autograd); loop_backward.py computes the same cell by
+cell.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from xopipe.backends.numpy_activations import GRADIENT
+from xopipe.backends.numpy_conv_rows import add_rows, wide_patches, wide_tile
+from xopipe.backends.numpy_select import kept, max_pool_gradient
 from xopipe.backends.numpy_views import (
     TILE_POSITIONS,
     conv_windows,
@@ -36,14 +41,15 @@ class NumpyBackward:
     pad2d: Callable[[np.ndarray, Pads, str, float], np.ndarray]  # NumpyBackend's own
     _tiles: np.ndarray | None = None
 
-    def _scratch(self, size: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-        """Two flat buffers of `size` (a tile of patches, and their gradient), kept from
+    def _scratch(self, sizes: tuple[int, ...], dtype: np.dtype) -> list[np.ndarray]:
+        """Flat buffers of `sizes` (a tile of patches, their gradient, ...), kept from
         call to call: fresh memory each call costs more in page faults than conv's
-        backward arithmetic at 256x256. One tile at most (TILE_ELEMENTS each)."""
+        backward arithmetic at 256x256. One tile each at most (TILE_ELEMENTS)."""
         tiles = self._tiles
-        if tiles is None or tiles.dtype != dtype or tiles.size < 2 * size:
-            tiles = self._tiles = np.empty(2 * size, dtype=dtype)
-        return tiles[:size], tiles[size : 2 * size]
+        if tiles is None or tiles.dtype != dtype or tiles.size < sum(sizes):
+            tiles = self._tiles = np.empty(sum(sizes), dtype=dtype)
+        ends = np.cumsum((0, *sizes))
+        return [tiles[start:end] for start, end in zip(ends[:-1], ends[1:], strict=True)]
 
     def pad2d_backward(
         self, grad: np.ndarray, pads: Pads, mode: str, input_shape: Shape
@@ -85,7 +91,13 @@ class NumpyBackward:
         scale = 1.0 if divisor is None else 1.0 / divisor
         grad_weight = np.empty((kernels, depth), dtype=x.dtype)
         grad_padded = np.zeros_like(padded)
-        patches, spreads = self._scratch(depth * tile * cols, x.dtype)
+        # Stride 1: tiles of rows as wide as the input's (numpy_conv_rows), where the
+        # extra cells meet zeros, which needs finite inputs and weights.
+        finite = np.isfinite(weight).all() and np.isfinite(padded).all()
+        width = padded.shape[2] if stride == (1, 1) and finite else 0
+        patches, spreads, wide = self._scratch(
+            (depth * tile * max(cols, width),) * 2 + (per_group * tile * width,), x.dtype
+        )
         for g in range(groups):
             kernel_rows = slice(g * per_group, (g + 1) * per_group)
             matrix = weight[kernel_rows].reshape(per_group, depth).astype(x.dtype) * scale
@@ -94,6 +106,15 @@ class NumpyBackward:
             total = np.zeros((per_group, depth), dtype=x.dtype)
             for top in range(0, rows, tile):
                 n = min(tile, rows - top)
+                if width:
+                    grad_tile = wide_tile(grad[kernel_rows], top, n, width, wide)
+                    block = wide_patches(channels, top, n, cols, (kh, kw), dilation, patches)
+                    total += grad_tile[:, : block.shape[1]] @ block.T
+                    spread = spreads[: depth * n * width].reshape(depth, n * width)
+                    np.matmul(matrix.T, grad_tile, out=spread)
+                    spread = spread.reshape(group_channels, kh, kw, n * width)
+                    add_rows(grad_channels, spread, top, n, cols, dilation)
+                    continue
                 grad_tile = grad[kernel_rows, top : top + n, :].reshape(per_group, n * cols)
                 windows = conv_windows(channels, top, n, cols, (kh, kw), stride, dilation)
                 block = patches[: depth * n * cols].reshape(depth, n * cols)
@@ -130,19 +151,16 @@ class NumpyBackward:
         padded = framed(x, padding, full, -np.inf)
         # Which tap wins each window: taps in row-major order, and only a strictly
         # greater value takes over, so a tie keeps the first maximum (PyTorch's rule).
-        best = padded[taps[0]].copy()
-        winner = np.zeros(best.shape, dtype=np.min_scalar_type(len(taps)))
-        for t, tap in enumerate(taps[1:], start=1):
-            view = padded[tap]
-            better = view > best
-            np.copyto(best, view, where=better)
-            winner[better] = t
-        # A window wholly in the padding has a padding winner: its gradient leaves
-        # with the frame.
-        grad_frame = np.zeros((x.shape[0], *full), dtype=grad.dtype)
-        zero = grad.dtype.type(0)
-        for t, tap in enumerate(taps):
-            grad_frame[tap] += np.where(winner == t, grad, zero)
+        # A window wholly in the padding has a padding winner: its gradient leaves with
+        # the frame.
+        spans = [(k - 1) * d + 1 for k, d in zip(size, dilation, strict=True)]
+        apart = all(s >= span for s, span in zip(stride, spans, strict=True))
+        # The windows tile the frame: every cell is one tap of one window.
+        tiled = all(
+            s == span and extent == (n - 1) * s + span
+            for s, span, extent, n in zip(stride, spans, full, grad.shape[1:], strict=True)
+        )
+        grad_frame = max_pool_gradient(padded, grad, taps, stride[0], apart, tiled)
         return unframed(grad_frame, padding, x.shape)
 
     def avg_pool2d_backward(
@@ -171,4 +189,6 @@ class NumpyBackward:
     def activation_backward(
         self, name: str, x: np.ndarray, grad: np.ndarray, params: Mapping[str, float | str]
     ) -> np.ndarray:
+        if name == "relu":  # the seed's: relu'(x) = 1 where x > 0, else 0 (relu'(0) = 0)
+            return kept(grad, np.greater(x, 0))
         return GRADIENT[name](x, grad, params)

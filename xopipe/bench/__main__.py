@@ -1,6 +1,6 @@
 """python -m xopipe.bench [--quick] [--sizes 9 256 1024 4096] [--repeats 7] [--rounds 3]
-[--device cuda [--gpu-sizes 1024 4096 8192 16384]] [--startup] [--dask [--dask-16384]]
-[--out FILE]"""
+[--backward-sizes 64 256 1024 2048] [--device cuda [--gpu-sizes 1024 4096 8192 16384]]
+[--startup | --backward | --dask [--dask-16384]] [--out FILE]"""
 
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ import os
 import sys
 from pathlib import Path
 
-from xopipe.backends import BACKENDS, FORWARD_ONLY
-from xopipe.bench import startup, system
-from xopipe.bench.cases import Case, all_cases, gpu_cases
+from xopipe.bench import backward, startup, system
+from xopipe.bench.cases import Case, all_cases, backward_cases, gpu_cases
 from xopipe.bench.rounds import STEADY, format_seconds, time_in_rounds
-from xopipe.bench.tables import gpu_table, kernel_table
+from xopipe.bench.tables import IN_MEMORY, gpu_table, kernel_table
 from xopipe.bench.timing import LOOP_MAX_SIZE, conv_extra_memory, gpu_peak_memory
 
 # The reference, then every in-memory backend (a chunked one has its own section: --dask).
-IMPLEMENTATIONS = ("torch-ref", *(name for name in BACKENDS if name not in FORWARD_ONLY))
+IMPLEMENTATIONS = ("torch-ref", *IN_MEMORY)
 GPU_IMPLEMENTATIONS = ("cuda-ref", "cuda", "cuda-host")
 # What an NVIDIA H200 moves device to device (HBM3e, measured; 4.8 TB/s peak):
 # a GPU case's memory-traffic floor is its bytes over this (--gpu-bandwidth).
@@ -83,6 +82,17 @@ def main(argv: list[str] | None = None) -> int:
         help="only the start-up section: whole processes against a trivial Hydra app, in rounds",
     )
     parser.add_argument(
+        "--backward-sizes",
+        type=int,
+        nargs="+",
+        default=[64, 256, 1024, 2048],
+        help="input sizes of the backward cases (each backend's backward pass against torch "
+        "autograd; the loop backend up to 64)",
+    )
+    parser.add_argument(
+        "--backward", action="store_true", help="only the backward section, in rounds"
+    )
+    parser.add_argument(
         "--dask",
         action="store_true",
         help="only backend=dask against the seed pipeline written with dask directly, at "
@@ -112,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [9] if args.quick else sorted(args.sizes)
     repeats = QUICK_REPEATS if args.quick else args.repeats
     rounds = min(args.rounds, 2) if args.quick else args.rounds
+    backward_sizes = [9] if args.quick else sorted(args.backward_sizes)
+    if args.backward:
+        lines = _backward_section(backward_sizes, repeats, args.threads, rounds, not args.quick)
+        return _write(["# xopipe backward pass", *lines], args.out)
     cases = all_cases(sizes)
     names = [case.name for case in cases]
     times = time_in_rounds("cpu", IMPLEMENTATIONS, names, sizes, repeats, args.threads, rounds)
@@ -134,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *kernel_table(cases, times, bandwidth, ratios=not args.quick),
     ]
+    report += _backward_section(backward_sizes, repeats, args.threads, rounds, not args.quick)
     if args.device == "cuda":
         report += _gpu_section(sorted(args.gpu_sizes), repeats, rounds, args.gpu_bandwidth)
     conv_sizes = [s for s in sizes if s >= 256]
@@ -196,6 +211,30 @@ def _write(report: list[str], out: Path | None) -> int:
     if out:
         out.write_text(text)
     return 0
+
+
+def _backward_section(
+    sizes: list[int], repeats: int, threads: int, rounds: int, ratios: bool
+) -> list[str]:
+    cases = backward_cases(sizes)
+    implementations = (backward.REFERENCE, *IN_MEMORY)
+    names = [case.name for case in cases]
+    times = time_in_rounds("backward", implementations, names, sizes, repeats, threads, rounds)
+    return [
+        "",
+        "## Backward pass, against torch's CPU autograd",
+        "",
+        "The backward pass alone on both sides, from a forward pass made before the clock "
+        "starts: torch.autograd.grad(..., retain_graph=True) on the graph of the same "
+        "torch.nn.functional calls (dL/d the input, weights and bias), against each "
+        "backend's backward: the seed pipeline as a run makes it (xopipe.backward, "
+        "L = the sum of pool and activation, every gradient on the host), conv alone and "
+        "max pool alone from a random dL/dy. In brackets: the ratio to torch autograd "
+        f"(median of the rounds' ratios, lowest-highest); loop backend up to {LOOP_MAX_SIZE}^2.",
+        "",
+        *backward.backward_table(cases, times, IN_MEMORY, ratios),
+        *([""] + backward.goal_lines(cases, times) if ratios else []),
+    ]
 
 
 def _gpu_section(sizes: list[int], repeats: int, rounds: int, bandwidth: float) -> list[str]:

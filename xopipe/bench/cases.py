@@ -8,7 +8,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Case:
     name: str
-    op: str  # conv | max_pool | relu | pipeline
+    op: str  # conv | max_pool | relu | pipeline; backward_pipeline | backward_conv | ...
     size: int  # input rows = cols
     kernels: int = 3
     kernel_size: int = 3
@@ -54,4 +54,23 @@ def gpu_cases(sizes: list[int]) -> list[Case]:
     return cases
 
 
-SUITES = {"cpu": all_cases, "cuda": gpu_cases}  # which cases a worker process times
+def backward_cases(sizes: list[int]) -> list[Case]:
+    """Seed pipeline, conv alone (3 kernels 3x3), 2x2 max pool alone (on a conv's output
+    of that size), each in float32 and float64."""
+    cases = []
+    for op, name in (
+        ("backward_pipeline", "seed pipeline {n}^2"),
+        ("backward_conv", "conv {n}^2 K3 k3"),
+        ("backward_max_pool", "max pool 2x2/2 3x{m}^2"),
+    ):
+        for size in sizes:
+            for dtype in ("float32", "float64"):
+                pooled = size - 2 if op == "backward_max_pool" else size
+                label = name.format(n=size, m=pooled)
+                channels = 3 if op == "backward_max_pool" else 1
+                cases.append(Case(f"{label} {dtype}", op, pooled, channels=channels, dtype=dtype))
+    return cases
+
+
+# Which cases a worker process times, by suite.
+SUITES = {"cpu": all_cases, "cuda": gpu_cases, "backward": backward_cases}

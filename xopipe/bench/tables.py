@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from xopipe.backends import BACKENDS
+from xopipe.backends import BACKENDS, FORWARD_ONLY
 from xopipe.bench.cases import Case
 from xopipe.bench.rounds import STEADY, format_seconds, ratio
+
+# Every registered backend that computes in memory (backend=dask has its own section).
+IN_MEMORY = tuple(name for name in BACKENDS if name not in FORWARD_ONLY)
 
 
 def floor_bytes(case: Case) -> int:
@@ -61,7 +64,7 @@ def kernel_table(
     ratios: bool = True,
 ) -> list[str]:
     """The CPU table; `ratios=False` (--quick): times only, no ratio and no floor columns."""
-    backends = [f"{name} backend" for name in BACKENDS]  # every registered one
+    backends = [f"{name} backend" for name in IN_MEMORY]  # every in-memory one
     columns = ["case", "torch.nn.functional"]
     if ratios:
         columns += [f"{name} (ratio)" for name in backends]
@@ -71,7 +74,7 @@ def kernel_table(
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for case in cases:
         reference = _median(times["torch-ref"][case.name])
-        cells, moved = _timed_cells(case, times, "torch-ref", tuple(BACKENDS), ratios)
+        cells, moved = _timed_cells(case, times, "torch-ref", IN_MEMORY, ratios)
         row = [case.name, format_seconds(reference), *cells]
         if ratios:
             floor = floor_bytes(case) / bandwidth

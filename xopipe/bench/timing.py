@@ -8,6 +8,7 @@ torch.nn.functional calls on tensors resident on the device), `cuda`
 stages are) and `cuda-host` (xopipe's torch backend, NumPy in and out).
 Every GPU implementation runs with the backend's settings (TF32 off,
 deterministic algorithms) and waits for the device before the clock stops.
+The backward cases (`torch-autograd` against the backends) are in bench/backward.py.
 """
 
 from __future__ import annotations
@@ -176,6 +177,12 @@ def gpu_peak_memory(size: int) -> tuple[int, int]:
 
 
 def _work(implementation: str, case: Case) -> Callable[[], object]:
+    if case.op.startswith("backward"):
+        from xopipe.bench import backward
+
+        if implementation == backward.REFERENCE:
+            return backward.reference_work(case)
+        return backward.backend_work(case, implementation)
     if implementation == "torch-ref":
         return _torch_reference(case)
     if implementation == "cuda-ref":

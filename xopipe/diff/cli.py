@@ -16,7 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
-from xopipe.diff.pairs import Comparison, compare_runs, compare_sweeps
+from xopipe.diff.comparison import Comparison
+from xopipe.diff.pairs import compare_runs, compare_sweeps
 from xopipe.diff.report import write_reports
 from xopipe.run_folder import DIFF_CSV, DIFF_REPORT_MD, find_jobs, is_run, is_sweep, load_job
 from xopipe.sinks.files import unwritable_reason

@@ -5,7 +5,12 @@ once. xopipe writes every Parquet row group from a single stage and channel
 (xopipe.sinks.tables), so the row groups' statistics say where each grid
 is, and one grid is read by reading only its row groups. Small tables (and
 tables whose row groups mix grids, written by something else) are read
-whole, once.
+whole, once. gradients.parquet has the same schema and is read the same way.
+
+weight_gradients.parquet (the schema of weights.parquet) is small and read
+whole. Its grids are named as its CSV files are: weight_gradients/conv_1_0.csv,
+kernel 1's weights on input channel 0, is grid (`conv_1`, 0); the biases,
+weight_gradients/conv_bias.csv, one row of K, are grid (`conv_bias`, 0).
 """
 
 from __future__ import annotations
@@ -17,11 +22,35 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from xopipe.sinks.tables import arrays_from_table
+from xopipe.sinks.weights import read_weights_parquet
 
 # Tables up to this many rows are read whole: one read beats a read per grid.
 WHOLE_TABLE_ROWS = 1 << 22
 
 GridKey = tuple[str, int]
+
+
+def open_grids(table: str, path: Path) -> RunGrids | WeightGrids:
+    """A reader of one table's grids: weight_gradients by weight, the others by stage."""
+    return WeightGrids(path) if table == "weight_gradients" else RunGrids(path)
+
+
+class WeightGrids:
+    """The grids of one weight_gradients.parquet (or weights.parquet), by their CSV names."""
+
+    def __init__(self, path: Path) -> None:
+        self._grids: dict[GridKey, np.ndarray] = {}
+        for stage, found in read_weights_parquet(path).items():
+            for kernel, channels in enumerate(found.weight):
+                for channel, grid in enumerate(channels):
+                    self._grids[(f"{stage}_{kernel}", channel)] = grid
+            self._grids[(f"{stage}_bias", 0)] = found.bias[np.newaxis]
+
+    def grid_keys(self) -> list[GridKey]:
+        return list(self._grids)
+
+    def grid(self, stage: str, channel: int) -> np.ndarray | None:
+        return self._grids.get((stage, channel))
 
 
 class RunGrids:

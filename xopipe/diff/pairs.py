@@ -6,6 +6,8 @@ Three ways to pair runs, one engine:
   members of a group are a pair (loop/numpy, loop/torch, numpy/torch);
 - `xopipe-diff RUN RUN`: the two runs;
 - `xopipe-diff SWEEP SWEEP`: jobs matched by their overrides.
+Every table the runs hold is compared, the same way: matrices, and with a
+loss gradients and weight_gradients (a table one run lacks is missing grids).
 Grids are read one (stage, channel) at a time for all members of a group
 (xopipe.diff.grids), so memory is bounded by one grid per member.
 """
@@ -14,153 +16,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from xopipe.diff.compare import GridDiff, Tolerance, beyond_tolerance, compare_grids
-from xopipe.diff.grids import RunGrids
+from xopipe.diff.compare import Tolerance, beyond_tolerance, compare_grids
+from xopipe.diff.comparison import Comparison, GridRow, Pair
+from xopipe.diff.grids import open_grids
 from xopipe.diff.heatmap import heatmap_png
-from xopipe.diff.jobs import changes_numbers, differing_keys, is_backend_key, names_apart
+from xopipe.diff.jobs import changes_numbers, is_backend_key
 from xopipe.run_folder import Job
 
 # Heatmaps embedded in one HTML report at most; the rest of the detail is in diff.csv.
 MAX_HEATMAPS = 48
-
-
-@dataclass
-class GridRow:
-    """One stage and channel of one pair."""
-
-    stage: str
-    channel: int
-    diff: GridDiff
-    heatmap: bytes | None = None  # PNG of |a - b| beyond tolerance, for mismatches
-
-
-@dataclass
-class Pair:
-    a: Job
-    b: Job
-    group: str  # the overrides the two runs share (or what matched them)
-    tolerance: Tolerance
-    rows: list[GridRow] = field(default_factory=list)
-    # Set when the pair could not be compared cell by cell (a run failed).
-    failure: str | None = None
-
-    @property
-    def compared(self) -> bool:
-        return self.failure is None
-
-    @property
-    def ok(self) -> bool:
-        if self.failure is not None:
-            return self.a.error is not None and self.a.error == self.b.error
-        return all(row.diff.ok for row in self.rows)
-
-    @property
-    def bad_rows(self) -> list[GridRow]:
-        return [row for row in self.rows if not row.diff.ok]
-
-    @property
-    def names(self) -> tuple[str, str]:
-        """a's and b's names: what sets each apart from the other (xopipe.diff.jobs)."""
-        return names_apart(self.a, self.b)
-
-    @property
-    def name(self) -> str:
-        """`conv.bias=0 vs conv.bias=1`, after what the two share if anything."""
-        name_a, name_b = self.names
-        return f"{self.group}: {name_a} vs {name_b}" if self.group else f"{name_a} vs {name_b}"
-
-    @property
-    def short_name(self) -> str:
-        """For the verdict: the shared overrides alone when only folders tell the runs apart
-        (two sweeps' jobs, matched by their overrides)."""
-        if self.group and not differing_keys(self.a, self.b):
-            return self.group
-        return self.name
-
-
-@dataclass
-class Comparison:
-    """Everything a diff report says: the pairs, and the runs that were not compared."""
-
-    subject: str  # backends | runs | sweeps
-    sources: list[str]  # the folders compared, for the report's header
-    jobs: int  # runs looked at
-    pairs: list[Pair] = field(default_factory=list)
-    skipped: list[Job] = field(default_factory=list)  # failed jobs, left out of a sweep's groups
-    unmatched: list[tuple[str, Job]] = field(default_factory=list)  # (source, job) with no partner
-
-    @property
-    def rows(self) -> list[GridRow]:
-        return [row for pair in self.pairs for row in pair.rows]
-
-    @property
-    def agrees(self) -> bool:
-        """Nothing differs, nothing failed, nothing is unmatched."""
-        return not self.skipped and not self.unmatched and all(pair.ok for pair in self.pairs)
-
-    def verdict(self) -> str:
-        """One line: agree or differ, and how much."""
-        rows = self.rows
-        bad_rows = [row for row in rows if not row.diff.ok]
-        bad_pairs = [pair for pair in self.pairs if not pair.ok]
-        pairs = f"{len(self.pairs)} {_plural(self.pairs, 'pair')}"
-        problems = []
-        if bad_rows:
-            stages = ", ".join(dict.fromkeys(row.stage for row in bad_rows))
-            in_pairs = [pair for pair in bad_pairs if pair.compared]
-            problems.append(
-                f"{len(bad_rows)} of {len(rows)} grids beyond tolerance ({stages}), "
-                f"in {len(in_pairs)} of {pairs}{_named(in_pairs, len(self.pairs))}"
-            )
-        not_compared = sum(not pair.compared for pair in bad_pairs)
-        if not_compared:
-            problems.append(f"{not_compared} {_plural(not_compared, 'pair')} with a failed run")
-        if self.unmatched:
-            problems.append(
-                f"{len(self.unmatched)} {_plural(self.unmatched, 'run')} without a match"
-            )
-        if problems:
-            head = f"{self.subject} differ: " + "; ".join(problems)
-            if self.pairs and not bad_pairs:
-                head += f"; the {pairs} matched agree ({len(rows)} grids)"
-        elif not self.pairs:
-            head = "nothing to compare: " + _NOTHING.get(self.subject, "no pairs")
-        else:
-            head = f"{self.subject} agree: {len(rows)} grids within tolerance in {pairs}"
-            alike = sum(not pair.compared for pair in self.pairs)
-            if alike:
-                head += f" ({alike} of them failed alike in both)"
-        if self.skipped:
-            head += f"; {len(self.skipped)} of {self.jobs} jobs failed (skipped)"
-        return head
-
-
-_NOTHING = {
-    "backends": "no two complete runs differ only in backend",
-    "sweeps": "no job has the same overrides in both sweeps",
-}
-
-
-# Pairs the verdict names at most; the report names every one.
-MAX_NAMED = 3
-
-
-def _named(pairs: Sequence[Pair], among: int) -> str:
-    """': conv.bias=0 vs conv.bias=1' for the one pair compared, else the differing ones."""
-    names = list(dict.fromkeys(pair.short_name for pair in pairs))
-    if not names:
-        return ""
-    if among == 1:
-        return f": {names[0]}"
-    more = ", ..." if len(names) > MAX_NAMED else ""
-    return f" ({', '.join(names[:MAX_NAMED])}{more})"
-
-
-def _plural(count: Sequence | int, word: str) -> str:
-    n = count if isinstance(count, int) else len(count)
-    return word if n == 1 else f"{word}s"
 
 
 def backend_groups(jobs: Sequence[Job]) -> list[tuple[str, list[Job]]]:
@@ -267,19 +132,25 @@ def _compare_group(
     for (i, j), pair in zip(index_pairs, pairs, strict=True):
         if pair.compared:
             readable.update((i, j))
-    readers = {i: RunGrids(members[i].parquet) for i in sorted(readable)}
-    keys = dict.fromkeys(key for reader in readers.values() for key in reader.grid_keys())
-    for stage, channel in keys:
-        grids = {i: reader.grid(stage, channel) for i, reader in readers.items()}
-        for (i, j), pair in zip(index_pairs, pairs, strict=True):
-            if not pair.compared:
-                continue
-            a, b = grids[i], grids[j]
-            diff = compare_grids(a, b, pair.tolerance)
-            row = GridRow(stage, channel, diff)
-            if a is not None and b is not None and diff.mismatched_cells and budget.take():
-                row.heatmap = heatmap_png(beyond_tolerance(a, b, pair.tolerance))
-            pair.rows.append(row)
+    tables = dict.fromkeys(table for i in sorted(readable) for table in members[i].tables)
+    for table in tables:  # one table at a time: its readers are dropped before the next
+        readers = {
+            i: open_grids(table, members[i].tables[table])
+            for i in sorted(readable)
+            if table in members[i].tables
+        }
+        keys = dict.fromkeys(key for reader in readers.values() for key in reader.grid_keys())
+        for stage, channel in keys:
+            grids = {i: readers[i].grid(stage, channel) if i in readers else None for i in readable}
+            for (i, j), pair in zip(index_pairs, pairs, strict=True):
+                if not pair.compared:
+                    continue
+                a, b = grids[i], grids[j]
+                diff = compare_grids(a, b, pair.tolerance)
+                row = GridRow(stage, channel, diff, table=table)
+                if a is not None and b is not None and diff.mismatched_cells and budget.take():
+                    row.heatmap = heatmap_png(beyond_tolerance(a, b, pair.tolerance))
+                pair.rows.append(row)
     return pairs
 
 

@@ -5,16 +5,17 @@ heatmaps), so they always say the same thing: the Markdown here, the HTML
 by the shared Jinja2 template and stylesheet (xopipe/html). The HTML adds a heatmap of
 |a - b| beyond tolerance for each mismatching grid, grouped by stage, as
 inline PNGs: the page is self-contained. Long lists are cut with a note;
-every pair, stage and channel is in diff.csv.
+every pair, stage and channel is in diff.csv. Runs with a loss are compared
+table by table (matrices, gradients, weight_gradients): each pair then says
+per table where it differs, and every grid listed names its table.
 """
 
 from __future__ import annotations
 
-import base64
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from xopipe.diff.pairs import Comparison, GridRow, Pair
+from xopipe.diff.comparison import Comparison, GridRow, Pair
+from xopipe.diff.render import Block, render_html, render_markdown
 from xopipe.diff.table import shape_text, write_diff_csv
 from xopipe.run_folder import DIFF_CSV, DIFF_REPORT_HTML, DIFF_REPORT_MD, Job
 from xopipe.sinks.files import write_text
@@ -23,16 +24,6 @@ MAX_PAIRS = 30  # differing pairs shown in full
 MAX_GRIDS = 24  # differing grids listed per pair
 MAX_WORST = 20  # worst cells listed per pair
 MAX_LISTED = 50  # failed or unmatched runs listed
-
-
-@dataclass
-class Block:
-    kind: str  # h1 | h2 | h3 | verdict | p | md (Markdown only) | table | heatmaps
-    text: str = ""
-    good: bool = True  # verdict only: everything agrees
-    header: list[str] = field(default_factory=list)
-    rows: list[list[str]] = field(default_factory=list)
-    images: list[tuple[str, bytes]] = field(default_factory=list)  # (caption, PNG)
 
 
 def write_reports(folder: Path, comparison: Comparison, detail: str = "") -> list[Path]:
@@ -105,6 +96,8 @@ def _pair_blocks(pair: Pair) -> list[Block]:
         blocks.append(Block("p", f"{_runs(pair)}. Not compared: {pair.failure}."))
         return blocks
     bad = pair.bad_rows
+    # Runs with a loss hold gradient tables too: every grid then says which table it is from.
+    tables = any(row.table != "matrices" for row in pair.rows)
     blocks.append(
         Block(
             "p",
@@ -112,6 +105,8 @@ def _pair_blocks(pair: Pair) -> list[Block]:
             f"(atol {pair.tolerance.atol!r}, rtol {pair.tolerance.rtol!r}).",
         )
     )
+    if tables:
+        blocks.append(Block("p", _by_table(pair.rows)))
     header = ["stage", "channel", "shape a", "shape b", "max abs diff", "max rel diff"]
     header.append("cells beyond tolerance")
     rows = [
@@ -126,10 +121,10 @@ def _pair_blocks(pair: Pair) -> list[Block]:
         ]
         for row in bad[:MAX_GRIDS]
     ]
-    blocks.append(Block("table", header=header, rows=rows))
+    blocks.append(_with_table(Block("table", header=header, rows=rows), bad, tables))
     if len(bad) > MAX_GRIDS:
         blocks.append(Block("p", f"... and {len(bad) - MAX_GRIDS} more grids."))
-    blocks.extend(Block("p", text) for text in _shifts(bad))
+    blocks.extend(Block("p", text) for text in _shifts(bad, tables))
     cells = [(row, cell) for row in bad for cell in row.diff.worst]
     cells.sort(key=lambda item: -item[1].abs_diff)  # stable: grid order among equals
     worst = [
@@ -148,16 +143,45 @@ def _pair_blocks(pair: Pair) -> list[Block]:
         blocks.append(Block("p", "Worst cells (largest |a - b| first, up to 5 per grid):"))
         a_name, b_name = (f"{side} ({name})" for side, name in zip("ab", pair.names, strict=True))
         header = ["stage", "channel", "row", "col", a_name, b_name, "|a - b|"]
-        blocks.append(Block("table", header=header, rows=worst))
-    for stage in dict.fromkeys(row.stage for row in bad):
+        listed = Block("table", header=header, rows=worst)
+        blocks.append(_with_table(listed, [row for row, _ in cells[:MAX_WORST]], tables))
+    for table, stage in dict.fromkeys((row.table, row.stage) for row in bad):
         images = [
             (f"{stage} channel {row.channel}, {_how_much(row)}", png)
             for row in bad
-            if row.stage == stage and (png := row.heatmap) is not None
+            if (row.table, row.stage) == (table, stage) and (png := row.heatmap) is not None
         ]
         if images:
-            blocks.append(Block("heatmaps", f"{stage}: |a - b| beyond tolerance", images=images))
+            title = f"{_grid_name(table, stage, tables)}: |a - b| beyond tolerance"
+            blocks.append(Block("heatmaps", title, images=images))
     return blocks
+
+
+def _by_table(rows: list[GridRow]) -> str:
+    """Per table, whether the pair agrees and where not: 'gradients: 2 of 10 grids beyond
+    tolerance (conv 0, input 0)'."""
+    parts = []
+    for table in dict.fromkeys(row.table for row in rows):
+        mine = [row for row in rows if row.table == table]
+        bad = [f"{row.stage} {row.channel}" for row in mine if not row.diff.ok]
+        if bad:
+            where = _listed(bad)
+            parts.append(f"{table}: {len(bad)} of {len(mine)} grids beyond tolerance ({where})")
+        else:
+            parts.append(f"{table}: all {len(mine)} grids within tolerance")
+    return "By table: " + "; ".join(parts) + "."
+
+
+def _with_table(block: Block, rows: list[GridRow], tables: bool) -> Block:
+    """The block with a first column naming each row's table, when the runs hold several."""
+    if tables:
+        block.header = ["table", *block.header]
+        block.rows = [[row.table, *cells] for row, cells in zip(rows, block.rows, strict=True)]
+    return block
+
+
+def _grid_name(table: str, stage: str, tables: bool) -> str:
+    return f"{table} {stage}" if tables else stage
 
 
 def _how_much(row: GridRow) -> str:
@@ -166,14 +190,15 @@ def _how_much(row: GridRow) -> str:
     return f"max |a - b| {_number(row.diff.max_abs_diff)}"
 
 
-def _shifts(rows: list[GridRow]) -> list[str]:
+def _shifts(rows: list[GridRow], tables: bool = False) -> list[str]:
     """In words what a solid-colour heatmap shows: grids whose every cell moved alike."""
     moved: dict[str, list[str]] = {}
     for row in rows:
         if row.diff.shift is not None:
             sign = "+" if row.diff.shift > 0 else "-"
             how = f"{_amount(row.diff.shift)} (b = a {sign} {_amount(row.diff.shift)})"
-            moved.setdefault(how, []).append(f"{row.stage} {row.channel}")
+            grid = f"{_grid_name(row.table, row.stage, tables)} {row.channel}"
+            moved.setdefault(how, []).append(grid)
     return [
         f"Every cell of {_listed(grids)} differs by {how}: "
         f"{'that grid' if len(grids) == 1 else 'each grid'} moved as a whole."
@@ -210,47 +235,3 @@ def _cut(rows: list[list[str]]) -> list[list[str]]:
     if len(rows) <= MAX_LISTED:
         return rows
     return [*rows[:MAX_LISTED], ["...", f"{len(rows) - MAX_LISTED} more", "", ""][: len(rows[0])]]
-
-
-# --- rendering ---------------------------------------------------------------
-
-
-def render_markdown(blocks: list[Block]) -> str:
-    out: list[str] = []
-    for block in blocks:
-        if block.kind in ("h1", "h2", "h3"):
-            out.append(f"{'#' * int(block.kind[1])} {block.text}")
-        elif block.kind == "verdict":
-            out.append(f"**{block.text}**")
-        elif block.kind in ("p", "md"):
-            out.append(block.text)
-        elif block.kind == "table":
-            lines = [_md_row(block.header), "|" + "---|" * len(block.header)]
-            lines.extend(_md_row(row) for row in block.rows)
-            out.append("\n".join(lines))
-    return "\n\n".join(out) + "\n"
-
-
-def _md(text: str) -> str:
-    """A table cell: a | would end it."""
-    return text.replace("|", "\\|")
-
-
-def _md_row(cells: list[str]) -> str:
-    return "| " + " | ".join(_md(cell) for cell in cells) + " |"
-
-
-def render_html(blocks: list[Block], title: str) -> str:
-    """The page, from the shared template (xopipe/html/templates/diff_report.html.j2)."""
-    from xopipe.html import render
-
-    return render("diff_report.html.j2", title=title, blocks=[_for_page(b) for b in blocks])
-
-
-def _for_page(block: Block) -> dict[str, object]:
-    """A block as the template reads it, its heatmaps as base64 text for data: URLs."""
-    images = [
-        {"caption": caption, "base64": base64.b64encode(png).decode()}
-        for caption, png in block.images
-    ]
-    return {**vars(block), "images": images}

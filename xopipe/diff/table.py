@@ -1,7 +1,11 @@
-"""diff.csv: one row per compared pair of runs, stage and channel.
+"""diff.csv: one row per compared pair of runs, table, stage and channel.
 
 The first nine columns are the contract (DESIGN.md): run_a, run_b, stage,
 channel, shape_a, shape_b, max_abs_diff, mismatched_cells, ok. After them:
+table (which of the runs' tables the grid is from: `matrices`, the values;
+with a loss also `gradients`, dL/d them, and `weight_gradients`, dL/d each
+stored weight, whose grids are named as their CSV files are: stage `conv_1`
+channel 0 is weight_gradients/conv_1_0.csv, stage `conv_bias` the biases),
 max_rel_diff, cells, atol, rtol, dtype_a, dtype_b, backend_a, backend_b, the
 single worst cell (worst_row, worst_col, worst_a, worst_b), group (the
 overrides the pair shares) and note.
@@ -22,7 +26,7 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
-from xopipe.diff.pairs import Comparison, GridRow, Pair
+from xopipe.diff.comparison import Comparison, GridRow, Pair
 from xopipe.sinks.files import write_text
 
 COLUMNS = [
@@ -35,6 +39,7 @@ COLUMNS = [
     "max_abs_diff",
     "mismatched_cells",
     "ok",
+    "table",
     "max_rel_diff",
     "cells",
     "atol",
@@ -102,6 +107,7 @@ def _grid_fields(row: GridRow) -> dict[str, str]:
     diff = row.diff
     worst = diff.worst[0] if diff.worst else None
     return {
+        "table": row.table,
         "stage": row.stage,
         "channel": str(row.channel),
         "shape_a": shape_text(diff.shape_a),

@@ -48,7 +48,7 @@ class FigureFile:
     data: bytes  # what report.html embeds
 
 
-def _save(fig: Figure, path: Path, fmt: str) -> tuple[str, bytes]:
+def save_figure(fig: Figure, path: Path, fmt: str) -> tuple[str, bytes]:
     buffer = io.BytesIO()
     options = PNG_OPTIONS if fmt == "png" else {}
     fig.savefig(buffer, format=fmt, dpi=DPI, metadata=METADATA.get(fmt), **options)
@@ -95,16 +95,16 @@ def render_figures(
     with matplotlib.rc_context(settings):  # type: ignore[arg-type]  # stubs want literal keys
         for stem, kind, stage, figure in _figures(experiment, arrays, style):
             path = folder / f"{stem}.{fmt}"
-            files.append(FigureFile(path, kind, stage, *_save(figure, path, fmt)))
+            files.append(FigureFile(path, kind, stage, *save_figure(figure, path, fmt)))
         if gradients is not None:
             figure = gradients_figure(experiment, gradients, style)
             path = folder / f"gradients.{fmt}"
-            files.append(FigureFile(path, "gradients", None, *_save(figure, path, fmt)))
+            files.append(FigureFile(path, "gradients", None, *save_figure(figure, path, fmt)))
         if explanation is not None:
             figure = explain_figure(explanation, arrays, style)
             path = folder / f"explain_{explanation.cell.slug}.{fmt}"
             files.append(
-                FigureFile(path, "explain", explanation.cell.stage, *_save(figure, path, fmt))
+                FigureFile(path, "explain", explanation.cell.stage, *save_figure(figure, path, fmt))
             )
         if animate_windows:
             files.extend(_animations(experiment, arrays, style, folder))

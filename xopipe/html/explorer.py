@@ -27,7 +27,7 @@ from xopipe.pipeline import SOURCE
 MAX_CELLS = 4 * 1024 * 1024
 
 
-def _packed(array: np.ndarray, dtype: np.dtype) -> str:
+def packed(array: np.ndarray, dtype: np.dtype) -> str:
     """Little-endian values in the run's dtype, base64: exact, and a third of JSON's size."""
     little = np.ascontiguousarray(array, dtype=dtype.newbyteorder("<"))
     return base64.b64encode(little.tobytes()).decode()
@@ -120,20 +120,20 @@ def explorer_data(
             "input": stage.spec.input,
             "shape": list(stage.shape),
             "params": {k: v for k, v in stage_settings.get(name, {}).items() if k != "kernels"},
-            "data": _packed(arrays[name], dtype),
+            "data": packed(arrays[name], dtype),
         }
         if gradients is not None:
-            entry["grad"] = _packed(gradients.arrays[name], dtype)
+            entry["grad"] = packed(gradients.arrays[name], dtype)
         weights = stage.op.weights(stage.params)
         if weights is not None:
             entry["kernel"] = {
                 "shape": list(weights.weight.shape),
                 "names": list(weights.names),
-                "data": _packed(weights.weight, dtype),
+                "data": packed(weights.weight, dtype),
             }
         stages.append(entry)
     source = arrays[SOURCE]
-    given: dict[str, Any] = {"shape": list(source.shape), "data": _packed(source, dtype)}
+    given: dict[str, Any] = {"shape": list(source.shape), "data": packed(source, dtype)}
     data: dict[str, Any] = {
         "dtype": dtype.name,
         "words": dict(words),
@@ -143,6 +143,6 @@ def explorer_data(
         "stages": stages,
     }
     if gradients is not None:
-        given["grad"] = _packed(gradients.arrays[SOURCE], dtype)
+        given["grad"] = packed(gradients.arrays[SOURCE], dtype)
         data["loss"] = {**gradients.facts(), "targets": dict(gradients.loss.target_files)}
     return data

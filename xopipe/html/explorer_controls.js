@@ -2,7 +2,7 @@
 "use strict";
 
 (function () {
-  const { T, model, order, state, setView, stored, toPlain, $, grids, section, select, kernels, gradientHint } = XoPage;
+  const { T, model, order, state, setView, stored, toPlain, hooks, $, grids, section, select, kernels, gradientHint } = XoPage;
 
   function drawAll() {
     for (const g of Object.values(grids)) g.el.remove();
@@ -12,6 +12,7 @@
     kernels();
     $("#explain").textContent = gradientHint();
     $("#picked").textContent = "";
+    for (const hook of hooks.drawn) hook();
   }
 
   // ---- controls: recompute in the page ----
@@ -66,6 +67,7 @@
       // The prototype's reset: on the form element itself, a control whose id or name
       // is "reset" would stand in for the method.
       HTMLFormElement.prototype.reset.call(form);
+      for (const hook of hooks.reset) hook();
       stored();
       state.recomputed = false;
       drawAll();
@@ -73,6 +75,8 @@
       $("#status").className = "ok";
     });
   }
+
+  Object.assign(XoPage, { recompute, overridesFromControls });
 
   window.xopipe = {
     // Recompute in the page and show it; returns every stage's values, row-major.

@@ -69,5 +69,9 @@ Object.assign(XoPage, (function () {
     return out;
   }
 
-  return { T, SMALL, LARGE, WINDOW, TEXT_MAX, model, order, state, setView, stored, toPlain };
+  // A page over the explorer (training_epochs.js) hears it: `reset` before the page goes
+  // back to its stored values (to put its own back first), `drawn` after every redraw.
+  const hooks = { reset: [], drawn: [] };
+
+  return { T, SMALL, LARGE, WINDOW, TEXT_MAX, decode, model, order, state, setView, stored, toPlain, hooks };
 })());

@@ -54,8 +54,6 @@ def _data_url(mime: str, data: bytes) -> str:
 
 def _figures(files: Sequence[Any], order: Sequence[str], lang: str) -> list[dict[str, str]]:
     """Every figure as a data: URL, overview first, then input, then stage by stage."""
-    kinds = FIGURE_KINDS.get(lang, {})
-    separator = "：" if lang == "zh" else ": "
     rank = {kind: i for i, kind in enumerate(FIGURE_ORDER)}
     stage_rank = {name: i for i, name in enumerate(order)}
 
@@ -63,6 +61,13 @@ def _figures(files: Sequence[Any], order: Sequence[str], lang: str) -> list[dict
         first = 0 if item.kind in ("overview", "input") else 1
         return first, stage_rank.get(item.stage, -1), rank.get(item.kind, len(rank))
 
+    return figure_entries(sorted(files, key=key), lang)
+
+
+def figure_entries(files: Sequence[Any], lang: str) -> list[dict[str, str]]:
+    """The figures as the page shows them, in the order given: data: URL, caption, name."""
+    kinds = FIGURE_KINDS.get(lang, {})
+    separator = "：" if lang == "zh" else ": "
     return [
         {
             "src": _data_url(item.mime, item.data),
@@ -70,7 +75,7 @@ def _figures(files: Sequence[Any], order: Sequence[str], lang: str) -> list[dict
             + (f"{separator}{item.stage}" if item.stage else ""),
             "name": item.path.name,
         }
-        for item in sorted(files, key=key)
+        for item in files
     ]
 
 
@@ -100,7 +105,12 @@ def _controls(settings: Mapping[str, Mapping[str, Any]], ops: set[str]) -> list[
     return controls
 
 
-def build_report(
+def build_report(**parts: Any) -> str:
+    """The whole page as text; with `gradients` (a run with a loss), its gradient view too."""
+    return render("report.html.j2", **report_context(**parts))
+
+
+def report_context(
     experiment: Experiment,
     arrays: Mapping[str, np.ndarray],
     figures: Sequence[Any],
@@ -112,8 +122,8 @@ def build_report(
     figures_note: str,
     lang: str = "en",
     gradients: Gradients | None = None,
-) -> str:
-    """The whole page as text; with `gradients` (a run with a loss), its gradient view too."""
+) -> dict[str, Any]:
+    """What report.html.j2 shows of a run (html/training_page.py starts from it too)."""
     known = lang if lang in WORDS else "en"
     words = WORDS[known]
     shapes = experiment.shapes
@@ -158,8 +168,7 @@ def build_report(
         if gradients is not None:
             grad_lead = gradient_lead(page_words, data["loss"])
     ops = {stage.spec.op for stage in experiment.stages.values()}
-    return render(
-        "report.html.j2",
+    return dict(
         lang=lang,
         w=words,
         no_cjk_font=NO_CJK_FONT,

@@ -183,7 +183,13 @@ NO_CJK_FONT = (
 
 # Figure captions in the page: the figure's kind (and stage, if any) in the page's language.
 FIGURE_KINDS: dict[str, dict[str, str]] = {
-    "en": {},  # the kinds' own names
+    "en": {  # a run's kinds show their own names; a training run's:
+        "curves": "loss and accuracy by epoch",
+        "kernels_by_epoch": "kernels by epoch",
+        "kernels_animation": "kernels over the epochs (animation)",
+        "learned": "learned kernels beside the seed's hand-made ones",
+        "confusion": "confusion matrix of the test split",
+    },
     "zh": {
         "overview": "总览",
         "input": "原图",
@@ -191,6 +197,11 @@ FIGURE_KINDS: dict[str, dict[str, str]] = {
         "stage": "特征图",
         "animation": "动画",
         "explain": "计算过程",
+        "curves": "各轮次的损失与准确率",
+        "kernels_by_epoch": "各轮次的卷积核",
+        "kernels_animation": "卷积核随轮次的变化（动画）",
+        "learned": "学到的卷积核与原程序手工设计的卷积核",
+        "confusion": "测试集的混淆矩阵",
     },
 }
 

@@ -7,8 +7,15 @@ in every job; typed int64, float64 or bool when every value is one, else
 string, null where a job lacks it), then the cells as in matrices.parquet:
 `stage`, `channel`, `row`, `col`, `value`.
 
-A complete job contributes one row per cell. A failed job contributes one
-row with its error and null cell columns, so `status == "failed"` finds it.
+When a job ran with a loss (loss=sum | mse), two columns join: `loss_value`
+(L, float64, null for a job without one) after `error`, and `table` before
+`stage`: `matrices` for a cell's value, `gradients` for dL/d it (its
+gradients.parquet, dL/d `input` included). A sweep without a loss writes the
+table it always did, byte for byte.
+
+A complete job contributes one row per cell (and per gradient). A failed job
+contributes one row with its error and null cell columns, so
+`status == "failed"` finds it.
 The table is written job by job, batch by batch: a sweep of 4096x4096 runs
 never holds more than one batch of one job in memory.
 """
@@ -21,12 +28,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from xopipe.sinks.files import atomic_path
-from xopipe.sinks.arrow_columns import constant_column
-from xopipe.sinks.tables import BATCH_ROWS, SCHEMA
-from xopipe.run_folder import Job
 from xopipe.private_api.arrow_kernels import call_function, cast_options
-
+from xopipe.run_folder import Job
+from xopipe.sinks.arrow_columns import constant_column
+from xopipe.sinks.files import atomic_path
+from xopipe.sinks.tables import BATCH_ROWS, SCHEMA
 
 JOB_FIELDS = [
     pa.field("job", pa.int32()),
@@ -34,7 +40,11 @@ JOB_FIELDS = [
     pa.field("status", pa.string()),
     pa.field("error", pa.string()),
 ]
-RESERVED = {f.name for f in JOB_FIELDS} | set(SCHEMA.names)
+LOSS_FIELD = pa.field("loss_value", pa.float64())
+TABLE_FIELD = pa.field("table", pa.string())
+# The tables of a job the summary carries, in this order (weight gradients are not cells).
+CELL_TABLES = ("matrices", "gradients")
+RESERVED = {f.name for f in (*JOB_FIELDS, LOSS_FIELD, TABLE_FIELD)} | set(SCHEMA.names)
 
 
 def swept_keys(jobs: Sequence[Job]) -> list[str]:
@@ -52,10 +62,12 @@ def column_name(key: str) -> str:
 def write_summary(path: Path, jobs: Sequence[Job]) -> None:
     keys = swept_keys(jobs)
     key_columns = {key: _typed_values(jobs, key) for key in keys}
-    fields = [*JOB_FIELDS]
+    # Only a sweep with gradients gets their columns: one without stays as it was.
+    gradients = any("gradients" in job.tables for job in jobs if job.complete)
+    fields = [*JOB_FIELDS, LOSS_FIELD] if gradients else [*JOB_FIELDS]
     for key, (_, arrow_type) in key_columns.items():
         fields.append(pa.field(column_name(key), arrow_type))
-    schema = pa.schema([*fields, *SCHEMA])
+    schema = pa.schema([*fields, *([TABLE_FIELD] if gradients else []), *SCHEMA])
     # Dictionary pages for every column but the values: random doubles never repeat, and
     # trying to dictionary-encode them costs a fifth of the time of a large summary.
     dictionary = [name for name in schema.names if name != "value"]
@@ -65,43 +77,62 @@ def write_summary(path: Path, jobs: Sequence[Job]) -> None:
     ):
         for index, job in enumerate(jobs):
             constants = [(values[index], arrow_type) for values, arrow_type in key_columns.values()]
-            if job.complete:
-                # No pre-buffering: it would hold the job's whole file in memory.
-                cells = pq.ParquetFile(job.parquet, pre_buffer=False, buffer_size=1 << 20)
-                for batch in cells.iter_batches(batch_size=BATCH_ROWS):
-                    writer.write_batch(_with_job(batch, job, constants, schema))
-            else:
+            if not job.complete:
                 writer.write_batch(_failed_row(job, constants, schema))
+                continue
+            for table in CELL_TABLES if gradients else CELL_TABLES[:1]:
+                source = job.tables.get(table)
+                if source is None:
+                    continue
+                # No pre-buffering: it would hold the job's whole file in memory.
+                cells = pq.ParquetFile(source, pre_buffer=False, buffer_size=1 << 20)
+                for batch in cells.iter_batches(batch_size=BATCH_ROWS):
+                    writer.write_batch(_with_job(batch, job, table, constants, schema))
 
 
 Constant = tuple[object, pa.DataType]
 
 
-def _job_columns(job: Job, error: str | None, constants: list[Constant], n: int) -> list[pa.Array]:
+def _job_columns(
+    job: Job, error: str | None, constants: list[Constant], n: int, schema: pa.Schema
+) -> list[pa.Array]:
+    loss = (
+        [constant_column(job.loss_value, pa.float64(), n)]
+        if LOSS_FIELD.name in schema.names
+        else []
+    )
     return [
         constant_column(job.num, pa.int32(), n),
         constant_column(job.name, pa.string(), n),
         constant_column(job.status, pa.string(), n),
         constant_column(error, pa.string(), n),
+        *loss,
         *(constant_column(value, arrow_type, n) for value, arrow_type in constants),
     ]
 
 
+def _table_column(table: str | None, n: int, schema: pa.Schema) -> list[pa.Array]:
+    return [constant_column(table, pa.string(), n)] if TABLE_FIELD.name in schema.names else []
+
+
 def _with_job(
-    batch: pa.RecordBatch, job: Job, constants: list[Constant], schema: pa.Schema
+    batch: pa.RecordBatch, job: Job, table: str, constants: list[Constant], schema: pa.Schema
 ) -> pa.RecordBatch:
     cells = [
         call_function("cast", [batch.column(name)], cast_options(SCHEMA.field(name).type))
         for name in SCHEMA.names
     ]
-    columns = _job_columns(job, None, constants, batch.num_rows)
-    return pa.RecordBatch.from_arrays([*columns, *cells], schema=schema)
+    columns = _job_columns(job, None, constants, batch.num_rows, schema)
+    marked = _table_column(table, batch.num_rows, schema)
+    return pa.RecordBatch.from_arrays([*columns, *marked, *cells], schema=schema)
 
 
 def _failed_row(job: Job, constants: list[Constant], schema: pa.Schema) -> pa.RecordBatch:
     cells = [pa.nulls(1, field.type) for field in SCHEMA]
-    columns = _job_columns(job, job.error, constants, 1)
-    return pa.RecordBatch.from_arrays([*columns, *cells], schema=schema)
+    columns = _job_columns(job, job.error, constants, 1, schema)
+    return pa.RecordBatch.from_arrays(
+        [*columns, *_table_column(None, 1, schema), *cells], schema=schema
+    )
 
 
 def _typed_values(jobs: Sequence[Job], key: str) -> tuple[list[object], pa.DataType]:

@@ -10,16 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from xopipe.run_folder import MATRICES_PARQUET
+from xopipe.run_folder import GRADIENTS_PARQUET, MATRICES_PARQUET, WEIGHT_GRADIENTS_PARQUET
 
 MATRICES = "matrices"  # the stages' CSV grids and .npy arrays
 WEIGHTS = "weights"  # the weights' CSV grids and .npy arrays
 WEIGHTS_PARQUET = "weights.parquet"
 # dL/d the same values, with a loss (loss=sum | mse): the same schemas and file names
+# (their Parquet files are named in xopipe/run_folder.py, with matrices.parquet)
 GRADIENTS = "gradients"
-GRADIENTS_PARQUET = "gradients.parquet"
 WEIGHT_GRADIENTS = "weight_gradients"
-WEIGHT_GRADIENTS_PARQUET = "weight_gradients.parquet"
 
 
 def matrix_csv_name(stage: str, channel: int | str) -> str:

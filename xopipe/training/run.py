@@ -32,6 +32,7 @@ from xopipe.training import files
 from xopipe.training.data import Dataset, load_data
 from xopipe.training.model import Model
 from xopipe.training.optim import SGD, check_optim
+from xopipe.training.outputs import plan_training_outputs
 from xopipe.training.trainer import Epoch, Trained, check_loop, first_epoch, train
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def run_training(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = ()) 
             check_optim(config.optim)
             if config.backend.name in FORWARD_ONLY:  # training needs gradients
                 raise invalid("backend", config.backend.name, "loop, numpy or torch for training")
+            outputs = plan_training_outputs(cfg, config, overrides)  # figures.*, before any work
             limits = Limits(config.limits.max_file_bytes, config.limits.max_input_cells)
             data = load_data(config.data, limits)
             experiment = build_experiment(_forward_config(config, data))
@@ -121,6 +123,9 @@ def run_training(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = ()) 
                     split: {"loss": loss, "accuracy": accuracy}
                     for split, (loss, accuracy) in final.scores.items()
                 },
+            )
+            written |= outputs.write(
+                out_dir, model, data, epochs, trained.probabilities, written, manifest.facts
             )
             with shielded():
                 manifest.write("complete", sorted(written))

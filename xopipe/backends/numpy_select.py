@@ -1,0 +1,129 @@
+"""The numpy backward pass's selections, without a branch per cell.
+
+np.where(mask, grad, 0) and masked copies (np.copyto(..., where=mask)) branch
+on every cell, and on a mask that changes from cell to cell, as relu's and a
+max pool's do, they run three to five times slower than plain arithmetic
+(3 x 1022^2 float64: np.where 15 ms, this 5.7 ms). Here a selection is a
+bitwise AND of the gradient's bits with 0 or all ones: the same values as
+np.where's, +0.0 where the mask is off, the gradient's own bits (NaN, -0.0,
+infinities) where it is on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Each float type and the integer type of its width.
+_BITS = {
+    np.dtype(np.float64): np.int64,
+    np.dtype(np.float32): np.int32,
+    np.dtype(np.float16): np.int16,
+}
+
+Tap = tuple[slice, slice, slice]
+
+# Output cells per block of a max pool's backward: the block's rows of the input,
+# of the gradient and of the frame stay in the caches through every pass over the
+# taps. Whole-array passes read the input from memory once per pass, three times
+# slower at 3 x 1022^2.
+POOL_BLOCK_CELLS = 1 << 16
+
+
+def kept(grad: np.ndarray, mask: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """grad where the boolean `mask` is true, +0 elsewhere (np.where(mask, grad, 0)),
+    written into `out` (of grad's dtype and shape; a strided view will do) if given."""
+    bits = _BITS.get(grad.dtype)
+    if bits is None:  # a type the trick does not know: the plain way
+        chosen = np.where(mask, grad, grad.dtype.type(0))
+        if out is None:
+            return chosen
+        out[...] = chosen
+        return out
+    if out is None:
+        out = np.empty(grad.shape, dtype=grad.dtype)
+    target = out.view(bits)
+    # True is 1 as int8; its negation is -1, all ones once widened: the AND keeps every bit.
+    np.negative(mask.view(np.int8), out=target, casting="unsafe")
+    np.bitwise_and(grad.view(bits), target, out=target)
+    return out
+
+
+def first_maxima(values: list[np.ndarray]) -> np.ndarray:
+    """For each pool window, the index of the tap that holds its first maximum in row-major
+    window order (PyTorch's tie rule): only a strictly greater value takes over. `values`:
+    each tap's values, in that order.
+
+    Branch-free: fmax leaves the running best where a tap is NaN (as `>` does not
+    take it), and since t exceeds every earlier winner, max(winner, t * better) is t
+    exactly where the tap is better. A window whose first tap is NaN keeps tap 0,
+    as no value is greater than NaN.
+    """
+    first = values[0]
+    winner = np.zeros(first.shape, dtype=np.min_scalar_type(len(values)))
+    better = np.empty(first.shape, dtype=bool)
+    step = np.empty_like(winner)
+    best = first
+    for t, view in enumerate(values[1:], start=1):
+        np.greater(view, best, out=better)
+        if t == 1:
+            best = np.fmax(first, view)  # the running best, in a buffer of its own
+        elif t < len(values) - 1:  # the last tap's best is never read
+            np.fmax(best, view, out=best)
+        np.multiply(better.view(np.uint8), winner.dtype.type(t), out=step)
+        np.maximum(winner, step, out=winner)
+    if np.issubdtype(first.dtype, np.floating):
+        nan = np.isnan(first)
+        if nan.any():
+            winner[nan] = 0
+    return winner
+
+
+def max_pool_gradient(
+    padded: np.ndarray,
+    grad: np.ndarray,
+    taps: list[Tap],
+    row_stride: int,
+    apart: bool,
+    tiled: bool = False,
+) -> np.ndarray:
+    """dL/d the pool's framed input: each window's gradient to its first maximum, block of
+    output rows by block. `apart`: no two windows share a cell (stride >= span), so each
+    tap's cells are written once, not added to; `tiled`: besides, the windows cover the
+    frame, so no cell needs zeros first (fresh zeroed pages cost 3 x 1022^2 float64 a
+    third of its backward in page faults). Either way the result is torch's, which adds
+    into zeros: a -0.0 gradient arrives as +0.0.
+
+    A tap's cells are every stride-th of a row: the arithmetic runs on contiguous copies
+    of them (SIMD), and only the copies in and out walk the strides.
+    """
+    fresh = np.empty if apart and tiled else np.zeros
+    frame = fresh(padded.shape, dtype=grad.dtype)
+    channels, rows, cols = grad.shape
+    block = max(1, min(rows, POOL_BLOCK_CELLS // max(1, channels * cols)))
+    values = np.empty((len(taps), channels, block, cols), dtype=padded.dtype)
+    won = np.empty((channels, block, cols), dtype=bool)
+    share = np.empty((channels, block, cols), dtype=grad.dtype)
+    source = np.empty((channels, block, cols), dtype=grad.dtype)
+    for top in range(0, rows, block):
+        n = min(block, rows - top)
+        here = [_rows(tap, top, n, row_stride) for tap in taps]
+        for t, tap in enumerate(here):
+            np.copyto(values[t, :, :n], padded[tap])
+        winner = first_maxima(list(values[:, :, :n]))
+        # + 0.0 turns -0.0 into +0.0, as adding into zeros does
+        np.add(grad[:, top : top + n], grad.dtype.type(0), out=source[:, :n])
+        for t, tap in enumerate(here):
+            np.equal(winner, t, out=won[:, :n])
+            kept(source[:, :n], won[:, :n], out=share[:, :n])
+            if apart:
+                np.copyto(frame[tap], share[:, :n])
+            else:
+                frame[tap] += share[:, :n]
+    return frame
+
+
+def _rows(tap: Tap, top: int, n: int, stride: int) -> Tap:
+    """The tap's slice for output rows top .. top + n - 1 only."""
+    channels, rows, cols = tap
+    start = (rows.start or 0) + top * stride
+    return (channels, slice(start, start + (n - 1) * stride + 1, stride), cols)
