@@ -16,7 +16,7 @@ import numpy as np
 from xopipe.errors import UserError
 from xopipe.experiment import Experiment
 from xopipe.ops import OPS
-from xopipe.ops.explanation import CellRef, Explanation, Grid
+from xopipe.ops.explanation import CellRef, Explanation, Grid, cell_value
 from xopipe.ops.text import shape_text, show, show_grid
 
 FORMAT = "stage:channel:row:col, e.g. conv:0:1:2"
@@ -49,8 +49,7 @@ def explain(cell: CellRef, experiment: Experiment, arrays: dict[str, np.ndarray]
     stage = experiment.stages[cell.stage]
     source = stage.spec.input
     x = arrays[source]
-    # As NumPy; from a lazy run's array (backend=dask), computed from its chunk alone.
-    stored = np.asarray(arrays[cell.stage][cell.channel, cell.row, cell.col])[()]
+    stored = cell_value(arrays[cell.stage][cell.channel, cell.row, cell.col])
     result = OPS[stage.spec.op].explain(cell, stage.params, x, experiment.dtype)
     result.op, result.source, result.source_shape = stage.spec.op, source, x.shape
     result.stored = stored

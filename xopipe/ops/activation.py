@@ -12,7 +12,7 @@ from xopipe.backends.base import Backend, BackendArray
 from xopipe.config.schema import ActivationConfig
 from xopipe.config.vocabulary import ACTIVATIONS
 from xopipe.errors import invalid
-from xopipe.ops.explanation import CellRef, Explanation, Grid, blank
+from xopipe.ops.explanation import CellRef, Explanation, Grid, blank, cell_value
 from xopipe.ops.op import Control, Op, Shape, StageConfig, WeightGradients
 from xopipe.ops.routes import Route
 from xopipe.ops.text import formula_of, show
@@ -60,7 +60,7 @@ def _scalar(p: ActivationParams, value: float) -> float:
 
 
 def explain(cell: CellRef, p: ActivationParams, x: np.ndarray, dtype: np.dtype) -> Explanation:
-    value_in = np.asarray(x[cell.channel, cell.row, cell.col])[()]  # a lazy run's: one chunk
+    value_in = cell_value(x[cell.channel, cell.row, cell.col])
     result = blank(cell, dtype)
     result.value = dtype.type(_scalar(p, float(value_in)))
     result.rows, result.cols, result.source_channel = [cell.row], [cell.col], cell.channel

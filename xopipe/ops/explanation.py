@@ -8,7 +8,7 @@ figures/ draws it and the explorer page writes the same text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -73,6 +73,12 @@ class Explanation:
 
     def difference(self) -> float:
         return abs(float(self.value) - float(self.stored))
+
+
+def cell_value(cell: Any) -> np.generic:
+    """One cell of an array as a NumPy scalar; a lazy run's (backend=dask) computed from its
+    chunk alone."""
+    return cast(np.generic, np.asarray(cell)[()])
 
 
 def as_context(plane: Any) -> Any:

@@ -12,7 +12,7 @@ from xopipe.config.schema import PadConfig
 from xopipe.config.vocabulary import PAD_MODES
 from xopipe.errors import UserError, invalid
 from xopipe.geometry import Pads, as_pads, source_index
-from xopipe.ops.explanation import CellRef, Explanation, blank
+from xopipe.ops.explanation import CellRef, Explanation, blank, cell_value
 from xopipe.ops.op import Op, Shape, StageConfig, WeightGradients
 from xopipe.ops.routes import Route, padded_positions
 from xopipe.ops.text import number_text, show
@@ -107,7 +107,7 @@ def explain(cell: CellRef, p: PadParams, x: np.ndarray, dtype: np.dtype) -> Expl
         result.value = dtype.type(p.value)
         result.steps.append(f"  this cell is padding: the fill value = {show(result.value)}")
     else:
-        result.value = np.asarray(x[cell.channel, r, q])[()]  # a lazy run's: one chunk
+        result.value = cell_value(x[cell.channel, r, q])
         copied = "the same cell" if (r, q) == (result.rows[0], result.cols[0]) else "a copy"
         result.steps.append(
             f"  {copied} of input [{cell.channel}, {r}, {q}] ({p.mode}) = {show(result.value)}"
