@@ -18,6 +18,7 @@ from xopipe.backends import numpy_conv
 from xopipe.backends.base import HostArrays
 from xopipe.backends.numpy_activations import ACTIVATION
 from xopipe.backends.numpy_backward import NumpyBackward
+from xopipe.backends.numpy_memory import keep_freed_pages
 from xopipe.backends.numpy_views import (
     NP_PAD_MODE,
     framed,
@@ -33,6 +34,9 @@ _pool_frame = functools.lru_cache(maxsize=256)(pool_frame)
 
 class NumpyBackend(NumpyBackward, HostArrays):
     name = "numpy"
+
+    def __init__(self) -> None:
+        keep_freed_pages()  # each stage's array reuses freed pages (numpy_memory.py)
 
     def pad2d(self, x: np.ndarray, pads: Pads, mode: str, value: float) -> np.ndarray:
         left, right, top, bottom = pads
