@@ -163,12 +163,15 @@ class _RowPlan:
         self.block = max(1, ROWS_BLOCK_CELLS // (self.step * self.row_cells))
 
     def blocks(self, groups: int, rows: int) -> list[_Block]:
+        """Every block, the classes' blocks of neighbouring rows one after another: a
+        thread's share writes one stretch of the output, not each class's over all of it."""
+        counts = [len(range(phase, rows, self.classes)) for phase in range(self.classes)]
         return [
-            _Block(group, phase, first, min(self.block, count - first))
+            _Block(group, phase, first, min(self.block, counts[phase] - first))
             for group in range(groups)
+            for first in range(0, counts[0], self.block)
             for phase in range(self.classes)
-            for count in [len(range(phase, rows, self.classes))]
-            for first in range(0, count, self.block)
+            if first < counts[phase]
         ]
 
     def compute(self, part: _Block, target: np.ndarray) -> None:
