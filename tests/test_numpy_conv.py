@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -207,12 +209,30 @@ def test_thread_count_follows_the_libraries_settings(monkeypatch):
 
 
 def test_worker_errors_reach_the_caller():
-    def work(share):
-        if 3 in share:
-            raise ValueError("part 3")
+    def work(handout):
+        for part in handout:
+            if part == 3:
+                raise ValueError("part 3")
 
     with pytest.raises(ValueError, match="part 3"):
-        numpy_threads.WORKERS.run(work, [0, 1, 2, 3], 2)
+        numpy_threads.WORKERS.run(work, [0, 1, 2, 3, 4, 5], 2)
+
+
+def test_a_thread_held_back_leaves_its_parts_to_the_others():
+    """On a shared machine one thread may not run for a while: the parts go to the
+    thread that asks, so the other does them instead of waiting."""
+    caller = threading.get_ident()
+    done_by: dict[int, int] = {}
+
+    def work(handout):
+        for part in handout:
+            if threading.get_ident() != caller:
+                time.sleep(0.2)  # held back
+            done_by[part] = threading.get_ident()
+
+    numpy_threads.WORKERS.run(work, list(range(20)), 2)
+    assert sorted(done_by) == list(range(20))
+    assert list(done_by.values()).count(caller) >= 18
 
 
 @pytest.mark.parametrize("pads", [(0, 0, 0, 0), (1, 0, 0, 0), (0, 0, 3, 0), (2, 3, 1, 4)])

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -219,8 +219,8 @@ def _rows(
     plan = _RowPlan(padded, weight, geometry, groups)
     kernels, classes = geometry.kernels, plan.classes
 
-    def work(share: Sequence[_Block]) -> None:
-        for part in share:
+    def work(handout: Iterator[_Block]) -> None:
+        for part in handout:
             start = part.phase + part.first * classes
             stop = start + (part.rows - 1) * classes + 1
             kernel_rows = slice(part.group * kernels, (part.group + 1) * kernels)

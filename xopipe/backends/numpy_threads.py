@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -55,21 +55,44 @@ class Workers:
                 self._owner, self._size = os.getpid(), size
             return self._pool
 
-    def run(self, work: Callable[[Sequence[Part]], Any], parts: Sequence[Part], count: int) -> None:
-        """work(share) for `count` contiguous shares of `parts`, side by side."""
+    def run(self, work: Callable[[Iterator[Part]], Any], parts: Sequence[Part], count: int) -> None:
+        """work(handout) on `count` threads side by side, each taking its next part from
+        one shared handout: a thread the machine holds back takes fewer parts, rather
+        than leaving the others waiting for its fixed share."""
         count = min(count, len(parts))
+        handout = _Handout(parts)
         if count <= 1:
-            work(parts)
+            work(handout)
             return
-        bounds = [len(parts) * i // count for i in range(count + 1)]
-        shares = [parts[bounds[i] : bounds[i + 1]] for i in range(count)]
         pool = self._executor(count - 1)
-        pending = [pool.submit(work, share) for share in shares[1:]]
+        pending = [pool.submit(handout.serve, work) for _ in range(count - 1)]
         try:
-            work(shares[0])
+            handout.serve(work)
         finally:
             for future in pending:
                 future.result()  # re-raises a worker's error here
+
+
+class _Handout(Iterator[Part]):
+    """The parts, one at a time to whichever thread asks; none more once one failed."""
+
+    def __init__(self, parts: Sequence[Part]) -> None:
+        self._parts = iter(parts)
+        self._lock = threading.Lock()
+        self._failed = False
+
+    def __next__(self) -> Part:
+        with self._lock:
+            if self._failed:
+                raise StopIteration
+            return next(self._parts)
+
+    def serve(self, work: Callable[[Iterator[Part]], Any]) -> None:
+        try:
+            work(self)
+        except BaseException:
+            self._failed = True
+            raise
 
 
 WORKERS = Workers()
