@@ -40,17 +40,14 @@ class NumpyBackend(NumpyBackward, HostArrays):
 
     def pad2d(self, x: np.ndarray, pads: Pads, mode: str, value: float) -> np.ndarray:
         left, right, top, bottom = pads
-        if mode == "constant":  # as np.pad's, without its per-call bookkeeping (~20 us)
+        if mode == "constant":  # np.pad's numbers, without its ~20 us of bookkeeping
             channels, height, width = x.shape
             out = np.empty((channels, top + height + bottom, left + width + right), x.dtype)
-            out[:, top : top + height, left : left + width] = x
-            for border in (out[:, :top], out[:, top + height :]):
+            rows = slice(top, top + height)
+            out[:, rows, left : left + width] = x
+            for border in (out[:, :top], out[:, top + height :], out[:, rows, :left]):
                 border.fill(value)
-            for border in (
-                out[:, top : top + height, :left],
-                out[:, top : top + height, left + width :],
-            ):
-                border.fill(value)
+            out[:, rows, left + width :].fill(value)
             return out
         width = ((0, 0), (top, bottom), (left, right))
         return np.pad(x, width, mode=NP_PAD_MODE[mode])  # type: ignore[call-overload]
