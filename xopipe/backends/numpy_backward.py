@@ -110,10 +110,10 @@ class NumpyBackward:
                     grad_tile = wide_tile(grad[kernel_rows], top, n, width, wide)
                     block = wide_patches(channels, top, n, cols, (kh, kw), dilation, patches)
                     total += grad_tile[:, : block.shape[1]] @ block.T
-                    spread = spreads[: depth * n * width].reshape(depth, n * width)
-                    np.matmul(matrix.T, grad_tile, out=spread)
-                    spread = spread.reshape(group_channels, kh, kw, n * width)
-                    add_rows(grad_channels, spread, top, n, cols, dilation)
+                    rows_out = spreads[: depth * n * width].reshape(depth, n * width)
+                    np.matmul(matrix.T, grad_tile, out=rows_out)
+                    shares = rows_out.reshape(group_channels, kh, kw, n * width)
+                    add_rows(grad_channels, shares, top, n, cols, dilation)
                     continue
                 grad_tile = grad[kernel_rows, top : top + n, :].reshape(per_group, n * cols)
                 windows = conv_windows(channels, top, n, cols, (kh, kw), stride, dilation)
