@@ -160,7 +160,7 @@ class NumpyBackward:
             s == span and extent == (n - 1) * s + span
             for s, span, extent, n in zip(stride, spans, full, grad.shape[1:], strict=True)
         )
-        grad_frame = max_pool_gradient(padded, grad, taps, stride[0], apart, tiled)
+        grad_frame = max_pool_gradient(padded, grad, taps, stride[0], apart, tiled, self._scratch)
         return unframed(grad_frame, padding, x.shape)
 
     def avg_pool2d_backward(
