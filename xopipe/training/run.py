@@ -48,15 +48,22 @@ class Training:
     manifest: Manifest
 
 
-def run_training(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = ()) -> Training:
+def run_training(
+    cfg: DictConfig,
+    out_dir: Path,
+    overrides: Sequence[str] = (),
+    draw_figures: bool = True,
+    job: int | None = None,
+) -> Training:
+    """Train as `cfg` says into `out_dir`. `draw_figures=False` draws none whatever figures
+    says (sweep jobs by default); `job` is the job's number in a sweep, for the manifest."""
     out_dir.mkdir(parents=True, exist_ok=True)
     fingerprint = config_fingerprint(cfg)
     resuming = _resumable(out_dir, fingerprint) if cfg.get("resume") else None
     if resuming is None:
         clear_previous_outputs(out_dir)
-    manifest = Manifest(
-        out_dir, {"kind": "training", "overrides": list(overrides), "config_sha256": fingerprint}
-    )
+    facts = {"kind": "training", "overrides": list(overrides), "config_sha256": fingerprint}
+    manifest = Manifest(out_dir, facts | ({} if job is None else {"job": job}))
     written: set[Path] = set()
     try:
         with signals_as_exceptions():
@@ -65,7 +72,8 @@ def run_training(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = ()) 
             if config.loss.kind != "cross_entropy":
                 raise invalid("loss", config.loss.kind, "cross_entropy for xopipe-train")
             check_optim(config.optim)
-            outputs = plan_training_outputs(cfg, config, overrides)  # figures.*, before any work
+            # figures.*, before any work
+            outputs = plan_training_outputs(cfg, config, overrides, draw_figures)
             limits = Limits(config.limits.max_file_bytes, config.limits.max_input_cells)
             data = load_data(config.data, limits)
             experiment = build_experiment(_forward_config(config, data))
