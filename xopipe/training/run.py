@@ -74,10 +74,8 @@ def run_training(
             check_optim(config.optim)
             # figures.*, before any work
             outputs = plan_training_outputs(cfg, config, overrides, draw_figures)
-            limits = Limits(config.limits.max_file_bytes, config.limits.max_input_cells)
-            data = load_data(config.data, limits)
-            experiment = build_experiment(_forward_config(config, data))
-            model = Model(experiment, data.classes)
+            data, model = prepare(config)
+            experiment = model.experiment
             check_loop(config.train, model.weighted)
             frozen = [f"{s}.{p}" for s in config.train.freeze for p in ("weight", "bias")]
             optimizer = SGD(config.optim, frozen)
@@ -141,6 +139,13 @@ def run_training(
             manifest.write("failed", sorted(done), error=describe(error))
         raise
     return Training(trained, data, model, manifest)
+
+
+def prepare(config: TrainConfig) -> tuple[Dataset, Model]:
+    """The data a config trains on and the model it trains (the benchmark's too)."""
+    limits = Limits(config.limits.max_file_bytes, config.limits.max_input_cells)
+    data = load_data(config.data, limits)
+    return data, Model(build_experiment(_forward_config(config, data)), data.classes)
 
 
 def _forward_config(config: TrainConfig, data: Dataset) -> TrainConfig:
