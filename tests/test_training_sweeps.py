@@ -19,6 +19,7 @@ import xopipe
 from tests.faulty_training import SHARED, three_trainings
 from tests.finished_runs import read_csv
 from xopipe.config.compose import compose_config
+from xopipe.diff.cli import main as diff_main
 from xopipe.diff.compare import Tolerance, compare_grids
 from xopipe.diff.grids import HistoryGrids, WeightGrids
 from xopipe.errors import UserError
@@ -28,6 +29,7 @@ from xopipe.sweep_end import finish_sweep
 GROUP = " ".join(SHARED)
 WEIGHT_GRIDS = ["conv_0", "conv_1", "conv_2", "conv_bias", "head_0", "head_1", "head_bias"]
 HISTORY_GRIDS = ["train_loss", "test_loss", "train_accuracy", "test_accuracy"]
+SCORES = ("loss", "accuracy")
 FEATURES = 3 * 4 * 4 + 3 * 7 * 7  # the seed's pool and relu of a 9x9 image, flattened
 WEIGHTS_PER_JOB = 3 * 9 + 3 + 2 * FEATURES + 2
 TOLERANCE = Tolerance(1e-9, 1e-9)
@@ -208,6 +210,31 @@ def test_a_drifting_backend_is_named_by_table_and_cell(tmp_path, monkeypatch):
     )
     assert worst_line in section.splitlines()
     assert "weights conv_1: |a - b| beyond tolerance" in (sweep / "diff_report.html").read_text()
+
+
+def test_xopipe_diff_and_load_read_training_runs(tmp_path, monkeypatch, capsys):
+    """Two training runs compared by xopipe-diff: their weights and history, their scores;
+    a training sweep opened by xopipe.load: its summary as a DataFrame."""
+    sweep = three_trainings(tmp_path / "sweep", monkeypatch, faulty="numpy")
+    finish_sweep(sweep)
+    same = diff_main([str(sweep / "0"), str(sweep / "2"), "--out", str(tmp_path / "same")])
+    differ = diff_main([str(sweep / "0"), str(sweep / "1"), "--out", str(tmp_path / "differ")])
+    assert (same, differ) == (0, 1)
+    verdicts = [line for line in capsys.readouterr().out.splitlines() if line.startswith("runs")]
+    assert verdicts[0] == "runs agree: 11 grids (weights 7, history 4) within tolerance in 1 pair"
+    assert (
+        verdicts[1].startswith("runs differ: ") and "backend=loop vs backend=numpy" in verdicts[1]
+    )
+    rows = read_csv(tmp_path / "differ" / "diff.csv")
+    assert {r["table"] for r in rows if r["ok"] == "false"} == {"weights", "history"}
+    report = (tmp_path / "same" / "diff_report.md").read_text()
+    assert "## Final scores" in report and f"| 2 | {GROUP} backend=torch |" not in report
+    assert f"{sweep / '2'} | {GROUP} backend=torch |" in report  # named as given
+    folder = xopipe.load(sweep)
+    assert folder.kind == "sweep" and "summary" in folder.tables()
+    summary = folder.frame("summary")
+    assert len(summary) == 3 * WEIGHTS_PER_JOB
+    assert list(summary.columns[4:8]) == [f"{s}_{k}" for s in ("train", "test") for k in SCORES]
 
 
 def test_the_diff_tolerance_is_the_training_configs(tmp_path, monkeypatch):

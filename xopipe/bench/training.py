@@ -28,9 +28,11 @@ def _setup(overrides: list[str]) -> tuple[Any, Any, Any]:
     """The default training's config, data and model (with `overrides`)."""
     from xopipe.config import read_config
     from xopipe.config.compose import compose_config
+    from xopipe.config.train_schema import TrainConfig
     from xopipe.training.run import prepare
 
     config = read_config(compose_config(overrides, config_name="train"))
+    assert isinstance(config, TrainConfig), type(config)
     data, model = prepare(config)
     return config, data, model
 
@@ -61,7 +63,8 @@ def reference_model(params: dict[str, np.ndarray]) -> Any:
             self.head = nn.Linear(*params["head.weight"].shape[::-1])
 
         def forward(self, x: Any) -> Any:
-            conv = F.conv2d(x, self.conv.weight) / 9 + self.conv.bias[None, :, None, None]
+            bias: Any = self.conv.bias  # a Conv2d made with bias=True has one
+            conv = F.conv2d(x, self.conv.weight) / 9 + bias[None, :, None, None]
             pool = F.max_pool2d(F.pad(conv, (0, conv.shape[-1] % 2, 0, conv.shape[-2] % 2)), 2)
             return self.head(torch.cat([pool.flatten(1), F.relu(conv).flatten(1)], dim=1))
 

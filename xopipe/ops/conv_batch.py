@@ -116,9 +116,7 @@ def backward(
         tall, p.weight, grad, **_conv_options(p, s.channels)
     )
     padded_width = grad_tall.shape[2]
-    grad_x = grad_tall[:, : s.images * s.rows].reshape(
-        s.channels, s.images, s.rows, padded_width
-    )
+    grad_x = grad_tall.reshape(s.channels, s.images, s.rows, padded_width)
     grad_x = grad_x.swapaxes(0, 1)[:, :, : s.padded].reshape(
         s.images * s.channels, s.padded, padded_width
     )
