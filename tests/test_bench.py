@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -257,3 +258,36 @@ def test_startup_refuses_zero_rounds(capsys):
         main(["--startup", "--rounds", "0"])
     assert exit_.value.code == 2
     assert "--rounds must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_every_conv_case_of_the_issue_is_timed_in_both_dtypes():
+    names = {case.name for case in all_cases([9, 256, 1024, 4096])}
+    for size in (256, 1024, 4096):
+        for suffix in ("", " float64"):
+            for what in ("", " stride 2", " stride 3", " dilation 2"):
+                assert f"conv {size}^2 K3 k3{what}{suffix}" in names
+            assert f"relu 3x{size // 2 - 1}^2{suffix}" in names
+            assert f"max pool 2x2/2 3x{size - 2}^2{suffix}" in names
+    for size in (256, 1024):
+        assert {f"conv {size}^2 K16 k5", f"conv {size}^2 K16 k5 float64"} <= names
+    assert "conv 9^2 K3 k3 float64" not in names  # 9^2: call overhead, one dtype is enough
+
+
+def test_a_strided_or_dilated_cases_floor_counts_only_the_cells_it_keeps():
+    cases = {case.name: case for case in all_cases([1024])}
+    # dilation 2 spans 5 cells: 1020^2 outputs per kernel; stride 3: 341^2, float64
+    assert floor_bytes(cases["conv 1024^2 K3 k3 dilation 2"]) == (1024**2 + 3 * 1020**2) * 4
+    assert floor_bytes(cases["conv 1024^2 K3 k3 stride 3 float64"]) == (1024**2 + 3 * 341**2) * 8
+
+
+@pytest.mark.parametrize("what", ["stride 2", "stride 3", "dilation 2"])
+def test_the_backends_and_the_reference_compute_the_same_strided_or_dilated_case(what):
+    from xopipe.bench.timing import _backend_work, _torch_reference
+
+    case = next(c for c in all_cases([256]) if c.name == f"conv 256^2 K3 k3 {what} float64")
+    expected = _torch_reference(case)()
+    assert isinstance(expected, np.ndarray)
+    for backend in ("numpy", "torch"):
+        got = _backend_work(case, backend)()
+        assert isinstance(got, np.ndarray) and got.shape == expected.shape[1:]
+        np.testing.assert_allclose(got, expected[0], rtol=1e-12, atol=1e-12)

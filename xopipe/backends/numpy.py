@@ -1,39 +1,55 @@
 """The fast CPU backend: vectorized NumPy, no Python loop over output cells.
 
-conv is im2col in row tiles followed by a BLAS matmul, so its extra memory
-is one tile of patches however large the input; pooling combines the
+conv multiplies the kernels with patches of the input in BLAS, the strategy
+chosen by shape (numpy_conv.py); its extra memory is a cache-sized buffer
+per thread however large the input. Pooling combines the
 k*k strided views of the input elementwise (numpy_views.py). The backward
 pass, as vectorized, is in numpy_backward.py.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
 
+from xopipe.backends import numpy_conv
 from xopipe.backends.base import HostArrays
 from xopipe.backends.numpy_activations import ACTIVATION
 from xopipe.backends.numpy_backward import NumpyBackward
+from xopipe.backends.numpy_memory import keep_freed_pages
 from xopipe.backends.numpy_views import (
     NP_PAD_MODE,
-    conv_windows,
     framed,
     pool_frame,
-    tile_rows,
     window_counts,
 )
-from xopipe.geometry import Pads, Pair, conv_out
+from xopipe.geometry import Pads, Pair
+
+# A pool's taps depend only on the shapes: computed once per shape, not per call
+# (their Python arithmetic was most of a small pool's time).
+_pool_frame = functools.lru_cache(maxsize=256)(pool_frame)
 
 
 class NumpyBackend(NumpyBackward, HostArrays):
     name = "numpy"
 
+    def __init__(self) -> None:
+        keep_freed_pages()  # each stage's array reuses freed pages (numpy_memory.py)
+
     def pad2d(self, x: np.ndarray, pads: Pads, mode: str, value: float) -> np.ndarray:
         left, right, top, bottom = pads
+        if mode == "constant":  # np.pad's numbers, without its ~20 us of bookkeeping
+            channels, height, width = x.shape
+            out = np.empty((channels, top + height + bottom, left + width + right), x.dtype)
+            rows = slice(top, top + height)
+            out[:, rows, left : left + width] = x
+            for border in (out[:, :top], out[:, top + height :], out[:, rows, :left]):
+                border.fill(value)
+            out[:, rows, left + width :].fill(value)
+            return out
         width = ((0, 0), (top, bottom), (left, right))
-        if mode == "constant":
-            return np.pad(x, width, mode="constant", constant_values=value)
         return np.pad(x, width, mode=NP_PAD_MODE[mode])  # type: ignore[call-overload]
 
     def conv2d(
@@ -51,31 +67,8 @@ class NumpyBackend(NumpyBackward, HostArrays):
     ) -> np.ndarray:
         mode = "constant" if padding_mode == "zeros" else padding_mode
         padded = np.ascontiguousarray(self.pad2d(x, pads, mode, 0.0) if any(pads) else x)
-        kernels, group_channels, kh, kw = weight.shape
-        rows = conv_out(padded.shape[1], kh, stride[0], dilation[0], 0, 0)
-        cols = conv_out(padded.shape[2], kw, stride[1], dilation[1], 0, 0)
-        depth = group_channels * kh * kw
-        per_group = kernels // groups
-        tile = tile_rows(rows, cols, depth)
-
-        out = np.empty((kernels, rows * cols), dtype=x.dtype)
-        patches = np.empty((depth, tile * cols), dtype=x.dtype)
-        column_bias = bias.reshape(kernels, 1).astype(x.dtype, copy=False)
-        for g in range(groups):
-            kernel_rows = slice(g * per_group, (g + 1) * per_group)
-            matrix = weight[kernel_rows].reshape(per_group, depth)
-            channels = padded[g * group_channels : (g + 1) * group_channels]
-            for top in range(0, rows, tile):
-                n = min(tile, rows - top)
-                windows = conv_windows(channels, top, n, cols, (kh, kw), stride, dilation)
-                block = patches[:, : n * cols]
-                np.copyto(block.reshape(group_channels, kh, kw, n, cols), windows)
-                target = out[kernel_rows, top * cols : (top + n) * cols]
-                np.matmul(matrix, block, out=target)
-                if divisor is not None:
-                    target /= divisor
-                target += column_bias[kernel_rows]
-        return out.reshape(kernels, rows, cols)
+        weight = weight.astype(padded.dtype, copy=False)
+        return numpy_conv.conv2d(padded, weight, bias, stride, dilation, groups, divisor)
 
     def max_pool2d(
         self,
@@ -87,7 +80,7 @@ class NumpyBackend(NumpyBackward, HostArrays):
         dilation: Pair,
         ceil_mode: bool,
     ) -> np.ndarray:
-        full, taps = pool_frame(x.shape, size, stride, padding, dilation, ceil_mode)
+        full, taps = _pool_frame(x.shape, size, stride, padding, dilation, ceil_mode)
         padded = framed(x, padding, full, -np.inf)  # padding is -inf: it never wins
         out = padded[taps[0]].copy()
         for tap in taps[1:]:
@@ -104,7 +97,7 @@ class NumpyBackend(NumpyBackward, HostArrays):
         ceil_mode: bool,
         count_include_pad: bool,
     ) -> np.ndarray:
-        full, taps = pool_frame(x.shape, size, stride, padding, (1, 1), ceil_mode)
+        full, taps = _pool_frame(x.shape, size, stride, padding, (1, 1), ceil_mode)
         padded = framed(x, padding, full, 0.0)
         out = padded[taps[0]].copy()
         for tap in taps[1:]:

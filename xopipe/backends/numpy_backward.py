@@ -110,10 +110,10 @@ class NumpyBackward:
                     grad_tile = wide_tile(grad[kernel_rows], top, n, width, wide)
                     block = wide_patches(channels, top, n, cols, (kh, kw), dilation, patches)
                     total += grad_tile[:, : block.shape[1]] @ block.T
-                    spread = spreads[: depth * n * width].reshape(depth, n * width)
-                    np.matmul(matrix.T, grad_tile, out=spread)
-                    spread = spread.reshape(group_channels, kh, kw, n * width)
-                    add_rows(grad_channels, spread, top, n, cols, dilation)
+                    rows_out = spreads[: depth * n * width].reshape(depth, n * width)
+                    np.matmul(matrix.T, grad_tile, out=rows_out)
+                    shares = rows_out.reshape(group_channels, kh, kw, n * width)
+                    add_rows(grad_channels, shares, top, n, cols, dilation)
                     continue
                 grad_tile = grad[kernel_rows, top : top + n, :].reshape(per_group, n * cols)
                 windows = conv_windows(channels, top, n, cols, (kh, kw), stride, dilation)
@@ -160,7 +160,7 @@ class NumpyBackward:
             s == span and extent == (n - 1) * s + span
             for s, span, extent, n in zip(stride, spans, full, grad.shape[1:], strict=True)
         )
-        grad_frame = max_pool_gradient(padded, grad, taps, stride[0], apart, tiled)
+        grad_frame = max_pool_gradient(padded, grad, taps, stride[0], apart, tiled, self._scratch)
         return unframed(grad_frame, padding, x.shape)
 
     def avg_pool2d_backward(

@@ -11,6 +11,8 @@ infinities) where it is on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 # Each float type and the integer type of its width.
@@ -21,6 +23,8 @@ _BITS = {
 }
 
 Tap = tuple[slice, slice, slice]
+# Flat buffers of the given sizes and dtype (NumpyBackward._scratch, or fresh ones).
+Scratch = Callable[[tuple[int, ...], np.dtype], list[np.ndarray]]
 
 # Output cells per block of a max pool's backward: the block's rows of the input,
 # of the gradient and of the frame stay in the caches through every pass over the
@@ -48,10 +52,10 @@ def kept(grad: np.ndarray, mask: np.ndarray, out: np.ndarray | None = None) -> n
     return out
 
 
-def first_maxima(values: list[np.ndarray]) -> np.ndarray:
+def first_maxima(values: list[np.ndarray], best: np.ndarray | None = None) -> np.ndarray:
     """For each pool window, the index of the tap that holds its first maximum in row-major
     window order (PyTorch's tie rule): only a strictly greater value takes over. `values`:
-    each tap's values, in that order.
+    each tap's values, in that order; `best`: a buffer of their shape for the running best.
 
     Branch-free: fmax leaves the running best where a tap is NaN (as `>` does not
     take it), and since t exceeds every earlier winner, max(winner, t * better) is t
@@ -62,13 +66,11 @@ def first_maxima(values: list[np.ndarray]) -> np.ndarray:
     winner = np.zeros(first.shape, dtype=np.min_scalar_type(len(values)))
     better = np.empty(first.shape, dtype=bool)
     step = np.empty_like(winner)
-    best = first
+    running = first
     for t, view in enumerate(values[1:], start=1):
-        np.greater(view, best, out=better)
-        if t == 1:
-            best = np.fmax(first, view)  # the running best, in a buffer of its own
-        elif t < len(values) - 1:  # the last tap's best is never read
-            np.fmax(best, view, out=best)
+        np.greater(view, running, out=better)
+        if t < len(values) - 1:  # the last tap's best is never read
+            running = np.fmax(running, view, out=best)  # a buffer of its own from t = 1
         np.multiply(better.view(np.uint8), winner.dtype.type(t), out=step)
         np.maximum(winner, step, out=winner)
     if np.issubdtype(first.dtype, np.floating):
@@ -85,6 +87,7 @@ def max_pool_gradient(
     row_stride: int,
     apart: bool,
     tiled: bool = False,
+    scratch: Scratch | None = None,
 ) -> np.ndarray:
     """dL/d the pool's framed input: each window's gradient to its first maximum, block of
     output rows by block. `apart`: no two windows share a cell (stride >= span), so each
@@ -94,22 +97,31 @@ def max_pool_gradient(
     into zeros: a -0.0 gradient arrives as +0.0.
 
     A tap's cells are every stride-th of a row: the arithmetic runs on contiguous copies
-    of them (SIMD), and only the copies in and out walk the strides.
+    of them (SIMD), and only the copies in and out walk the strides. `scratch` gives the
+    block's buffers (the backend keeps them from call to call: fresh ones cost a
+    3 x 254^2 float64 backward twice its time in page faults).
     """
     fresh = np.empty if apart and tiled else np.zeros
     frame = fresh(padded.shape, dtype=grad.dtype)
     channels, rows, cols = grad.shape
     block = max(1, min(rows, POOL_BLOCK_CELLS // max(1, channels * cols)))
-    values = np.empty((len(taps), channels, block, cols), dtype=padded.dtype)
-    won = np.empty((channels, block, cols), dtype=bool)
-    share = np.empty((channels, block, cols), dtype=grad.dtype)
-    source = np.empty((channels, block, cols), dtype=grad.dtype)
+    shape = (channels, block, cols)
+    cells = channels * block * cols
+    if scratch is not None and padded.dtype == grad.dtype:  # one dtype in a run
+        flat = scratch((len(taps) * cells, cells, cells, cells), grad.dtype)
+        values = flat[0].reshape(len(taps), *shape)
+        best, share, source = (buffer.reshape(shape) for buffer in flat[1:])
+    else:
+        values = np.empty((len(taps), *shape), dtype=padded.dtype)
+        best = np.empty(shape, dtype=padded.dtype)
+        share, source = np.empty(shape, dtype=grad.dtype), np.empty(shape, dtype=grad.dtype)
+    won = np.empty(shape, dtype=bool)
     for top in range(0, rows, block):
         n = min(block, rows - top)
         here = [_rows(tap, top, n, row_stride) for tap in taps]
         for t, tap in enumerate(here):
             np.copyto(values[t, :, :n], padded[tap])
-        winner = first_maxima(list(values[:, :, :n]))
+        winner = first_maxima(list(values[:, :, :n]), best[:, :n])
         # + 0.0 turns -0.0 into +0.0, as adding into zeros does
         np.add(grad[:, top : top + n], grad.dtype.type(0), out=source[:, :n])
         for t, tap in enumerate(here):

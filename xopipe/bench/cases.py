@@ -13,6 +13,7 @@ class Case:
     kernels: int = 3
     kernel_size: int = 3
     stride: int = 1
+    dilation: int = 1
     channels: int = 1  # input channels (pool and relu cases run on 3 channels)
     dtype: str = "float32"
 
@@ -21,24 +22,45 @@ class Case:
         return self.channels * self.size * self.size
 
 
+DTYPES = ("float32", "float64")
+
+
+def _conv(size: int, dtype: str, what: str = "", **shape: int) -> Case:
+    suffix = "" if dtype == "float32" else f" {dtype}"
+    kernels, k = shape.get("kernels", 3), shape.get("kernel_size", 3)
+    name = f"conv {size}^2 K{kernels} k{k}{what}{suffix}"
+    return Case(name, "conv", size, dtype=dtype, **shape)
+
+
 def all_cases(sizes: list[int]) -> list[Case]:
-    """The table's rows for the given input sizes (9, 256, 1024, 4096 in full)."""
-    cases: list[Case] = []
-    for size in sizes:
-        cases.append(Case(f"conv {size}^2 K3 k3", "conv", size))
-    for size in sizes:
-        if size >= 1024:
-            cases.append(Case(f"conv {size}^2 K3 k3 float64", "conv", size, dtype="float64"))
-    if 1024 in sizes:
-        cases.append(Case("conv 1024^2 K16 k5", "conv", 1024, kernels=16, kernel_size=5))
-        cases.append(Case("conv 1024^2 K3 k3 stride 2", "conv", 1024, stride=2))
+    """The table's rows for the given input sizes (9, 256, 1024, 4096 in full).
+
+    From 256^2 up every case comes in float32 and float64, and conv at stride 1,
+    2 and 3 and dilation 2, with a wide kernel (16 kernels of 5x5) up to 1024^2.
+    """
+    cases = [_conv(size, "float32") for size in sizes]
+    large = [size for size in sizes if size >= 256]
+    cases += [_conv(size, "float64") for size in large]
+    for size in large:
+        for dtype in DTYPES:
+            cases += [
+                _conv(size, dtype, " stride 2", stride=2),
+                _conv(size, dtype, " stride 3", stride=3),
+                _conv(size, dtype, " dilation 2", dilation=2),
+            ]
+    for size in large:
+        if size <= 1024:  # torch takes seconds a call beyond
+            cases += [_conv(size, dtype, kernels=16, kernel_size=5) for dtype in DTYPES]
     for size in sizes:
         pooled = size - 2 if size > 9 else size  # a conv output's size, even after a 3x3 conv
-        cases.append(Case(f"max pool 2x2/2 3x{pooled}^2", "max_pool", pooled, channels=3))
-    for size in sizes:
-        if size >= 256:
-            half = size // 2 - 1
-            cases.append(Case(f"relu 3x{half}^2", "relu", half, channels=3))
+        for dtype in DTYPES if size >= 256 else DTYPES[:1]:
+            name = f"max pool 2x2/2 3x{pooled}^2" + ("" if dtype == "float32" else f" {dtype}")
+            cases.append(Case(name, "max_pool", pooled, channels=3, dtype=dtype))
+    for size in large:
+        half = size // 2 - 1
+        for dtype in DTYPES:
+            name = f"relu 3x{half}^2" + ("" if dtype == "float32" else f" {dtype}")
+            cases.append(Case(name, "relu", half, channels=3, dtype=dtype))
     for size in sizes:
         cases.append(Case(f"seed pipeline {size}^2", "pipeline", size))
     return cases

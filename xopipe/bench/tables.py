@@ -13,7 +13,8 @@ from xopipe.bench.rounds import STEADY, format_seconds, ratio
 def floor_bytes(case: Case) -> int:
     """Bytes a case must at least read and write once."""
     item = np.dtype(case.dtype).itemsize
-    out = (case.size - case.kernel_size) // case.stride + 1
+    reach = case.dilation * (case.kernel_size - 1) + 1  # input cells a window spans
+    out = (case.size - reach) // case.stride + 1
     conv_out = case.kernels * out * out
     if case.op == "conv":
         return (case.cells + conv_out) * item

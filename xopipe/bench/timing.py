@@ -70,7 +70,7 @@ def _torch_reference(case: Case, device: str = "cpu") -> Callable[[], object]:
         return t
 
     if case.op == "conv":
-        return lambda: done(F.conv2d(xt, wt, stride=case.stride))
+        return lambda: done(F.conv2d(xt, wt, stride=case.stride, dilation=case.dilation))
     if case.op == "max_pool":
         return lambda: done(F.max_pool2d(xt, 2))
     if case.op == "relu":
@@ -108,7 +108,7 @@ def _backend_work(
         return array
 
     conv_args: dict[str, Any] = dict(
-        pads=(0, 0, 0, 0), dilation=(1, 1), groups=1, padding_mode="zeros"
+        pads=(0, 0, 0, 0), dilation=(case.dilation,) * 2, groups=1, padding_mode="zeros"
     )
     pool_args: dict[str, Any] = dict(
         size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1), ceil_mode=False

@@ -1,0 +1,98 @@
+"""The numpy backend's worker threads: parts of one primitive, run side by side.
+
+NumPy's copies and matmuls release the GIL, so Python threads that each copy
+and multiply their own share of a primitive keep every core busy. Each call
+to BLAS stays small enough for BLAS to run it on the calling thread (see
+numpy_conv.py), so these threads, not BLAS's own, are the parallelism; a
+thread count set for the libraries (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS)
+bounds it, as it bounds torch's.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+Part = TypeVar("Part")
+
+_THREAD_SETTINGS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def thread_count() -> int:
+    """The cores this process may use, capped by the libraries' thread settings."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    for name in _THREAD_SETTINGS:
+        value = os.environ.get(name, "")
+        if value.isdigit() and int(value) > 0:
+            cores = min(cores, int(value))
+    return max(1, cores)
+
+
+class Workers:
+    """A pool of count - 1 threads; the calling thread takes the first share itself.
+
+    A pool made before a fork has no threads in the child: each process makes its own.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._owner = -1
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def _executor(self, size: int) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None or self._owner != os.getpid() or self._size < size:
+                if self._pool is not None and self._owner == os.getpid():
+                    self._pool.shutdown(wait=False)  # outgrown: its threads end when idle
+                self._pool = ThreadPoolExecutor(size, thread_name_prefix="xopipe-numpy")
+                self._owner, self._size = os.getpid(), size
+            return self._pool
+
+    def run(self, work: Callable[[Iterator[Part]], Any], parts: Sequence[Part], count: int) -> None:
+        """work(handout) on `count` threads side by side, each taking its next part from
+        one shared handout: a thread the machine holds back takes fewer parts, rather
+        than leaving the others waiting for its fixed share."""
+        count = min(count, len(parts))
+        handout = _Handout(parts)
+        if count <= 1:
+            work(handout)
+            return
+        pool = self._executor(count - 1)
+        pending = [pool.submit(handout.serve, work) for _ in range(count - 1)]
+        try:
+            handout.serve(work)
+        finally:
+            for future in pending:
+                future.result()  # re-raises a worker's error here
+
+
+class _Handout(Iterator[Part]):
+    """The parts, one at a time to whichever thread asks; none more once one failed."""
+
+    def __init__(self, parts: Sequence[Part]) -> None:
+        self._parts = iter(parts)
+        self._lock = threading.Lock()
+        self._failed = False
+
+    def __next__(self) -> Part:
+        with self._lock:
+            if self._failed:
+                raise StopIteration
+            return next(self._parts)
+
+    def serve(self, work: Callable[[Iterator[Part]], Any]) -> None:
+        try:
+            work(self)
+        except BaseException:
+            self._failed = True
+            raise
+
+
+WORKERS = Workers()
