@@ -31,6 +31,12 @@ def test_quick_benchmark_prints_times_and_no_ratios(tmp_path, capsys):
     header = "| case | torch.nn.functional | loop backend | numpy backend | torch backend |"
     assert header in text.splitlines()
     kernels, backward = text.split("## Backward pass, against torch's CPU autograd")
+    backward, training = backward.split("## Training: one epoch, against plain torch")
+    header = "| case | plain torch | loop backend | numpy backend | torch backend |"
+    assert header in training.splitlines()
+    (epoch,) = [line for line in training.splitlines() if line.startswith("| one epoch")]
+    cells = [c.strip() for c in epoch.split("|")[2:-1]]
+    assert len(cells) == 4 and all(re.fullmatch(r"[\d.e+-]+ m?s", cell) for cell in cells), epoch
     rows = [line for line in kernels.splitlines() if line.startswith("| ") and "ms" in line]
     names = [row.split("|")[1].strip() for row in rows]
     assert names == ["conv 9^2 K3 k3", "max pool 2x2/2 3x9^2", "seed pipeline 9^2"]

@@ -102,6 +102,14 @@ def _check_outputs(text: str, folder: Path) -> None:
         out = out or _single(list(folder.glob("outputs/diffs/*/*")))
         assert {"diff.csv", "diff_report.md", "diff_report.html"} <= {p.name for p in out.iterdir()}
         return
+    if words[0] == "xopipe-train" and "-m" in words[1:]:
+        sweep = _single(list(folder.glob("outputs/train/multirun/*/*")))
+        names = {p.name for p in sweep.iterdir()}
+        assert {"summary.parquet", "diff.csv", "diff_report.md", "diff_report.html"} <= names
+        jobs = [p for p in sweep.iterdir() if p.name.isdigit()]
+        assert jobs and all(manifest_of(job)["kind"] == "training" for job in jobs)
+        assert all(manifest_of(job)["status"] == "complete" for job in jobs)
+        return
     if words[0] == "xopipe-train":
         run = _single(list(folder.glob("outputs/train/*/*")))
         manifest = manifest_of(run)

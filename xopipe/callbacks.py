@@ -63,6 +63,8 @@ def _need_parquet(config: DictConfig) -> None:
     tables = config.get("tables")
     if tables is None:  # not xopipe's config (a test's, a plugin's): nothing to check
         return
+    if config.get("train") is not None:  # xopipe-train writes its Parquet tables always
+        return
     formats = list(tables.get("formats") or [])
     if "parquet" not in formats:
         suggested = ",".join(["parquet", *(f for f in formats if f != "parquet")])
@@ -82,7 +84,8 @@ def _note_figures_off(config: DictConfig) -> None:
 
 
 class SweepSummary(Callback):
-    """At the end of a multirun, summary.parquet, diff.csv and diff_report.md/.html.
+    """At the end of a multirun, summary.parquet, diff.csv and diff_report.md/.html,
+    for sweeps of runs (conf/config.yaml) and of training (conf/train.yaml) alike.
 
     Everything is read from the sweep folder (manifests, .hydra/overrides.yaml,
     matrices.parquet), never from the launcher's in-memory results, so it

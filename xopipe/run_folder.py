@@ -33,6 +33,9 @@ TABLE_FILES = {
     "gradients": GRADIENTS_PARQUET,
     "weight_gradients": WEIGHT_GRADIENTS_PARQUET,
 }
+# A training run's (manifest kind `training`, xopipe/training/files.py): what a comparison
+# reads of it, the final weights and the loss and accuracy by epoch.
+TRAINING_TABLE_FILES = {"weights": "weights.parquet", "history": "history.parquet"}
 HYDRA_SUBDIR = ".hydra"
 # A sweep's own files, beside its jobs.
 MULTIRUN_YAML = "multirun.yaml"
@@ -119,9 +122,17 @@ class Job:
         return self.path / MATRICES_PARQUET
 
     @property
+    def kind(self) -> str:
+        """run | training, as the manifest says (a run's says nothing)."""
+        return "training" if (self.manifest or {}).get("kind") == "training" else "run"
+
+    @property
     def tables(self) -> dict[str, Path]:
         """{table: its Parquet file}: matrices, and the gradient tables the run wrote (its
-        manifest lists every file written, so a stale file from an earlier run never counts)."""
+        manifest lists every file written, so a stale file from an earlier run never counts);
+        a training run's weights and history."""
+        if self.kind == "training":
+            return {table: self.path / name for table, name in TRAINING_TABLE_FILES.items()}
         files = (self.manifest or {}).get("files") or {}
         found = {"matrices": self.parquet}
         for table, name in TABLE_FILES.items():
@@ -135,6 +146,12 @@ class Job:
         loss = (self.manifest or {}).get("loss")
         value = loss.get("value") if isinstance(loss, dict) else None
         return float(value) if isinstance(value, (int, float)) else None
+
+    @property
+    def scores(self) -> dict[str, dict[str, float]]:
+        """A training run's final {split: {loss, accuracy}}; empty for a run."""
+        final = (self.manifest or {}).get("final")
+        return final if isinstance(final, dict) else {}
 
     @property
     def backend(self) -> str | None:

@@ -1,6 +1,6 @@
 """python -m xopipe.bench [--quick] [--sizes 9 256 1024 4096] [--repeats 7] [--rounds 3]
 [--backward-sizes 64 256 1024 2048] [--device cuda [--gpu-sizes 1024 4096 8192 16384]]
-[--startup | --backward | --dask [--dask-16384]] [--out FILE]"""
+[--startup | --backward | --training | --dask [--dask-16384]] [--out FILE]"""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from xopipe.bench import backward, startup, system
-from xopipe.bench.cases import Case, all_cases, backward_cases, gpu_cases
+from xopipe.bench import backward, startup, system, training
+from xopipe.bench.cases import Case, all_cases, backward_cases, gpu_cases, training_cases
 from xopipe.bench.rounds import STEADY, format_seconds, time_in_rounds
 from xopipe.bench.tables import IN_MEMORY, gpu_table, kernel_table
 from xopipe.bench.timing import LOOP_MAX_SIZE, conv_extra_memory, gpu_peak_memory
@@ -93,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
         "--backward", action="store_true", help="only the backward section, in rounds"
     )
     parser.add_argument(
+        "--training",
+        action="store_true",
+        help="only the training section: one epoch of xopipe-train's default on each backend "
+        "against plain torch, in rounds",
+    )
+    parser.add_argument(
         "--dask",
         action="store_true",
         help="only backend=dask against the seed pipeline written with dask directly, at "
@@ -126,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.backward:
         lines = _backward_section(backward_sizes, repeats, args.threads, rounds, not args.quick)
         return _write(["# xopipe backward pass", *lines], args.out)
+    if args.training:
+        lines = _training_section(repeats, args.threads, rounds, not args.quick)
+        return _write(["# xopipe training", *lines], args.out)
     cases = all_cases(sizes)
     names = [case.name for case in cases]
     times = time_in_rounds("cpu", IMPLEMENTATIONS, names, sizes, repeats, args.threads, rounds)
@@ -149,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         *kernel_table(cases, times, bandwidth, ratios=not args.quick),
     ]
     report += _backward_section(backward_sizes, repeats, args.threads, rounds, not args.quick)
+    report += _training_section(repeats, args.threads, rounds, not args.quick)
     if args.device == "cuda":
         report += _gpu_section(sorted(args.gpu_sizes), repeats, rounds, args.gpu_bandwidth)
     conv_sizes = [s for s in sizes if s >= 256]
@@ -234,6 +244,27 @@ def _backward_section(
         "",
         *backward.backward_table(cases, times, IN_MEMORY, ratios),
         *([""] + backward.goal_lines(cases, times) if ratios else []),
+    ]
+
+
+def _training_section(repeats: int, threads: int, rounds: int, ratios: bool) -> list[str]:
+    (case,) = training_cases([])
+    implementations = (training.REFERENCE, *IN_MEMORY)
+    # An epoch takes a hundred times a kernel's call: fewer repeats say as much.
+    times = time_in_rounds(
+        "training", implementations, [case.name], [], min(repeats, 7), threads, rounds
+    )
+    return [
+        "",
+        "## Training: one epoch, against plain torch",
+        "",
+        "One epoch of xopipe-train's default, from the same weights: 200 train and 100 test "
+        "images 9x9, 13 SGD steps of 16, then the loss and accuracy of both splits, float64; "
+        "the model as a torch.nn.Module with autograd and torch.optim.SGD on the CPU, "
+        "against each backend through xopipe.training. In brackets: the ratio to plain "
+        "torch (median of the rounds' ratios, lowest-highest); the loop backend in 3 repeats.",
+        "",
+        *training.training_table(case, times, tuple(IN_MEMORY), ratios),
     ]
 
 

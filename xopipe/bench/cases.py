@@ -8,7 +8,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Case:
     name: str
-    op: str  # conv | max_pool | relu | pipeline; backward_pipeline | backward_conv | ...
+    op: str  # conv | max_pool | relu | pipeline; backward_pipeline | ...; train_epoch
     size: int  # input rows = cols
     kernels: int = 3
     kernel_size: int = 3
@@ -94,5 +94,17 @@ def backward_cases(sizes: list[int]) -> list[Case]:
     return cases
 
 
+def training_cases(sizes: list[int]) -> list[Case]:
+    """One epoch of xopipe-train's default (xopipe/bench/training.py); `sizes` are not used:
+    the default data is 9x9."""
+    name = "one epoch: 200 images 9x9, batch 16, float64"
+    return [Case(name, "train_epoch", 9, dtype="float64")]
+
+
 # Which cases a worker process times, by suite.
-SUITES = {"cpu": all_cases, "cuda": gpu_cases, "backward": backward_cases}
+SUITES = {
+    "cpu": all_cases,
+    "cuda": gpu_cases,
+    "backward": backward_cases,
+    "training": training_cases,
+}

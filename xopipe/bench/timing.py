@@ -8,7 +8,8 @@ torch.nn.functional calls on tensors resident on the device), `cuda`
 stages are) and `cuda-host` (xopipe's torch backend, NumPy in and out).
 Every GPU implementation runs with the backend's settings (TF32 off,
 deterministic algorithms) and waits for the device before the clock stops.
-The backward cases (`torch-autograd` against the backends) are in bench/backward.py.
+The backward cases (`torch-autograd` against the backends) are in bench/backward.py,
+the training case (`torch-nn` against the backends) in bench/training.py.
 """
 
 from __future__ import annotations
@@ -177,6 +178,12 @@ def gpu_peak_memory(size: int) -> tuple[int, int]:
 
 
 def _work(implementation: str, case: Case) -> Callable[[], object]:
+    if case.op == "train_epoch":
+        from xopipe.bench import training
+
+        if implementation == training.REFERENCE:
+            return training.reference_work(case)
+        return training.backend_work(case, implementation)
     if case.op.startswith("backward"):
         from xopipe.bench import backward
 

@@ -2,7 +2,9 @@
 
 A pair's rows cover every table both runs hold: `matrices` (the values),
 and with a loss `gradients` (dL/d each of them) and `weight_gradients` (dL/d
-each stored weight). xopipe.diff.pairs fills them; table and report write them.
+each stored weight); for training runs `weights` (the final ones) and
+`history` (loss and accuracy by epoch). xopipe.diff.pairs fills them; table
+and report write them.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class GridRow:
     channel: int
     diff: GridDiff
     heatmap: bytes | None = None  # PNG of |a - b| beyond tolerance, for mismatches
-    table: str = "matrices"  # matrices | gradients | weight_gradients
+    table: str = "matrices"  # matrices | gradients | weight_gradients; weights | history
 
 
 @dataclass
@@ -81,6 +83,7 @@ class Comparison:
     pairs: list[Pair] = field(default_factory=list)
     skipped: list[Job] = field(default_factory=list)  # failed jobs, left out of a sweep's groups
     unmatched: list[tuple[str, Job]] = field(default_factory=list)  # (source, job) with no partner
+    trained: list[Job] = field(default_factory=list)  # training runs, for their final scores
 
     @property
     def rows(self) -> list[GridRow]:

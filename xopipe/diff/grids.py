@@ -10,7 +10,14 @@ whole, once. gradients.parquet has the same schema and is read the same way.
 weight_gradients.parquet (the schema of weights.parquet) is small and read
 whole. Its grids are named as its CSV files are: weight_gradients/conv_1_0.csv,
 kernel 1's weights on input channel 0, is grid (`conv_1`, 0); the biases,
-weight_gradients/conv_bias.csv, one row of K, are grid (`conv_bias`, 0).
+weight_gradients/conv_bias.csv, one row of K, are grid (`conv_bias`, 0). A
+training run's weights.parquet is read the same way; its head is stage `head`
+(kernel = class, col = feature), so `head_1` is class 1's votes, one row.
+
+A training run's history.parquet (epoch, split, loss, accuracy) is one grid per
+split and score, one row, col = epoch: (`test_accuracy`, 0) holds the test
+accuracy from epoch 0 (before training) to the last, so the first column that
+differs is the epoch where two runs parted.
 """
 
 from __future__ import annotations
@@ -30,9 +37,37 @@ WHOLE_TABLE_ROWS = 1 << 22
 GridKey = tuple[str, int]
 
 
-def open_grids(table: str, path: Path) -> RunGrids | WeightGrids:
-    """A reader of one table's grids: weight_gradients by weight, the others by stage."""
-    return WeightGrids(path) if table == "weight_gradients" else RunGrids(path)
+def open_grids(table: str, path: Path) -> RunGrids | WeightGrids | HistoryGrids:
+    """A reader of one table's grids: weights and weight_gradients by weight, a training's
+    history by split and score, the others by stage."""
+    if table in ("weights", "weight_gradients"):
+        return WeightGrids(path)
+    return HistoryGrids(path) if table == "history" else RunGrids(path)
+
+
+class HistoryGrids:
+    """history.parquet as grids `<split>_loss` and `<split>_accuracy`: [1, epochs], col = epoch."""
+
+    def __init__(self, path: Path) -> None:
+        columns = pq.read_table(path).to_pydict()
+        epochs = max(columns["epoch"], default=-1) + 1
+        self._grids: dict[GridKey, np.ndarray] = {}
+        rows = zip(
+            columns["epoch"], columns["split"], columns["loss"], columns["accuracy"], strict=True
+        )
+        for epoch, split, loss, accuracy in rows:
+            for score, value in (("loss", loss), ("accuracy", accuracy)):
+                grid = self._grids.setdefault((f"{split}_{score}", 0), np.full((1, epochs), np.nan))
+                grid[0, epoch] = value
+        # Scores first by score, then by split as the file has them: losses, then accuracies.
+        order = sorted(self._grids, key=lambda key: key[0].endswith("_accuracy"))
+        self._grids = {key: self._grids[key] for key in order}
+
+    def grid_keys(self) -> list[GridKey]:
+        return list(self._grids)
+
+    def grid(self, stage: str, channel: int) -> np.ndarray | None:
+        return self._grids.get((stage, channel))
 
 
 class WeightGrids:

@@ -7,7 +7,8 @@ Three ways to pair runs, one engine:
 - `xopipe-diff RUN RUN`: the two runs;
 - `xopipe-diff SWEEP SWEEP`: jobs matched by their overrides.
 Every table the runs hold is compared, the same way: matrices, and with a
-loss gradients and weight_gradients (a table one run lacks is missing grids).
+loss gradients and weight_gradients; a training run's weights and history
+(a table one run lacks is missing grids).
 Grids are read one (stage, channel) at a time for all members of a group
 (xopipe.diff.grids), so memory is bounded by one grid per member.
 """
@@ -22,6 +23,7 @@ from xopipe.diff.comparison import Comparison, GridRow, Pair
 from xopipe.diff.grids import open_grids
 from xopipe.diff.heatmap import heatmap_png
 from xopipe.diff.jobs import changes_numbers, is_backend_key
+from xopipe.diff.scores import trained_runs
 from xopipe.run_folder import Job
 
 # Heatmaps embedded in one HTML report at most; the rest of the detail is in diff.csv.
@@ -48,6 +50,7 @@ def compare_backends(
     """A sweep's own comparison: every two runs that differ only in backend."""
     comparison = Comparison("backends", [source], len(jobs))
     comparison.skipped = [job for job in jobs if not job.complete]
+    comparison.trained = trained_runs(jobs)
     budget = _Budget(MAX_HEATMAPS)
     for label, members in backend_groups(jobs):
         pairs = [(i, j) for i in range(len(members)) for j in range(i + 1, len(members))]
@@ -58,7 +61,7 @@ def compare_backends(
 def compare_runs(
     a: Job, b: Job, atol: float | None = None, rtol: float | None = None
 ) -> Comparison:
-    comparison = Comparison("runs", [a.name, b.name], 2)
+    comparison = Comparison("runs", [a.name, b.name], 2, trained=trained_runs([a, b]))
     comparison.pairs = _compare_matched([(a, b, "")], atol, rtol)
     return comparison
 
@@ -72,6 +75,7 @@ def compare_sweeps(
 ) -> Comparison:
     """Two sweeps, job by job: a job of A is matched with the job of B with the same overrides."""
     comparison = Comparison("sweeps", list(sources), len(jobs_a) + len(jobs_b))
+    comparison.trained = trained_runs([*jobs_a, *jobs_b])
     waiting: dict[tuple, list[Job]] = defaultdict(list)
     for job in jobs_b:
         waiting[_overrides_key(job)].append(job)

@@ -6,8 +6,10 @@ by the shared Jinja2 template and stylesheet (xopipe/html). The HTML adds a heat
 |a - b| beyond tolerance for each mismatching grid, grouped by stage, as
 inline PNGs: the page is self-contained. Long lists are cut with a note;
 every pair, stage and channel is in diff.csv. Runs with a loss are compared
-table by table (matrices, gradients, weight_gradients): each pair then says
-per table where it differs, and every grid listed names its table.
+table by table (matrices, gradients, weight_gradients), training runs by
+their final weights and history: each pair then says per table where it
+differs, and every grid listed names its table. Training runs' final scores
+close the report (xopipe.diff.scores).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from xopipe.diff.comparison import Comparison, GridRow, Pair
 from xopipe.diff.render import Block, render_html, render_markdown
+from xopipe.diff.scores import scores_blocks
 from xopipe.diff.table import shape_text, write_diff_csv
 from xopipe.run_folder import DIFF_CSV, DIFF_REPORT_HTML, DIFF_REPORT_MD, Job
 from xopipe.sinks.files import write_text
@@ -65,7 +68,7 @@ def report_blocks(comparison: Comparison, detail: str = "") -> list[Block]:
         names = ", ".join(pair.name for pair in agreeing[:MAX_LISTED])
         more = f" and {len(agreeing) - MAX_LISTED} more" if len(agreeing) > MAX_LISTED else ""
         blocks.append(Block("p", f"Within tolerance: {names}{more}."))
-    return blocks
+    return blocks + scores_blocks(comparison.trained)
 
 
 def _scope(comparison: Comparison) -> str:

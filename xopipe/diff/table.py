@@ -5,10 +5,12 @@ channel, shape_a, shape_b, max_abs_diff, mismatched_cells, ok. After them:
 table (which of the runs' tables the grid is from: `matrices`, the values;
 with a loss also `gradients`, dL/d them, and `weight_gradients`, dL/d each
 stored weight, whose grids are named as their CSV files are: stage `conv_1`
-channel 0 is weight_gradients/conv_1_0.csv, stage `conv_bias` the biases),
-max_rel_diff, cells, atol, rtol, dtype_a, dtype_b, backend_a, backend_b, the
-single worst cell (worst_row, worst_col, worst_a, worst_b), group (the
-overrides the pair shares) and note.
+channel 0 is weight_gradients/conv_1_0.csv, stage `conv_bias` the biases;
+for training runs `weights`, their final weights named the same way, head
+`head_<class>`, and `history`, stages `<split>_loss` and `<split>_accuracy`
+whose col is the epoch), max_rel_diff, cells, atol, rtol, dtype_a, dtype_b,
+backend_a, backend_b, the single worst cell (worst_row, worst_col, worst_a,
+worst_b), group (the overrides the pair shares) and note.
 
 Shapes are the channel's grid, `HxW`; empty when the grid is missing from a
 run. When shapes differ no cell is compared: max_abs_diff, max_rel_diff and

@@ -54,14 +54,20 @@ def swept_keys(jobs: Sequence[Job]) -> list[str]:
     return [key for key in keys if len({v.get(key) for v in values}) > 1]
 
 
-def column_name(key: str) -> str:
+def column_name(key: str, reserved: set[str] = RESERVED) -> str:
     """A swept key's column: the key itself, unless a fixed column has that name."""
-    return f"{key}_override" if key in RESERVED else key
+    return f"{key}_override" if key in reserved else key
+
+
+def job_constants(jobs: Sequence[Job]) -> tuple[list[str], list[tuple[list[object], pa.DataType]]]:
+    """The swept keys, and for each its value in every job with the column's Arrow type."""
+    keys = swept_keys(jobs)
+    return keys, [_typed_values(jobs, key) for key in keys]
 
 
 def write_summary(path: Path, jobs: Sequence[Job]) -> None:
-    keys = swept_keys(jobs)
-    key_columns = {key: _typed_values(jobs, key) for key in keys}
+    keys, typed = job_constants(jobs)
+    key_columns = dict(zip(keys, typed, strict=True))
     # Only a sweep with gradients gets their columns: one without stays as it was.
     gradients = any("gradients" in job.tables for job in jobs if job.complete)
     fields = [*JOB_FIELDS, LOSS_FIELD] if gradients else [*JOB_FIELDS]

@@ -15,7 +15,8 @@ from xopipe.backends.base import Backend, BackendArray
 from xopipe.config.schema import ConvConfig
 from xopipe.config.vocabulary import PADDING_MODES
 from xopipe.geometry import effective_size
-from xopipe.ops.conv_params import DEPTHWISE, ConvParams, groups_for, output_shape, prepare
+from xopipe.ops import conv_batch
+from xopipe.ops.conv_params import ConvParams, groups_for, output_shape, prepare
 from xopipe.ops.conv_routes import routes
 from xopipe.ops.explanation import CellRef, Explanation, Grid, as_context, blank
 from xopipe.ops.op import Control, Op, Shape, WeightGradients, Weights
@@ -24,6 +25,8 @@ from xopipe.ops.words import pads_text, pair_text
 
 
 def forward(backend: Backend, x: BackendArray, p: ConvParams) -> BackendArray:
+    if p.batch > 1:
+        return conv_batch.forward(backend, x, p)
     return backend.conv2d(
         x,
         p.weight,
@@ -42,7 +45,9 @@ def backward(
 ) -> tuple[BackendArray, WeightGradients]:
     """dL/d the input, and dL/d the weights as weights.parquet stores them (flipped
     already with conv.flip, repeated across channels for 2-D kernels, before the
-    / divisor of normalize=mean) and the bias."""
+    / divisor of normalize=mean) and the bias; for a batch, summed over its images."""
+    if p.batch > 1:
+        return conv_batch.backward(backend, x, grad_y, p)
     grad_x, grad_weight, grad_bias = backend.conv2d_backward(
         x,
         p.weight,
@@ -149,11 +154,9 @@ def reweighted(p: ConvParams, weight: np.ndarray, bias: np.ndarray) -> ConvParam
 
 
 def batched(p: ConvParams, count: int) -> ConvParams:
-    """The conv of `count` images stacked along the channels: each image's channels form
-    their own groups, so the kernels repeat once per image."""
-    groups = p.groups if p.groups == DEPTHWISE else int(p.groups) * count
-    weight, bias = np.tile(p.weight, (count, 1, 1, 1)), np.tile(p.bias, count)
-    return dataclasses.replace(p, weight=weight, bias=bias, groups=groups)
+    """The conv of `count` images one after another along the channels, each with the
+    stage's own kernels: conv_batch stacks them into one image for one call."""
+    return dataclasses.replace(p, batch=count)
 
 
 def weights(p: ConvParams) -> Weights:

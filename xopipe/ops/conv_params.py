@@ -34,6 +34,9 @@ class ConvParams:
     groups: int | str  # or DEPTHWISE, resolved against the input by groups_for()
     padding_mode: str
     divisor: float | None  # the element count for normalize=mean
+    # Training: the input holds this many images, one after another along the channels
+    # (xopipe/ops/conv_batch.py convolves them in one call).
+    batch: int = 1
 
 
 def prepare(stage: StageConfig) -> ConvParams:

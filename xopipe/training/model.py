@@ -2,9 +2,10 @@
 
 A batch of B images [B, 1, H, W] goes through the pipeline as one map of
 B x 1 channels: pool, pad and activation work channel by channel already,
-and conv takes each image's channels as groups of their own (its `batched`
-params), so every backend trains with its own forward and backward
-primitives, unchanged. The head (features in pipeline order, (channel, row,
+and conv (its `batched` params) stacks the images into one tall image for a
+single call of the backend (xopipe/ops/conv_batch.py) and gives the weight
+gradient summed over the batch, so every backend trains with its own forward
+and backward primitives, unchanged. The head (features in pipeline order, (channel, row,
 col) row-major, then one row of votes per class), the softmax cross-entropy
 and the sums over the batch are computed on the host in the run's dtype,
 the same arithmetic for every backend.
@@ -130,13 +131,10 @@ class Model:
             start += size
         _, weight_grads = chain_rule(self.experiment, backend, kept, seeds, stage_params)
         for name in self.weighted:
-            per_image = weight_grads[name]
-            weight_shape = params[f"{name}.weight"].shape
-            # The batch's copies of the kernels are one set: their gradients add up.
-            grads[f"{name}.weight"] = (
-                backend.to_host(per_image.weight).reshape(count, *weight_shape).sum(axis=0)
-            )
-            grads[f"{name}.bias"] = backend.to_host(per_image.bias).reshape(count, -1).sum(axis=0)
+            # Summed over the batch's images already (the op's batched backward).
+            found = weight_grads[name]
+            grads[f"{name}.weight"] = backend.to_host(found.weight)
+            grads[f"{name}.bias"] = backend.to_host(found.bias)
         return Step(loss, correct, probabilities, grads)
 
 

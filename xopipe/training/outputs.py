@@ -23,7 +23,13 @@ from omegaconf import DictConfig
 from xopipe.backends import get_backend
 from xopipe.config.train_schema import TrainConfig
 from xopipe.experiment import Experiment, execute
-from xopipe.figures.settings import FigureSettings, check_cmap, read_settings
+from xopipe.figures.settings import (
+    SWEEP_NOTE,
+    FigureSettings,
+    check_cmap,
+    read_settings,
+    without_figures,
+)
 from xopipe.figures.training_story import SPLITS, TrainingStory
 from xopipe.html.training_page import write_training_page
 from xopipe.previous import recorded_config
@@ -95,6 +101,7 @@ class TrainingOutputs:
     overrides: list[str]
     lang: str = "en"  # the language titles really use (zh falls back without a font)
     rc: dict[str, object] = field(default_factory=dict)  # matplotlib settings (the font)
+    off_note: str = FIGURES_OFF  # what the page says when no figures are drawn
 
     def write(
         self,
@@ -137,18 +144,24 @@ class TrainingOutputs:
             config_yaml=self.config_yaml,
             overrides=self.overrides,
             facts=facts,
-            figures_note="" if self.settings.enabled else FIGURES_OFF,
+            figures_note="" if self.settings.enabled else self.off_note,
             lang=self.settings.lang,
         )
         return {*new, page}
 
 
 def plan_training_outputs(
-    cfg: DictConfig, config: TrainConfig, overrides: Sequence[str]
+    cfg: DictConfig, config: TrainConfig, overrides: Sequence[str], draw: bool = True
 ) -> TrainingOutputs:
-    """figures.* checked (format, language, colour map, font) before any work."""
+    """figures.* checked (format, language, colour map, font) before any work. `draw=False`
+    (a sweep job whose command line did not ask for figures) draws none, and the page
+    says why."""
     settings = read_settings(config.figures)
     outputs = TrainingOutputs(settings, to_yaml(recorded_config(cfg)), list(overrides))
+    if not draw and settings.enabled:
+        outputs.settings = without_figures(settings)
+        outputs.off_note = SWEEP_NOTE[0].upper() + SWEEP_NOTE[1:] + "."
+        return outputs
     if settings.enabled:
         from xopipe.figures.fonts import font_rc
 

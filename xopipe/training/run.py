@@ -48,15 +48,22 @@ class Training:
     manifest: Manifest
 
 
-def run_training(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = ()) -> Training:
+def run_training(
+    cfg: DictConfig,
+    out_dir: Path,
+    overrides: Sequence[str] = (),
+    draw_figures: bool = True,
+    job: int | None = None,
+) -> Training:
+    """Train as `cfg` says into `out_dir`. `draw_figures=False` draws none whatever figures
+    says (sweep jobs by default); `job` is the job's number in a sweep, for the manifest."""
     out_dir.mkdir(parents=True, exist_ok=True)
     fingerprint = config_fingerprint(cfg)
     resuming = _resumable(out_dir, fingerprint) if cfg.get("resume") else None
     if resuming is None:
         clear_previous_outputs(out_dir)
-    manifest = Manifest(
-        out_dir, {"kind": "training", "overrides": list(overrides), "config_sha256": fingerprint}
-    )
+    facts = {"kind": "training", "overrides": list(overrides), "config_sha256": fingerprint}
+    manifest = Manifest(out_dir, facts | ({} if job is None else {"job": job}))
     written: set[Path] = set()
     try:
         with signals_as_exceptions():
@@ -67,11 +74,10 @@ def run_training(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = ()) 
             check_optim(config.optim)
             if config.backend.name in FORWARD_ONLY:  # training needs gradients
                 raise invalid("backend", config.backend.name, "loop, numpy or torch for training")
-            outputs = plan_training_outputs(cfg, config, overrides)  # figures.*, before any work
-            limits = Limits(config.limits.max_file_bytes, config.limits.max_input_cells)
-            data = load_data(config.data, limits)
-            experiment = build_experiment(_forward_config(config, data))
-            model = Model(experiment, data.classes)
+            # figures.*, before any work
+            outputs = plan_training_outputs(cfg, config, overrides, draw_figures)
+            data, model = prepare(config)
+            experiment = model.experiment
             check_loop(config.train, model.weighted)
             frozen = [f"{s}.{p}" for s in config.train.freeze for p in ("weight", "bias")]
             optimizer = SGD(config.optim, frozen)
@@ -135,6 +141,13 @@ def run_training(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = ()) 
             manifest.write("failed", sorted(done), error=describe(error))
         raise
     return Training(trained, data, model, manifest)
+
+
+def prepare(config: TrainConfig) -> tuple[Dataset, Model]:
+    """The data a config trains on and the model it trains (the benchmark's too)."""
+    limits = Limits(config.limits.max_file_bytes, config.limits.max_input_cells)
+    data = load_data(config.data, limits)
+    return data, Model(build_experiment(_forward_config(config, data)), data.classes)
 
 
 def _forward_config(config: TrainConfig, data: Dataset) -> TrainConfig:

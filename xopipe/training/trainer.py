@@ -80,31 +80,43 @@ def train(
     """Train from `start` (epoch 0, or the last epoch a resumed run completed) to node.epochs."""
     params = {name: value.copy() for name, value in start.params.items()}
     optimizer.buffers = {name: value.copy() for name, value in start.buffers.items()}
-    images, labels = data.part("train")
     trained = Trained([start])
     for number in range(start.number + 1, node.epochs + 1):
-        order = (
-            np.random.default_rng([node.seed, number]).permutation(len(labels))
-            if node.shuffle
-            else np.arange(len(labels))
-        )
-        for first in range(0, len(labels), node.batch_size):
-            batch = order[first : first + node.batch_size]
-            step = model.step(backend, params, images[batch], labels[batch])
-            if not math.isfinite(step.loss):
-                raise Diverged(
-                    f"the loss became {step.loss} in epoch {number} (batch "
-                    f"{first // node.batch_size + 1}); lower optim.lr (now {optimizer.lr:g})"
-                )
-            assert step.grads is not None
-            optimizer.step(params, step.grads)
-        epoch = Epoch(
-            number, _copy(params), _copy(optimizer.buffers), _scores(model, backend, params, data)
-        )
+        epoch = run_epoch(model, backend, data, node, optimizer, params, number)
         trained.epochs.append(epoch)
         on_epoch(epoch)
     trained.probabilities = score(model, backend, params, data, "test")[2]
     return trained
+
+
+def run_epoch(
+    model: Model,
+    backend: Backend,
+    data: Dataset,
+    node: TrainLoopConfig,
+    optimizer: SGD,
+    params: Parameters,
+    number: int,
+) -> Epoch:
+    """Epoch `number`: an SGD step per batch (updating `params`), then both splits scored."""
+    images, labels = data.part("train")
+    order = (
+        np.random.default_rng([node.seed, number]).permutation(len(labels))
+        if node.shuffle
+        else np.arange(len(labels))
+    )
+    for first in range(0, len(labels), node.batch_size):
+        batch = order[first : first + node.batch_size]
+        step = model.step(backend, params, images[batch], labels[batch])
+        if not math.isfinite(step.loss):
+            raise Diverged(
+                f"the loss became {step.loss} in epoch {number} (batch "
+                f"{first // node.batch_size + 1}); lower optim.lr (now {optimizer.lr:g})"
+            )
+        assert step.grads is not None
+        optimizer.step(params, step.grads)
+    scores = _scores(model, backend, params, data)
+    return Epoch(number, _copy(params), _copy(optimizer.buffers), scores)
 
 
 def first_epoch(model: Model, backend: Backend, params: Parameters, data: Dataset) -> Epoch:

@@ -1,0 +1,50 @@
+"""A numpy backend with a training bug: its conv weight gradient comes back transposed in
+every kernel (dL/dw[a, b] where dL/dw[b, a] belongs), a classic slip of index order.
+
+The forward pass stays right, so epoch 0 (scored before any step) agrees with every
+other backend; from the first step on its kernels, and with them everything the run
+learns, drift. `three_trainings` trains the same small model on each backend as a
+sweep's jobs 0, 1, 2, in process; `python -m tests.faulty_training ARGS...` runs
+xopipe-train with the bug (a sweep's jobs inherit it: xopipe's launcher forks them).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import xopipe
+from xopipe.backends.numpy_backward import NumpyBackward
+
+RIGHT = NumpyBackward.conv2d_backward
+BACKENDS = ("loop", "numpy", "torch")
+# Small enough for the loop backend to train in about a second.
+SHARED = ("data.n_train=48", "data.n_test=16", "train.epochs=2", "figures=none")
+
+
+def transposed_weight_gradient(self, x, weight, grad, **options):
+    """NumpyBackward.conv2d_backward with each kernel's gradient transposed (the bug)."""
+    grad_x, grad_weight, grad_bias = RIGHT(self, x, weight, grad, **options)
+    return grad_x, grad_weight.swapaxes(-1, -2).copy(), grad_bias
+
+
+def three_trainings(root: Path, monkeypatch, faulty: str | None = "numpy") -> Path:
+    """The same training on each backend, as a sweep's jobs 0, 1, 2; `faulty` with the bug."""
+    for job, backend in enumerate(BACKENDS):
+        with monkeypatch.context() as patch:
+            if backend == faulty:
+                patch.setattr(NumpyBackward, "conv2d_backward", transposed_weight_gradient)
+            xopipe.train(*SHARED, f"backend={backend}", out_dir=root / str(job)).close()
+    return root
+
+
+def install() -> None:
+    NumpyBackward.conv2d_backward = transposed_weight_gradient  # type: ignore[method-assign]
+
+
+if __name__ == "__main__":
+    install()
+    from xopipe.training.app import main
+
+    sys.argv[0] = "xopipe-train"
+    main()
