@@ -5,11 +5,13 @@ The forward pass stays right, so epoch 0 (scored before any step) agrees with ev
 other backend; from the first step on its kernels, and with them everything the run
 learns, drift. `three_trainings` trains the same small model on each backend as a
 sweep's jobs 0, 1, 2, in process; `python -m tests.faulty_training ARGS...` runs
-xopipe-train with the bug (a sweep's jobs inherit it: xopipe's launcher forks them).
+xopipe-train with the bug (a sweep's jobs inherit it: xopipe's launcher forks them), or
+with XOPIPE_TEST_CRASH=1 a numpy backend whose conv backward raises.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -42,8 +44,18 @@ def install() -> None:
     NumpyBackward.conv2d_backward = transposed_weight_gradient  # type: ignore[method-assign]
 
 
+def crashing_weight_gradient(self, x, weight, grad, **options):
+    """A bug that is no user's mistake: the job raises in its first step."""
+    raise RuntimeError("conv2d_backward crashed")
+
+
 if __name__ == "__main__":
-    install()
+    # CRASH=1: the numpy backend's conv backward raises instead (an unexpected error)
+    crash = os.environ.get("XOPIPE_TEST_CRASH") == "1"
+    if crash:
+        NumpyBackward.conv2d_backward = crashing_weight_gradient  # type: ignore[method-assign]
+    else:
+        install()
     from xopipe.training.app import main
 
     sys.argv[0] = "xopipe-train"

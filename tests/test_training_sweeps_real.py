@@ -24,8 +24,8 @@ ROOT = Path(__file__).parent.parent
 PROGRESS = "hydra.callbacks.sweep_summary.progress=true"  # the lines, though stderr is a pipe
 
 
-def xopipe_train(*args: str, cwd: Path, module: str = "xopipe.train"):
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+def xopipe_train(*args: str, cwd: Path, module: str = "xopipe.train", **extra: str):
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"} | extra
     command = [sys.executable, "-m", module, *args, PROGRESS]
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
 
@@ -113,3 +113,24 @@ def test_a_training_sweep_that_names_figures_draws_them(tmp_path):
     drawn = [name for name in record["files"] if name.startswith("figures/")]
     assert drawn and all(name.endswith((".svg", ".gif")) for name in drawn), drawn
     assert all((folder / "0" / name).is_file() for name in drawn)
+
+
+def test_a_job_that_crashes_fails_alone_and_the_sweep_is_summarized(tmp_path):
+    """An error that is no user's mistake (the numpy backend's conv backward raises) fails its
+    job with a failed manifest; the other job completes, the summary and report are written,
+    and the sweep exits 1."""
+    folder = tmp_path / "sweep"
+    # Hydra's basic launcher re-raises a job's exception after the batch, and then never
+    # calls the callback that summarizes: the job must catch it.
+    args = ["-m", "backend=numpy,torch", *SHARED, "hydra/launcher=basic"]
+    args.append(f"hydra.sweep.dir={folder}")
+    result = xopipe_train(*args, cwd=ROOT, module="tests.faulty_training", XOPIPE_TEST_CRASH="1")
+    assert result.returncode == 1, result.stderr[-3000:]
+    failed, complete = manifest(folder / "0"), manifest(folder / "1")
+    assert failed["status"] == "failed" and failed["kind"] == "training"
+    assert failed["error"] == "RuntimeError: conv2d_backward crashed"
+    assert complete["status"] == "complete" and complete["backend"] == "torch"
+    summary = pq.read_table(folder / "summary.parquet", columns=["job", "status"]).to_pydict()
+    assert summary["status"].count("failed") == 1 and summary["job"].count(1) == WEIGHTS_PER_JOB
+    assert "1 of 2 jobs failed (skipped)" in result.stdout
+    assert "job 0 failed" in (folder / "0" / "xopipe-train.log").read_text()  # with its trace
