@@ -1,18 +1,23 @@
 """Real training sweeps, as a user types them (`xopipe-train -m ...`), each in its own process:
 the sweep's callback writes the summary and the diff, a drifting backend is named, jobs draw
-no figures unless the command line asks, and resume=true leaves complete jobs as they are."""
+no figures unless the command line asks, a crashing job fails alone, and resume=true leaves
+complete jobs as they are and finishes an interrupted one."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+import xopipe
 from tests.faulty_training import SHARED
 from tests.finished_runs import read_csv
 from tests.test_training_sweeps import WEIGHTS_PER_JOB
@@ -134,3 +139,37 @@ def test_a_job_that_crashes_fails_alone_and_the_sweep_is_summarized(tmp_path):
     assert summary["status"].count("failed") == 1 and summary["job"].count(1) == WEIGHTS_PER_JOB
     assert "1 of 2 jobs failed (skipped)" in result.stdout
     assert "job 0 failed" in (folder / "0" / "xopipe-train.log").read_text()  # with its trace
+
+
+def test_an_interrupted_training_sweep_says_how_to_resume_and_resumes(tmp_path):
+    """Ctrl-C during a sweep: the line names the sweep; resume=true there continues the
+    job from its last epoch to the weights an uninterrupted training ends with."""
+    folder = tmp_path / "sweep"
+    args = ["-m", "backend=loop", "train.epochs=12", "data.n_train=64", "data.n_test=16"]
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    command = [sys.executable, "-m", "xopipe.train", *args, f"hydra.sweep.dir={folder}"]
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    started = time.monotonic()
+    while not (folder / "0" / "history.parquet").exists():  # epoch 0 is on disk
+        assert time.monotonic() - started < 120 and process.poll() is None
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-3000:]
+    assert stderr.splitlines()[-1] == (
+        "error: interrupted (SIGINT); the run folder is marked failed and keeps the epochs "
+        f"done (resume=true in the sweep in {folder} continues)"
+    )
+    stopped = manifest(folder / "0")
+    assert stopped["status"] == "failed" and stopped["error"] == "interrupted (SIGINT)"
+    done = pq.read_table(folder / "0" / "history.parquet").column("epoch").to_pylist()
+    assert max(done) < 12
+    again = xopipe_train(*args, "resume=true", f"hydra.sweep.dir={folder}", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert manifest(folder / "0")["status"] == "complete"
+    history = pq.read_table(folder / "0" / "history.parquet").column("epoch").to_pylist()
+    assert history == [epoch for epoch in range(13) for _ in ("train", "test")]
+    resumed = pq.read_table(folder / "0" / "weights.parquet").column("value").to_numpy()
+    with xopipe.train(*args[2:], "backend=numpy", "figures=none") as whole:
+        expected = pq.read_table(whole.out_dir / "weights.parquet").column("value").to_numpy()
+    np.testing.assert_allclose(resumed, expected, rtol=1e-9, atol=1e-12)
