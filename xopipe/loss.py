@@ -46,11 +46,12 @@ class Loss:
         """L, in float64, from the stages' stored arrays."""
         total = 0.0
         for name in self.stages:
-            out = arrays[name].astype(np.float64)
+            out = arrays[name].astype(np.float64, copy=False)  # a float64 run's own array
             if self.kind == "sum":
                 total += float(out.sum())
             else:
-                total += float(np.mean((out - self.targets[name].astype(np.float64)) ** 2))
+                target = self.targets[name].astype(np.float64, copy=False)
+                total += float(np.mean((out - target) ** 2))
         return total
 
     def output_gradients(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
