@@ -11,9 +11,11 @@ infinities) where it is on.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 
 import numpy as np
+
+from xopipe.backends.numpy_threads import WORKERS, thread_buffers, thread_count
 
 # Each float type and the integer type of its width.
 _BITS = {
@@ -23,14 +25,16 @@ _BITS = {
 }
 
 Tap = tuple[slice, slice, slice]
-# Flat buffers of the given sizes and dtype (NumpyBackward._scratch, or fresh ones).
-Scratch = Callable[[tuple[int, ...], np.dtype], list[np.ndarray]]
 
 # Output cells per block of a max pool's backward: the block's rows of the input,
 # of the gradient and of the frame stay in the caches through every pass over the
 # taps. Whole-array passes read the input from memory once per pass, three times
 # slower at 3 x 1022^2.
 POOL_BLOCK_CELLS = 1 << 16
+# Cells from which an elementwise gradient (relu's) runs on threads, in runs.
+ELEMENTWISE_THREADS_MIN_CELLS = 1 << 16
+# Output cells from which a pool's backward shares its blocks among threads.
+POOL_THREADS_MIN_CELLS = 1 << 15
 
 
 def kept(grad: np.ndarray, mask: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -49,6 +53,23 @@ def kept(grad: np.ndarray, mask: np.ndarray, out: np.ndarray | None = None) -> n
     # True is 1 as int8; its negation is -1, all ones once widened: the AND keeps every bit.
     np.negative(mask.view(np.int8), out=target, casting="unsafe")
     np.bitwise_and(grad.view(bits), target, out=target)
+    return out
+
+
+def relu_gradient(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    """grad where x > 0, else +0 (relu'(0) = 0, as in torch), in flat runs on threads."""
+    out = np.empty(grad.shape, dtype=grad.dtype)
+    flat_x, flat_grad, flat_out = (np.reshape(a, -1) for a in (x, grad, out))
+    size = flat_out.size
+    threads = thread_count() if size >= ELEMENTWISE_THREADS_MIN_CELLS else 1
+    run = -(-size // (2 * threads))
+
+    def work(handout: Iterator[int]) -> None:
+        for start in handout:
+            part = slice(start, start + run)
+            kept(flat_grad[part], np.greater(flat_x[part], 0), out=flat_out[part])
+
+    WORKERS.run(work, range(0, size, run), threads)
     return out
 
 
@@ -87,50 +108,62 @@ def max_pool_gradient(
     row_stride: int,
     apart: bool,
     tiled: bool = False,
-    scratch: Scratch | None = None,
 ) -> np.ndarray:
     """dL/d the pool's framed input: each window's gradient to its first maximum, block of
     output rows by block. `apart`: no two windows share a cell (stride >= span), so each
-    tap's cells are written once, not added to; `tiled`: besides, the windows cover the
-    frame, so no cell needs zeros first (fresh zeroed pages cost 3 x 1022^2 float64 a
-    third of its backward in page faults). Either way the result is torch's, which adds
-    into zeros: a -0.0 gradient arrives as +0.0.
+    tap's cells are written once, not added to, and blocks run on threads
+    (numpy_threads.py); `tiled`: besides, the windows cover the frame, so no cell needs
+    zeros first (fresh zeroed pages cost 3 x 1022^2 float64 a third of its backward in
+    page faults). Overlapping windows add into shared cells: their blocks run in order on
+    one thread, so the sums never depend on the thread count. Either way the result is
+    torch's, which adds into zeros: a -0.0 gradient arrives as +0.0.
 
     A tap's cells are every stride-th of a row: the arithmetic runs on contiguous copies
-    of them (SIMD), and only the copies in and out walk the strides. `scratch` gives the
-    block's buffers (the backend keeps them from call to call: fresh ones cost a
-    3 x 254^2 float64 backward twice its time in page faults).
+    of them (SIMD), and only the copies in and out walk the strides. Each thread keeps
+    its block's buffers from call to call (fresh ones cost a 3 x 254^2 float64 backward
+    twice its time in page faults).
     """
     fresh = np.empty if apart and tiled else np.zeros
     frame = fresh(padded.shape, dtype=grad.dtype)
     channels, rows, cols = grad.shape
     block = max(1, min(rows, POOL_BLOCK_CELLS // max(1, channels * cols)))
+    threads = thread_count() if apart and grad.size >= POOL_THREADS_MIN_CELLS else 1
+    if threads > 1:  # a few blocks per thread, for whichever thread the machine holds back
+        block = min(block, -(-rows // (2 * threads)))
     shape = (channels, block, cols)
     cells = channels * block * cols
-    if scratch is not None and padded.dtype == grad.dtype:  # one dtype in a run
-        flat = scratch((len(taps) * cells, cells, cells, cells), grad.dtype)
+
+    def work(handout: Iterator[int]) -> None:
+        buffers = (len(taps) * cells, cells, cells, cells)
+        if padded.dtype == grad.dtype:  # one dtype in a run
+            flat = thread_buffers(buffers, grad.dtype)
+        else:
+            flat = [
+                np.empty(size, dtype)
+                for size, dtype in zip(
+                    buffers, (padded.dtype,) * 2 + (grad.dtype,) * 2, strict=True
+                )
+            ]
         values = flat[0].reshape(len(taps), *shape)
         best, share, source = (buffer.reshape(shape) for buffer in flat[1:])
-    else:
-        values = np.empty((len(taps), *shape), dtype=padded.dtype)
-        best = np.empty(shape, dtype=padded.dtype)
-        share, source = np.empty(shape, dtype=grad.dtype), np.empty(shape, dtype=grad.dtype)
-    won = np.empty(shape, dtype=bool)
-    for top in range(0, rows, block):
-        n = min(block, rows - top)
-        here = [_rows(tap, top, n, row_stride) for tap in taps]
-        for t, tap in enumerate(here):
-            np.copyto(values[t, :, :n], padded[tap])
-        winner = first_maxima(list(values[:, :, :n]), best[:, :n])
-        # + 0.0 turns -0.0 into +0.0, as adding into zeros does
-        np.add(grad[:, top : top + n], grad.dtype.type(0), out=source[:, :n])
-        for t, tap in enumerate(here):
-            np.equal(winner, t, out=won[:, :n])
-            kept(source[:, :n], won[:, :n], out=share[:, :n])
-            if apart:
-                np.copyto(frame[tap], share[:, :n])
-            else:
-                frame[tap] += share[:, :n]
+        won = np.empty(shape, dtype=bool)
+        for top in handout:
+            n = min(block, rows - top)
+            here = [_rows(tap, top, n, row_stride) for tap in taps]
+            for t, tap in enumerate(here):
+                np.copyto(values[t, :, :n], padded[tap])
+            winner = first_maxima(list(values[:, :, :n]), best[:, :n])
+            # + 0.0 turns -0.0 into +0.0, as adding into zeros does
+            np.add(grad[:, top : top + n], grad.dtype.type(0), out=source[:, :n])
+            for t, tap in enumerate(here):
+                np.equal(winner, t, out=won[:, :n])
+                kept(source[:, :n], won[:, :n], out=share[:, :n])
+                if apart:
+                    np.copyto(frame[tap], share[:, :n])
+                else:
+                    frame[tap] += share[:, :n]
+
+    WORKERS.run(work, range(0, rows, block), threads)
     return frame
 
 
