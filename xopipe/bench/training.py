@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from xopipe.bench.cases import Case
-from xopipe.bench.rounds import STEADY, format_seconds, ratio
+from xopipe.bench.cases import Case, training_cases
+from xopipe.bench.rounds import STEADY, format_seconds, ratio, time_in_rounds
+from xopipe.bench.tables import IN_MEMORY
 
 REFERENCE = "torch-nn"
 
@@ -108,6 +109,28 @@ def reference_work(case: Case) -> Callable[[], object]:
         return scores, net
 
     return epoch
+
+
+def section(repeats: int, threads: int, rounds: int, ratios: bool) -> list[str]:
+    """The report's training section: the epoch timed in rounds, then its table."""
+    (case,) = training_cases([])
+    implementations = (REFERENCE, *IN_MEMORY)
+    # An epoch takes a hundred times a kernel's call: fewer repeats say as much.
+    times = time_in_rounds(
+        "training", implementations, [case.name], [], min(repeats, 7), threads, rounds
+    )
+    return [
+        "",
+        "## Training: one epoch, against plain torch",
+        "",
+        "One epoch of xopipe-train's default, from the same weights: 200 train and 100 test "
+        "images 9x9, 13 SGD steps of 16, then the loss and accuracy of both splits, float64; "
+        "the model as a torch.nn.Module with autograd and torch.optim.SGD on the CPU, "
+        "against each backend through xopipe.training. In brackets: the ratio to plain "
+        "torch (median of the rounds' ratios, lowest-highest); the loop backend in 3 repeats.",
+        "",
+        *training_table(case, times, tuple(IN_MEMORY), ratios),
+    ]
 
 
 def training_table(
