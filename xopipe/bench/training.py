@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from xopipe.bench.cases import Case, training_cases
-from xopipe.bench.rounds import STEADY, format_seconds, ratio, time_in_rounds
-from xopipe.bench.tables import IN_MEMORY
+from xopipe.bench.rounds import ratio, time_in_rounds
+from xopipe.bench.tables import IN_MEMORY, ratio_table
 
 REFERENCE = "torch-nn"
 
@@ -138,27 +138,8 @@ def training_table(
 ) -> list[str]:
     """One row: plain torch's epoch, each backend's with its ratio to it (median,
     lowest-highest over the rounds); `ratios=False` (--quick): the times alone."""
-    columns = ["case", "plain torch", *(f"{name} backend" for name in backends)]
-    if ratios:
-        columns = [*columns[:2], *(f"{c} (ratio)" for c in columns[2:]), "ratios steady"]
-    reference = times[REFERENCE][case.name]
-    row = [case.name, format_seconds(_median(reference))]
-    moved = []
-    for name in backends:
-        mine = times[name][case.name]
-        found = ratio(mine, reference) if ratios else None
-        row.append(format_seconds(_median(mine)) + (f" ({found.text()})" if found else ""))
-        if found and found.moved > STEADY:
-            moved.append(f"{name} {found.moved:.0%}")
-    if ratios:
-        row.append("yes" if not moved else "**no**: " + ", ".join(moved))
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines.append("| " + " | ".join(row) + " |")
-    if ratios and (found := ratio(times["numpy"][case.name], reference)):
+    lines = ratio_table([case], times, REFERENCE, "plain torch", backends, ratios)
+    if ratios and (found := ratio(times["numpy"][case.name], times[REFERENCE][case.name])):
         met = "met" if found.median <= 1.0 else "not met"
         lines += ["", f"- numpy epoch / plain torch epoch <= 1.0 (goal): {found.median:.2f}, {met}"]
     return lines
-
-
-def _median(values: list[float]) -> float | None:
-    return float(np.median(values)) if values else None
