@@ -10,13 +10,13 @@ jobs run in this same process under Hydra's basic launcher).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 import xopipe
-from xopipe.backends.numpy_backward import NumpyBackward
+from tests import faulty_runs
+from tests.faulty_runs import run_command, three_jobs
 from xopipe.backends.numpy_views import framed, pool_frame, unframed
 
 
@@ -39,27 +39,21 @@ def last_maximum_pool_backward(
     return unframed(grad_frame, padding, x.shape)
 
 
-BACKENDS = ("loop", "numpy", "torch")
 SHARED = ("loss=sum", "figures=none")
+BUG = ("max_pool2d_backward", last_maximum_pool_backward)
 
 
 def three_backends(root: Path, monkeypatch, faulty: str | None = "numpy") -> Path:
     """The seed with loss=sum on each backend, as a sweep's jobs 0, 1, 2; `faulty` with the bug."""
-    for job, backend in enumerate(BACKENDS):
-        with monkeypatch.context() as patch:
-            if backend == faulty:
-                patch.setattr(NumpyBackward, "max_pool2d_backward", last_maximum_pool_backward)
-            xopipe.run(*SHARED, f"backend={backend}", out_dir=root / str(job)).close()
-    return root
+    return three_jobs(xopipe.run, SHARED, root, monkeypatch, BUG, faulty)
 
 
 def install() -> None:
-    NumpyBackward.max_pool2d_backward = last_maximum_pool_backward  # type: ignore[method-assign]
+    faulty_runs.install(*BUG)
 
 
 if __name__ == "__main__":
     install()
     from xopipe.cli import entry
 
-    sys.argv[0] = "xopipe"
-    entry()
+    run_command("xopipe", entry)

@@ -12,14 +12,14 @@ with XOPIPE_TEST_CRASH=1 a numpy backend whose conv backward raises.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import xopipe
+from tests import faulty_runs
+from tests.faulty_runs import run_command, three_jobs
 from xopipe.backends.numpy_backward import NumpyBackward
 
 RIGHT = NumpyBackward.conv2d_backward
-BACKENDS = ("loop", "numpy", "torch")
 # Small enough for the loop backend to train in about a second.
 SHARED = ("data.n_train=48", "data.n_test=16", "train.epochs=2", "figures=none")
 
@@ -32,16 +32,12 @@ def transposed_weight_gradient(self, x, weight, grad, **options):
 
 def three_trainings(root: Path, monkeypatch, faulty: str | None = "numpy") -> Path:
     """The same training on each backend, as a sweep's jobs 0, 1, 2; `faulty` with the bug."""
-    for job, backend in enumerate(BACKENDS):
-        with monkeypatch.context() as patch:
-            if backend == faulty:
-                patch.setattr(NumpyBackward, "conv2d_backward", transposed_weight_gradient)
-            xopipe.train(*SHARED, f"backend={backend}", out_dir=root / str(job)).close()
-    return root
+    bug = ("conv2d_backward", transposed_weight_gradient)
+    return three_jobs(xopipe.train, SHARED, root, monkeypatch, bug, faulty)
 
 
 def install() -> None:
-    NumpyBackward.conv2d_backward = transposed_weight_gradient  # type: ignore[method-assign]
+    faulty_runs.install("conv2d_backward", transposed_weight_gradient)
 
 
 def crashing_weight_gradient(self, x, weight, grad, **options):
@@ -53,10 +49,9 @@ if __name__ == "__main__":
     # CRASH=1: the numpy backend's conv backward raises instead (an unexpected error)
     crash = os.environ.get("XOPIPE_TEST_CRASH") == "1"
     if crash:
-        NumpyBackward.conv2d_backward = crashing_weight_gradient  # type: ignore[method-assign]
+        faulty_runs.install("conv2d_backward", crashing_weight_gradient)
     else:
         install()
     from xopipe.training.app import main
 
-    sys.argv[0] = "xopipe-train"
-    main()
+    run_command("xopipe-train", main)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -20,7 +21,10 @@ from xopipe.interrupt import Interrupted, describe
 from xopipe.override_hints import did_you_mean, grammar_error, overrides_of, single_runs
 from xopipe.previous import already_done, config_fingerprint
 from xopipe.private_api.compose_once import composing_once
-from xopipe.runner import log_to_file_only, run_experiment
+from xopipe.runner import run_experiment, run_job
+
+if TYPE_CHECKING:
+    from xopipe.experiment import Results
 
 log = logging.getLogger("xopipe")
 
@@ -43,29 +47,18 @@ def _hydra_main(cfg: DictConfig) -> str:
             "job %s: a complete run of this config is already here (resume=true)", hydra_cfg.job.num
         )
         return "complete"
-    try:
-        # In a sweep the launching process prints one progress line per job
-        # (with its error, if any) instead of every job's matrices.
-        job = hydra_cfg.job.num if sweeping else None
+    # In a sweep the launching process prints one progress line per job
+    # (with its error, if any) instead of every job's matrices.
+    job = hydra_cfg.job.num if sweeping else None
+
+    def work() -> Results:
         # Sweep jobs draw figures only when the command line asks (SWEEP_NOTE says why).
         draw = not sweeping or figures_on_command_line(overrides)
-        run_experiment(
+        return run_experiment(
             cfg, out_dir, overrides, job=job, show_matrices=not sweeping, draw_figures=draw
         )
-    except UserError as error:
-        log_to_file_only(log, logging.ERROR, f"error: {error}")
-        if sweeping:
-            return "failed"  # the manifest says so; the other jobs of the sweep go on
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except Exception:
-        if not sweeping:
-            raise
-        # Hydra's basic sweeper would re-raise this after the batch and never
-        # call on_multirun_end: keep the sweep alive, the manifest says failed.
-        log.exception("job %s failed", hydra_cfg.job.num)
-        return "failed"
-    return "complete"
+
+    return "failed" if run_job(work, log, job) is None else "complete"
 
 
 def main() -> None:

@@ -6,8 +6,9 @@ import dataclasses
 import io
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from omegaconf import DictConfig
 
@@ -34,6 +35,7 @@ from xopipe.sinks.table_files import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def run_experiment(
@@ -166,6 +168,27 @@ def log_to_file_only(logger: logging.Logger, level: int, message: str) -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             handler.handle(record)
+
+
+def run_job(work: Callable[[], T], logger: logging.Logger, job: int | None) -> T | None:
+    """What `work()` returns, or None where it failed in a sweep as job `job` (its manifest
+    says failed; the other jobs go on). A single run (`job` None) stops at a user's mistake
+    with one line on stderr and exit status 2, and lets any other error through."""
+    try:
+        return work()
+    except UserError as error:
+        log_to_file_only(logger, logging.ERROR, f"error: {error}")
+        if job is not None:
+            return None
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except Exception:
+        if job is None:
+            raise
+        # Hydra's basic sweeper would re-raise this after the batch and never
+        # call on_multirun_end: keep the sweep alive, the manifest says failed.
+        logger.exception("job %s failed", job)
+        return None
 
 
 def _warn(lines: Sequence[str], job: int | None) -> None:

@@ -177,15 +177,9 @@ class DaskBackend:
         dilation: Pair,
         ceil_mode: bool,
     ) -> Any:
-        compute = functools.partial(
-            self.numpy.max_pool2d,
-            size=size,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            ceil_mode=ceil_mode,
+        return self._pooled(
+            self.numpy.max_pool2d, x, size, stride, padding, ceil_mode, dilation=dilation
         )
-        return self._pooled(x, size, stride, padding, dilation, ceil_mode, compute)
 
     def avg_pool2d(
         self,
@@ -197,15 +191,15 @@ class DaskBackend:
         ceil_mode: bool,
         count_include_pad: bool,
     ) -> Any:
-        compute = functools.partial(
+        return self._pooled(
             self.numpy.avg_pool2d,
-            size=size,
-            stride=stride,
-            padding=padding,
-            ceil_mode=ceil_mode,
+            x,
+            size,
+            stride,
+            padding,
+            ceil_mode,
             count_include_pad=count_include_pad,
         )
-        return self._pooled(x, size, stride, padding, (1, 1), ceil_mode, compute)
 
     def activation(self, name: str, x: Any, params: Mapping[str, float | str]) -> Any:
         return x.map_blocks(_activation, self.numpy, name, dict(params), dtype=x.dtype)
@@ -214,14 +208,20 @@ class DaskBackend:
 
     def _pooled(
         self,
+        pool: Any,
         x: Any,
         size: Pair,
         stride: Pair,
         padding: Pair,
-        dilation: Pair,
         ceil_mode: bool,
-        compute: Any,
+        **options: Any,
     ) -> Any:
+        """The NumPy backend's `pool` tile by tile; `options` are its own (max pool's dilation,
+        avg pool's count_include_pad; avg pool's windows are never dilated)."""
+        dilation = options.get("dilation", (1, 1))
+        compute = functools.partial(
+            pool, size=size, stride=stride, padding=padding, ceil_mode=ceil_mode, **options
+        )
         channels, height, width = x.shape
         spans = [
             axis_spans(

@@ -9,8 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from xopipe.bench import backward, startup, system, training
-from xopipe.bench.cases import Case, all_cases, backward_cases, gpu_cases, training_cases
+from xopipe.bench import backward, dask_peer, startup, system, training
+from xopipe.bench.cases import Case, all_cases, backward_cases, gpu_cases
 from xopipe.bench.rounds import STEADY, format_seconds, time_in_rounds
 from xopipe.bench.tables import IN_MEMORY, gpu_table, kernel_table
 from xopipe.bench.timing import LOOP_MAX_SIZE, conv_extra_memory, gpu_peak_memory
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         "--dask",
         action="store_true",
         help="only backend=dask against the seed pipeline written with dask directly, at "
-        f"{DASK_SIZE}^2: time and peak memory, each in a fresh process",
+        f"{dask_peer.DASK_SIZE}^2: time and peak memory, each in a fresh process",
     )
     parser.add_argument(
         "--dask-16384",
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.startup:
         return _write(["# xopipe start-up", *startup.section(args.repeats, args.rounds)], args.out)
     if args.dask:
-        return _write(["# xopipe benchmarks", *_dask_section(args.dask_16384)], args.out)
+        return _write(["# xopipe benchmarks", *dask_peer.section(args.dask_16384)], args.out)
     sizes = [9] if args.quick else sorted(args.sizes)
     repeats = QUICK_REPEATS if args.quick else args.repeats
     rounds = min(args.rounds, 2) if args.quick else args.rounds
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         lines = _backward_section(backward_sizes, repeats, args.threads, rounds, not args.quick)
         return _write(["# xopipe backward pass", *lines], args.out)
     if args.training:
-        lines = _training_section(repeats, args.threads, rounds, not args.quick)
+        lines = training.section(repeats, args.threads, rounds, not args.quick)
         return _write(["# xopipe training", *lines], args.out)
     cases = all_cases(sizes)
     names = [case.name for case in cases]
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         *kernel_table(cases, times, bandwidth, ratios=not args.quick),
     ]
     report += _backward_section(backward_sizes, repeats, args.threads, rounds, not args.quick)
-    report += _training_section(repeats, args.threads, rounds, not args.quick)
+    report += training.section(repeats, args.threads, rounds, not args.quick)
     if args.device == "cuda":
         report += _gpu_section(sorted(args.gpu_sizes), repeats, rounds, args.gpu_bandwidth)
     conv_sizes = [s for s in sizes if s >= 256]
@@ -198,21 +198,8 @@ def main(argv: list[str] | None = None) -> int:
             f"- writing {tables['cells'] / 1e6:.0f} M cells: Parquet {parquet:.1f} M cells/s, "
             f"CSV {csv:.1f} M cells/s"
         )
-        report += _dask_section(args.dask_16384)
+        report += dask_peer.section(args.dask_16384)
     return _write(report, args.out)
-
-
-DASK_SIZE = 8192
-
-
-def _dask_section(large: bool) -> list[str]:
-    """backend=dask against its peer (xopipe/bench/dask_peer.py), at 8192^2 (and 16384^2)."""
-    from xopipe.bench import dask_peer
-
-    lines = ["", "## Past memory: backend=dask against the seed pipeline in dask directly", ""]
-    for size in (DASK_SIZE, 16384) if large else (DASK_SIZE,):
-        lines += dask_peer.compare(size)
-    return lines
 
 
 def _write(report: list[str], out: Path | None) -> int:
@@ -244,27 +231,6 @@ def _backward_section(
         "",
         *backward.backward_table(cases, times, IN_MEMORY, ratios),
         *([""] + backward.goal_lines(cases, times) if ratios else []),
-    ]
-
-
-def _training_section(repeats: int, threads: int, rounds: int, ratios: bool) -> list[str]:
-    (case,) = training_cases([])
-    implementations = (training.REFERENCE, *IN_MEMORY)
-    # An epoch takes a hundred times a kernel's call: fewer repeats say as much.
-    times = time_in_rounds(
-        "training", implementations, [case.name], [], min(repeats, 7), threads, rounds
-    )
-    return [
-        "",
-        "## Training: one epoch, against plain torch",
-        "",
-        "One epoch of xopipe-train's default, from the same weights: 200 train and 100 test "
-        "images 9x9, 13 SGD steps of 16, then the loss and accuracy of both splits, float64; "
-        "the model as a torch.nn.Module with autograd and torch.optim.SGD on the CPU, "
-        "against each backend through xopipe.training. In brackets: the ratio to plain "
-        "torch (median of the rounds' ratios, lowest-highest); the loop backend in 3 repeats.",
-        "",
-        *training.training_table(case, times, tuple(IN_MEMORY), ratios),
     ]
 
 

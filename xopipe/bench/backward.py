@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from xopipe.bench.cases import Case
-from xopipe.bench.rounds import STEADY, format_seconds, ratio
+from xopipe.bench.rounds import format_seconds, ratio
+from xopipe.bench.tables import ratio_table
 
 REFERENCE = "torch-autograd"
 CONV_ARGS: dict[str, Any] = dict(
@@ -120,24 +121,7 @@ def backward_table(
 ) -> list[str]:
     """Each backend's median time with its ratio to torch autograd (median, lowest-highest
     over the rounds); `ratios=False` (--quick): the times alone."""
-    columns = ["case", "torch autograd", *(f"{name} backend" for name in implementations)]
-    if ratios:
-        columns = [*columns[:2], *(f"{c} (ratio)" for c in columns[2:]), "ratios steady"]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for case in cases:
-        reference = times[REFERENCE][case.name]
-        row = [case.name, format_seconds(_median(reference))]
-        moved = []
-        for name in implementations:
-            mine = times[name][case.name]
-            found = ratio(mine, reference) if ratios else None
-            row.append(format_seconds(_median(mine)) + (f" ({found.text()})" if found else ""))
-            if found and found.moved > STEADY:
-                moved.append(f"{name} {found.moved:.0%}")
-        if ratios:
-            row.append("yes" if not moved else "**no**: " + ", ".join(moved))
-        lines.append("| " + " | ".join(row) + " |")
-    return lines
+    return ratio_table(cases, times, REFERENCE, "torch autograd", implementations, ratios)
 
 
 def goal_lines(cases: list[Case], times: dict[str, dict[str, list[float]]]) -> list[str]:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 CHUNKS = 2048
+DASK_SIZE = 8192  # the section's size (--dask-16384 adds 16384)
 XO = [[[1, -1, -1], [-1, 1, -1], [-1, -1, 1]], [[1, -1, 1], [-1, 1, -1], [1, -1, 1]]]
 XO += [[[-1, -1, 1], [-1, 1, -1], [1, -1, -1]]]  # the seed's three kernels (conf/kernels/xo)
 
@@ -145,6 +146,14 @@ def compare(size: int, parquet: bool = True) -> list[str]:
                 f"{found['seconds']:.1f} s, peak RSS {found['peak'] / 2**30:.2f} GiB, "
                 f"{cells / found['seconds'] / 1e6:.1f} M cells/s"
             )
+    return lines
+
+
+def section(large: bool) -> list[str]:
+    """backend=dask against its peer, at 8192^2 (and 16384^2)."""
+    lines = ["", "## Past memory: backend=dask against the seed pipeline in dask directly", ""]
+    for size in (DASK_SIZE, 16384) if large else (DASK_SIZE,):
+        lines += compare(size)
     return lines
 
 

@@ -58,6 +58,30 @@ def _steady(moved: list[str]) -> str:
     return "yes" if not moved else "**no**: " + ", ".join(moved)
 
 
+def ratio_table(
+    cases: list[Case],
+    times: dict[str, dict[str, list[float]]],
+    reference: str,
+    label: str,
+    implementations: tuple[str, ...],
+    ratios: bool = True,
+) -> list[str]:
+    """A row per case: the reference's median time (column `label`), then each backend's with
+    its ratio to the reference (median, lowest-highest over the rounds) and whether the ratios
+    held steady; `ratios=False` (--quick): the times alone."""
+    columns = ["case", label, *(f"{name} backend" for name in implementations)]
+    if ratios:
+        columns = [*columns[:2], *(f"{c} (ratio)" for c in columns[2:]), "ratios steady"]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for case in cases:
+        cells, moved = _timed_cells(case, times, reference, implementations, ratios)
+        row = [case.name, format_seconds(_median(times[reference][case.name])), *cells]
+        if ratios:
+            row.append(_steady(moved))
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
 def kernel_table(
     cases: list[Case],
     times: dict[str, dict[str, list[float]]],

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from xopipe.bench.cases import Case
-from xopipe.bench.rounds import STEADY, format_seconds, ratio
+from xopipe.bench.cases import Case, training_cases
+from xopipe.bench.rounds import ratio, time_in_rounds
+from xopipe.bench.tables import IN_MEMORY, ratio_table
 
 REFERENCE = "torch-nn"
 
@@ -110,32 +111,35 @@ def reference_work(case: Case) -> Callable[[], object]:
     return epoch
 
 
+def section(repeats: int, threads: int, rounds: int, ratios: bool) -> list[str]:
+    """The report's training section: the epoch timed in rounds, then its table."""
+    (case,) = training_cases([])
+    implementations = (REFERENCE, *IN_MEMORY)
+    # An epoch takes a hundred times a kernel's call: fewer repeats say as much.
+    times = time_in_rounds(
+        "training", implementations, [case.name], [], min(repeats, 7), threads, rounds
+    )
+    return [
+        "",
+        "## Training: one epoch, against plain torch",
+        "",
+        "One epoch of xopipe-train's default, from the same weights: 200 train and 100 test "
+        "images 9x9, 13 SGD steps of 16, then the loss and accuracy of both splits, float64; "
+        "the model as a torch.nn.Module with autograd and torch.optim.SGD on the CPU, "
+        "against each backend through xopipe.training. In brackets: the ratio to plain "
+        "torch (median of the rounds' ratios, lowest-highest); the loop backend in 3 repeats.",
+        "",
+        *training_table(case, times, tuple(IN_MEMORY), ratios),
+    ]
+
+
 def training_table(
     case: Case, times: dict[str, dict[str, list[float]]], backends: tuple[str, ...], ratios: bool
 ) -> list[str]:
     """One row: plain torch's epoch, each backend's with its ratio to it (median,
     lowest-highest over the rounds); `ratios=False` (--quick): the times alone."""
-    columns = ["case", "plain torch", *(f"{name} backend" for name in backends)]
-    if ratios:
-        columns = [*columns[:2], *(f"{c} (ratio)" for c in columns[2:]), "ratios steady"]
-    reference = times[REFERENCE][case.name]
-    row = [case.name, format_seconds(_median(reference))]
-    moved = []
-    for name in backends:
-        mine = times[name][case.name]
-        found = ratio(mine, reference) if ratios else None
-        row.append(format_seconds(_median(mine)) + (f" ({found.text()})" if found else ""))
-        if found and found.moved > STEADY:
-            moved.append(f"{name} {found.moved:.0%}")
-    if ratios:
-        row.append("yes" if not moved else "**no**: " + ", ".join(moved))
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines.append("| " + " | ".join(row) + " |")
-    if ratios and (found := ratio(times["numpy"][case.name], reference)):
+    lines = ratio_table([case], times, REFERENCE, "plain torch", backends, ratios)
+    if ratios and (found := ratio(times["numpy"][case.name], times[REFERENCE][case.name])):
         met = "met" if found.median <= 1.0 else "not met"
         lines += ["", f"- numpy epoch / plain torch epoch <= 1.0 (goal): {found.median:.2f}, {met}"]
     return lines
-
-
-def _median(values: list[float]) -> float | None:
-    return float(np.median(values)) if values else None

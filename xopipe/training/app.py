@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -13,12 +14,14 @@ from omegaconf import DictConfig
 
 from xopipe.config import register_configs
 from xopipe.config.hydra_release import main_options
-from xopipe.errors import UserError
 from xopipe.figures.settings import figures_on_command_line
 from xopipe.interrupt import Interrupted, describe
 from xopipe.override_hints import grammar_error
 from xopipe.previous import already_done, config_fingerprint
-from xopipe.runner import log_to_file_only
+from xopipe.runner import run_job
+
+if TYPE_CHECKING:
+    from xopipe.training.run import Training
 
 log = logging.getLogger("xopipe.train")
 
@@ -36,23 +39,15 @@ def _hydra_main(cfg: DictConfig) -> str:
     if sweeping and cfg.resume and already_done(out_dir, config_fingerprint(cfg)):
         log.info("job %s: a complete training of this config is already here", hydra_cfg.job.num)
         return "complete"
-    try:
+    job = hydra_cfg.job.num if sweeping else None
+
+    def work() -> Training:
         # Sweep jobs draw figures only when the command line asks (as xopipe -m's jobs).
         draw = not sweeping or figures_on_command_line(overrides)
-        job = hydra_cfg.job.num if sweeping else None
-        training = run_training(cfg, out_dir, overrides, draw_figures=draw, job=job)
-    except UserError as error:
-        log_to_file_only(log, logging.ERROR, f"error: {error}")
-        if sweeping:
-            return "failed"  # the manifest says so; the other jobs go on
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except Exception:
-        if not sweeping:
-            raise
-        # Hydra's basic sweeper would re-raise it after the batch and never call
-        # on_multirun_end: keep the sweep alive, the manifest says failed.
-        log.exception("job %s failed", hydra_cfg.job.num)
+        return run_training(cfg, out_dir, overrides, draw_figures=draw, job=job)
+
+    training = run_job(work, log, job)
+    if training is None:
         return "failed"
     final = training.trained.epochs[-1].scores
     log.info(
