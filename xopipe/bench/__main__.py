@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from xopipe.bench import backward, dask_peer, startup, system, training
+from xopipe.bench import backward, dask_peer, large_run, startup, system, training
 from xopipe.bench.cases import Case, all_cases, backward_cases, gpu_cases
 from xopipe.bench.rounds import STEADY, format_seconds, time_in_rounds
 from xopipe.bench.tables import IN_MEMORY, gpu_table, kernel_table
@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         help="with the dask section, also 16384^2 (the peer and xopipe each write ~7-15 GB "
         "and need several GiB of memory)",
     )
+    large_run.add_arguments(parser)
     parser.add_argument("--out", type=Path, help="also write the report (markdown) here")
     args = parser.parse_args(argv)
     if args.device == "cuda" and (missing := _cuda_missing()):
@@ -123,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
     if args.startup:
         return _write(["# xopipe start-up", *startup.section(args.repeats, args.rounds)], args.out)
+    if args.large_run:
+        return _write(large_run.section(args.large_size, args.rounds), args.out)
     if args.dask:
         return _write(["# xopipe benchmarks", *dask_peer.section(args.dask_16384)], args.out)
     sizes = [9] if args.quick else sorted(args.sizes)
