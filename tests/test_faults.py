@@ -20,7 +20,7 @@ import pytest
 from tests.cli import run_cli
 from xopipe.backends import BACKENDS
 from xopipe.diff.cli import main as diff_main
-from xopipe.sinks import csv_grid, tables
+from xopipe.sinks import hashed_stream, tables
 
 
 def manifest_of(run_dir: Path) -> dict:
@@ -119,13 +119,14 @@ def test_full_disk_while_writing_parquet(tmp_path, monkeypatch, fail_after):
     assert not list(run_dir.rglob("*.partial"))
 
 
-# The CSV files a seed run writes, in order: input_0, conv_0-2, pool_0-2, activation_0-2,
-# then the weights: conv_0_0 (the 11th), conv_1_0, ...
+# The files a seed run writes through a hashed stream, in order: matrices.parquet, then the
+# CSV files input_0, conv_0-2, pool_0-2, activation_0-2, then the weights: conv_0_0 (the
+# 12th), conv_1_0, ...
 @pytest.mark.parametrize(
     "failing, name, before",
     [
-        (4, "matrices/conv_2.csv", "matrices/conv_1.csv"),
-        (12, "weights/conv_1_0.csv", "weights/conv_0_0.csv"),
+        (5, "matrices/conv_2.csv", "matrices/conv_1.csv"),
+        (13, "weights/conv_1_0.csv", "weights/conv_0_0.csv"),
     ],
 )
 def test_full_disk_while_writing_csv(tmp_path, monkeypatch, failing, name, before):
@@ -146,10 +147,13 @@ def test_full_disk_while_writing_csv(tmp_path, monkeypatch, failing, name, befor
         def __enter__(self):
             return self
 
+        def close(self):
+            self.file.close()
+
         def __exit__(self, *exc):
             self.file.close()
 
-    monkeypatch.setattr(csv_grid, "open", FillingFile, raising=False)
+    monkeypatch.setattr(hashed_stream, "open", FillingFile, raising=False)
     run_dir = tmp_path / "run"
     result = run_cli("figures=none", "print_matrices=false", f"hydra.run.dir={run_dir}")
     assert result.code == 2

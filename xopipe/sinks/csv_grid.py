@@ -18,15 +18,16 @@ import pyarrow as pa
 
 from xopipe.private_api.arrow_kernels import call_function, cast_options
 from xopipe.sinks.arrow_columns import numeric_column, repeated_string
-from xopipe.sinks.files import atomic_path
+from xopipe.sinks.hashed_stream import hashed_stream
 
 # Cells per block of CSV text: the text of one block is in memory at a time.
 CSV_BLOCK_CELLS = 1 << 18
 
 
 def write_csv_grid(path: Path, grid: np.ndarray) -> None:
-    """One 2-D grid as CSV: no header, shortest round-trip digits, written atomically."""
-    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+    """One 2-D grid as CSV: no header, shortest round-trip digits, written atomically
+    and hashed as it is written (the manifest and the report read its hash)."""
+    with hashed_stream(path) as stream:
         for text in _csv_blocks(grid):
             stream.write(text)
 

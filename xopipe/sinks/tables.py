@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 from xopipe.private_api.arrow_kernels import call_function
 from xopipe.sinks.arrow_columns import numeric_column, repeated_string
 from xopipe.sinks.csv_grid import write_csv_grid
-from xopipe.sinks.files import atomic_path, save_npy
+from xopipe.sinks.files import save_npy
+from xopipe.sinks.hashed_stream import hashed_stream
 from xopipe.sinks.layout import MATRICES, MATRICES_PARQUET, matrix_csv_name, matrix_npy_name
 
 SCHEMA = pa.schema(
@@ -79,9 +80,10 @@ def write_matrices(
 def write_parquet(path: Path, arrays: Mapping[str, np.ndarray], encoding: dict = ENCODING) -> None:
     """The tidy table: one row per cell (stage, channel, row, col, value).
 
-    `encoding`: ParquetWriter's options (the benchmark compares others).
+    `encoding`: ParquetWriter's options (the benchmark compares others). The file is
+    hashed as it is written (sinks/hashed_stream.py): no one reads a gigabyte back.
     """
-    with atomic_path(path) as temporary, pq.ParquetWriter(temporary, SCHEMA, **encoding) as writer:
+    with hashed_stream(path) as stream, pq.ParquetWriter(stream, SCHEMA, **encoding) as writer:
         for batch in _batches(arrays):
             writer.write_batch(batch)
 
