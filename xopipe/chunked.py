@@ -8,7 +8,9 @@
 - a .npy file: each chunk maps the file, copies its region as float64 (as the
   in-memory reader does) and unmaps it; nothing is shared between chunks, so a
   dask.distributed worker opens the file itself (the path must be readable
-  where the workers run).
+  where the workers run);
+- an image: its pixels, decoded whole at their own depth (uint8, uint16), are
+  scaled to float64 chunk by chunk, by read_image's own arithmetic.
 """
 
 from __future__ import annotations
@@ -103,6 +105,18 @@ def npy_chunks(path: Path, shape: tuple[int, ...], chunks: int) -> Any:
         chunks=_chunking(shape, chunks),
         name=name,
         meta=np.empty((0,) * len(shape)),
+    )
+
+
+def image_chunks(grid: np.ndarray, full_scale: float, scale: str, chunks: int) -> Any:
+    """Pixels [C, H, W] at their depth as a float64 dask array, each chunk scaled alone."""
+    import dask.array as da
+
+    from xopipe.images import scaled
+
+    pixels = da.from_array(grid, chunks=_chunking(grid.shape, chunks))
+    return pixels.map_blocks(
+        scaled, full_scale, scale, dtype=np.float64, meta=np.empty((0, 0, 0))
     )
 
 
