@@ -10,13 +10,14 @@ own depth, a byte or two a pixel; its chunks are scaled to float64 one by one.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from xopipe.chunked import first_nonfinite, image_chunks, random_chunks
 from xopipe.errors import UserError, invalid
-from xopipe.images import ImageOptions, read_image, read_pixels
+from xopipe.images import ImageOptions, read_image, read_pixels, scaled
 from xopipe.readers import (
     CSV_SUFFIXES,
     IMAGE_SUFFIXES,
@@ -117,7 +118,8 @@ def file_input(node: FileInputConfig, limits: Limits, chunks: int | None = None)
         if chunks is None:
             return read_image("input.path", path, options, limits)
         pixels = read_pixels("input.path", path, options, limits)
-        return image_chunks(pixels.grid, pixels.full_scale, options.scale, chunks)
+        scale = functools.partial(scaled, full_scale=pixels.full_scale, scale=options.scale)
+        return image_chunks(pixels.grid, scale, chunks)
     # Pixels are finite by construction; numbers from a file are checked.
     bad = first_nonfinite(grid)
     if bad is not None:
