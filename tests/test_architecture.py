@@ -12,6 +12,7 @@ ROOT = Path(__file__).parent.parent
 # Each room of xopipe (a top-level module or package) on its floor, the lowest first.
 FLOORS = [
     ["errors", "geometry", "values", "interrupt", "chunked", "readers", "images", "run_folder"]
+    + ["cores"]
     + ["private_api", "override_hints", "help_text"],
     ["config", "inputs", "kernels"],
     [

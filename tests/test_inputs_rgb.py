@@ -30,7 +30,7 @@ def test_stock_2d_kernels_on_rgb_are_summed_over_channels(tmp_path, make_config,
     arrays = execute(experiment, get_backend(backend)).arrays
     sobel = torch.from_numpy(experiment.kernels.weight)  # [2, 1, 3, 3] as the set defines it
     assert tuple(sobel.shape) == (2, 1, 3, 3)
-    x = torch.from_numpy(experiment.source)[None]
+    x = torch.from_numpy(np.asarray(experiment.source))[None]  # dask: computed here
     expected = F.conv2d(x, sobel.repeat(1, 3, 1, 1))[0].numpy()  # normalize=none for sobel
     np.testing.assert_allclose(arrays["conv"], expected, rtol=0, atol=1e-12)
     assert experiment.stages["conv"].params.weight.shape == (2, 3, 3, 3)  # as applied

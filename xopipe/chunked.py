@@ -8,12 +8,15 @@
 - a .npy file: each chunk maps the file, copies its region as float64 (as the
   in-memory reader does) and unmaps it; nothing is shared between chunks, so a
   dask.distributed worker opens the file itself (the path must be readable
-  where the workers run).
+  where the workers run);
+- an image: its pixels, decoded whole at their own depth (uint8, uint16), are
+  scaled to float64 chunk by chunk, by read_image's own arithmetic (images.scaled).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +109,14 @@ def npy_chunks(path: Path, shape: tuple[int, ...], chunks: int) -> Any:
     )
 
 
+def image_chunks(grid: np.ndarray, scaled: Callable[[np.ndarray], np.ndarray], chunks: int) -> Any:
+    """Pixels [C, H, W] at their depth as a float64 dask array, each chunk `scaled` alone."""
+    import dask.array as da
+
+    pixels = da.from_array(grid, chunks=_chunking(grid.shape, chunks))
+    return pixels.map_blocks(scaled, dtype=np.float64, meta=np.empty((0, 0, 0)))
+
+
 def first_nonfinite(grid: Any) -> list[int] | None:
     """The index of the first NaN or infinite cell in row-major order, or None; a dask
     array is read chunk by chunk, and only scanned block by block when one is there."""
@@ -115,12 +126,15 @@ def first_nonfinite(grid: Any) -> list[int] | None:
         return [int(i) for i in np.argwhere(~np.isfinite(grid))[0]]
     import dask.array as da
 
-    if bool(da.isfinite(grid).all().compute()):
+    from xopipe.cores import job_share
+
+    # A sweep's concurrent jobs each check with their share of the cores.
+    if bool(da.isfinite(grid).all().compute(num_workers=job_share())):
         return None
     offsets = [np.cumsum((0, *sizes)) for sizes in grid.chunks]
     found = []
     for index in np.ndindex(*grid.numblocks):
-        block = grid.blocks[index].compute()
+        block = grid.blocks[index].compute(scheduler="synchronous")
         if not np.isfinite(block).all():
             local = np.argwhere(~np.isfinite(block))[0]
             found.append([int(o[i] + j) for o, i, j in zip(offsets, index, local, strict=True)])

@@ -114,7 +114,7 @@ def build_experiment(cfg: DictConfig | XopipeConfig) -> Experiment:
     config = cfg if isinstance(cfg, XopipeConfig) else read_config(cfg)
     dtype = np.dtype(config.dtype.value)
     limits = Limits(max_bytes=config.limits.max_file_bytes, max_cells=config.limits.max_input_cells)
-    # A chunked backend (dask: backend.chunks) reads random and .npy inputs chunk by chunk.
+    # A chunked backend (dask: backend.chunks) reads random, .npy and image inputs by chunk.
     source = load_input(config.input, dtype, limits, getattr(config.backend, "chunks", None))
     kernels = load_kernels(config.kernels, "kernels", limits)
     entries: dict[str, StageEntry] = config.pipeline.stages

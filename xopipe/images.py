@@ -1,4 +1,4 @@
-"""Read PNG/JPEG images at their own bit depth, scaled by their own range.
+"""Read PNG/JPEG/TIFF images at their own bit depth, scaled by their own range.
 
 Pillow hands an image over in one of its modes. The 8-bit ones (1, L, P, LA,
 RGB, RGBA, CMYK, ...) are converted to L or RGB and scaled from 0..255; the
@@ -6,6 +6,10 @@ RGB, RGBA, CMYK, ...) are converted to L or RGB and scaled from 0..255; the
 from 0..65535. Modes with no fixed range (I, F) and colour images Pillow can
 only decode at 8 bits (16-bit RGB, RGBA, LA PNGs) are refused in one line:
 reading them through L or RGB would clip or truncate every pixel silently.
+
+The pixels stay at their own depth (uint8, uint16) until they are scaled:
+read_image scales them whole; a chunked backend scales them chunk by chunk
+(chunked.image_chunks), so the float64 image never exists whole.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ NO_FIXED_RANGE_MODES = {"I": "32-bit integer", "F": "32-bit float"}
 # Raw modes of 16 bits a channel ("RGB;16B", "LA;16B", "RGBA;16L"); BMP's "BGR;16" is
 # 16 bits a pixel (5-6-5), which Pillow widens to 8 bits a channel without loss.
 _SIXTEEN_BIT_CHANNELS = re.compile(r";16[BLN]$")
+BAND_ROWS = 256  # rows copied out of Pillow at a time
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,30 @@ class ImageOptions:
     scale: str  # signed: full range -> -1..1 | unit: full range -> 0..1
 
 
+@dataclass(frozen=True)
+class Pixels:
+    """An image's pixels as Pillow hands them over, and the value of full brightness."""
+
+    grid: np.ndarray  # [C, H, W] uint8 or uint16 (16-bit grey as rgb: a view of one channel)
+    full_scale: float
+
+
 def read_image(key: str, path: Path, options: ImageOptions, limits: Limits) -> np.ndarray:
-    """PNG/JPEG as [1, H, W] (grey) or [3, H, W] (rgb), scaled from the image's own range."""
+    """PNG/JPEG/TIFF as [1, H, W] (grey) or [3, H, W] (rgb), scaled from the image's own range."""
+    pixels = read_pixels(key, path, options, limits)
+    return scaled(pixels.grid, pixels.full_scale, options.scale)
+
+
+def scaled(grid: np.ndarray, full_scale: float, scale: str) -> np.ndarray:
+    """Pixels (or a block of them) as float64: full_scale -> 1, zero -> 0 (unit) or -1."""
+    values = grid.astype(np.float64)
+    if scale == "unit":
+        return values / full_scale
+    return values / (full_scale / 2) - 1.0
+
+
+def read_pixels(key: str, path: Path, options: ImageOptions, limits: Limits) -> Pixels:
+    """The image's pixels at their own depth: a byte a channel, two for 16-bit grey."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     check_size(key, path, limits)
@@ -52,18 +79,20 @@ def read_image(key: str, path: Path, options: ImageOptions, limits: Limits) -> n
             # The header gives the size: refuse huge images before decoding them.
             check_cells(key, path, (3 if options.color == "rgb" else 1, *image.size[::-1]), limits)
             _check_depth(key, path, image)
-            upright = ImageOps.exif_transpose(image)  # phone photos store their rotation
-            pixels, full_scale = _decoded(upright, options)
+            # Phone photos store their rotation; in place, so no second copy is held.
+            ImageOps.exif_transpose(image, in_place=True)
+            pixels, full_scale = _decoded(image, options)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise UserError(f"{key}: '{path}' is not a readable PNG/JPEG image ({error})") from None
+        raise UserError(
+            f"{key}: '{path}' is not a readable PNG/JPEG/TIFF image ({error})"
+        ) from None
     finally:
         Image.MAX_IMAGE_PIXELS = pillow_limit
     grid = pixels[np.newaxis] if pixels.ndim == 2 else np.moveaxis(pixels, -1, 0)
     if options.color == "rgb" and grid.shape[0] == 1:
-        grid = np.repeat(grid, 3, axis=0)  # 16-bit grey read as rgb: three equal channels
-    if options.scale == "unit":
-        return grid / full_scale
-    return grid / (full_scale / 2) - 1.0
+        # 16-bit grey read as rgb: three equal channels, one held
+        grid = np.broadcast_to(grid, (3, *grid.shape[1:]))
+    return Pixels(grid, full_scale)
 
 
 def _check_depth(key: str, path: Path, image: Image) -> None:
@@ -95,15 +124,32 @@ def _raw_mode(args: object) -> str:
 
 
 def _decoded(image: Image, options: ImageOptions) -> tuple[np.ndarray, float]:
-    """The pixels as float64 ([H, W] or [H, W, 3]) and the value of full brightness."""
+    """The pixels at their depth ([H, W] or [H, W, 3]) and the value of full brightness."""
     from PIL import Image as PillowImage
 
+    target = "RGB" if options.color == "rgb" else "L"
     if image.mode in SIXTEEN_BIT_GREY_MODES:
         converted, full_scale = image, SIXTEEN_BIT_FULL_SCALE  # resized at 16 bits too
     else:
-        converted = image.convert("RGB" if options.color == "rgb" else "L")
+        # convert copies even to the same mode: an image already L or RGB is kept as it is
+        converted = image if image.mode == target else image.convert(target)
         full_scale = EIGHT_BIT_FULL_SCALE
     if options.resize is not None:
         height, width = options.resize
         converted = converted.resize((width, height), PillowImage.Resampling.BILINEAR)
-    return np.asarray(converted, dtype=np.float64), full_scale
+    return _pixel_array(converted), full_scale
+
+
+def _pixel_array(image: Image) -> np.ndarray:
+    """The image's pixels as one array, copied a band of rows at a time: np.asarray of the
+    whole image would hold them twice more on the way (tobytes' pieces, then their join)."""
+    width, height = image.size
+    bands = [(top, min(height, top + BAND_ROWS)) for top in range(0, height, BAND_ROWS)]
+    out: np.ndarray | None = None
+    for top, bottom in bands:
+        band = np.asarray(image.crop((0, top, width, bottom)))
+        if out is None:
+            out = np.empty((height, *band.shape[1:]), band.dtype)
+        out[top:bottom] = band
+    assert out is not None  # an image has at least one row
+    return out

@@ -3,18 +3,21 @@
 For a chunked backend (backend=dask, `chunks` given) a random input and a
 .npy file become dask arrays read chunk by chunk, never whole in memory:
 random draws come from the same stream as in memory (each row segment
-jumps to its own place in it), so the values are the same for a seed.
+jumps to its own place in it), so the values are the same for a seed. An
+image is decoded whole (Pillow decodes PNG and TIFF whole) but kept at its
+own depth, a byte or two a pixel; its chunks are scaled to float64 one by one.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from xopipe.chunked import first_nonfinite, random_chunks
+from xopipe.chunked import first_nonfinite, image_chunks, random_chunks
 from xopipe.errors import UserError, invalid
-from xopipe.images import ImageOptions, read_image
+from xopipe.images import ImageOptions, read_image, read_pixels, scaled
 from xopipe.readers import (
     CSV_SUFFIXES,
     IMAGE_SUFFIXES,
@@ -43,8 +46,8 @@ def load_input(
 ) -> np.ndarray:
     """Build the input the `input` config node describes, cast to `dtype`.
 
-    `chunks`: a chunked backend's cells per side; random and .npy inputs then come
-    back as dask arrays (the others, read whole, are chunked by the backend)."""
+    `chunks`: a chunked backend's cells per side; random, .npy and image inputs then
+    come back as dask arrays (the others, read whole, are chunked by the backend)."""
     kind = node.kind
     if kind == "values":
         values: ValuesInputConfig = node  # type: ignore[assignment]
@@ -112,7 +115,12 @@ def file_input(node: FileInputConfig, limits: Limits, chunks: int | None = None)
             )
     else:
         assert suffix in IMAGE_SUFFIXES
-        grid = read_image("input.path", path, options, limits)
+        if chunks is None:
+            return read_image("input.path", path, options, limits)
+        pixels = read_pixels("input.path", path, options, limits)
+        scale = functools.partial(scaled, full_scale=pixels.full_scale, scale=options.scale)
+        return image_chunks(pixels.grid, scale, chunks)
+    # Pixels are finite by construction; numbers from a file are checked.
     bad = first_nonfinite(grid)
     if bad is not None:
         value = np.asarray(grid[tuple(bad)])[()]

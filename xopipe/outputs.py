@@ -53,8 +53,11 @@ class Outputs:
         written: Sequence[Path],
         facts: dict[str, Any],
         overrides: Sequence[str] = (),
+        hashes: dict[str, str] | None = None,
     ) -> list[Path]:
-        """Print the explanation, write figures/ and report.html; the paths written."""
+        """Print the explanation, write figures/ and report.html; the paths written.
+        `hashes`: the sha256 the run has of `written`, by name (the report lists every
+        file with its hash; those it computes are added)."""
         arrays, drawn, drawn_experiment = self._views(results)
         explanation = None
         if self.gradient_cell is not None:
@@ -89,6 +92,7 @@ class Outputs:
             out_dir / REPORT,
             out_dir,
             [*written, *new],
+            hashes,
             experiment=self.experiment,
             arrays=arrays,
             figures=figures,

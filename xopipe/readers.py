@@ -17,7 +17,7 @@ from xopipe.errors import UserError
 
 CSV_SUFFIXES = (".csv", ".txt")
 NPY_SUFFIXES = (".npy",)
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 SUFFIXES = CSV_SUFFIXES + NPY_SUFFIXES + IMAGE_SUFFIXES
 
 

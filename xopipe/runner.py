@@ -117,8 +117,13 @@ def run_experiment(
                     staged = write_tables(tables, root, results.arrays, experiment.stages)
                 if results.gradients is not None:
                     staged += write_gradient_tables(tables, root, results.gradients)
-                staged += outputs.write(results, root, staged, manifest.facts, overrides)
-                hashes = file_hashes(root, staged)  # seconds on a large run: still interruptible
+                # Each file is hashed once, for the report and the manifest alike: a large
+                # run's tables take seconds (still interruptible).
+                known = file_hashes(root, staged)
+                staged += outputs.write(
+                    results, root, staged, manifest.facts, overrides, hashes=known
+                )
+                hashes = file_hashes(root, staged, known)
                 # The commit, milliseconds: a signal now would leave files with no manifest.
                 with shielded():
                     written = staging.publish(staged)

@@ -20,6 +20,7 @@ Gradients are not computed here: a loss needs loop, numpy or torch.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +28,7 @@ import numpy as np
 
 from xopipe.backends.dask_tiles import aligned_chunks, axis_spans, tile_side, tiled
 from xopipe.backends.numpy import NumpyBackend
+from xopipe.cores import concurrent_jobs, job_share, thread_count
 from xopipe.errors import UserError, invalid
 from xopipe.geometry import Pads, Pair, conv_out, pool_out
 
@@ -44,6 +46,7 @@ FORWARD_ONLY = (
 )
 
 _CLIENTS: dict[str, Any] = {}  # one connection per scheduler address and process
+log = logging.getLogger(__name__)
 
 
 def connect(address: str) -> Any:
@@ -85,6 +88,17 @@ class DaskBackend:
         self.scheduler = scheduler
         self.address = address
         self.numpy = NumpyBackend()  # the code every tile runs
+        # A local pool's size: the cores, or this job's share when a sweep runs several
+        # at once (xopipe/cores.py). A cluster's workers bound it themselves.
+        self.workers = None if address or scheduler == "synchronous" else job_share()
+        if self.workers is not None:
+            log.info(
+                "dask: %s scheduler with %d workers (%d cores, %d sweep jobs at once)",
+                scheduler,
+                self.workers,
+                thread_count(),
+                concurrent_jobs(),
+            )
 
     # --- crossing in and out -----------------------------------------------------------
 
@@ -105,8 +119,10 @@ class DaskBackend:
         """Compute dask arrays together (shared work done once) on the configured scheduler."""
         import dask
 
-        scheduler = connect(self.address) if self.address else self.scheduler
-        return tuple(dask.compute(*arrays, scheduler=scheduler))
+        if self.address:
+            return tuple(dask.compute(*arrays, scheduler=connect(self.address)))
+        options = {} if self.workers is None else {"num_workers": self.workers}
+        return tuple(dask.compute(*arrays, scheduler=self.scheduler, **options))
 
     def wait(self) -> None:
         pass  # nothing runs until an array is computed

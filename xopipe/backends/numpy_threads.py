@@ -18,24 +18,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from xopipe.cores import thread_count
+
+__all__ = ["WORKERS", "Workers", "thread_buffers", "thread_count"]
+
 Part = TypeVar("Part")
 
 _buffers = threading.local()
-
-_THREAD_SETTINGS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def thread_count() -> int:
-    """The cores this process may use, capped by the libraries' thread settings."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    for name in _THREAD_SETTINGS:
-        value = os.environ.get(name, "")
-        if value.isdigit() and int(value) > 0:
-            cores = min(cores, int(value))
-    return max(1, cores)
 
 
 def thread_buffers(sizes: tuple[int, ...], dtype: np.dtype) -> list[np.ndarray]:

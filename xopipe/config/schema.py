@@ -82,7 +82,7 @@ class RandomInputConfig(InputConfig):
 class FileInputConfig(InputConfig):
     kind: str = "file"
     name: str = "file"
-    path: str = ""  # required ("" = not set): .csv (a plain grid), .npy, .png, .jpg/.jpeg
+    path: str = ""  # required ("" = not set): .csv (a grid), .npy, .png, .jpg/.jpeg, .tif/.tiff
     color: str = "grey"  # images: grey (1 channel) | rgb (3 channels)
     resize: list[int] | None = None  # images: [H, W] to resize to, null keeps the size
     scale: str = "signed"  # images: signed maps 0..255 to -1..1, unit to 0..1

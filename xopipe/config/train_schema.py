@@ -30,7 +30,7 @@ class XoDataConfig(DataConfig):
 
 @dataclass
 class FolderDataConfig(DataConfig):
-    # data.path/<class>/<image>: .csv, .npy (one 2-D grid each) or .png/.jpg (read grey)
+    # data.path/<class>/<image>: .csv, .npy (one 2-D grid each) or .png/.jpg/.tif (read grey)
     kind: str = "folder"
     path: str = ""  # required
     test_fraction: float = 0.25  # of each class, held out (seeded draw)

@@ -40,7 +40,7 @@ from xopipe.ops.text import shape_text
 from xopipe.ops.words import describe
 from xopipe.pipeline import SOURCE
 from xopipe.run_folder import MANIFEST
-from xopipe.sinks.files import sha256_of, write_text
+from xopipe.sinks.files import file_hashes, write_text
 from xopipe.sinks.layout import saved_where
 from xopipe.sinks.manifest import versions
 
@@ -224,8 +224,15 @@ def _known_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in facts.items() if key not in ("status", "error")}
 
 
-def write_report(path: Path, out_dir: Path, written: Sequence[Path], **parts: Any) -> Path:
-    """Hash the files written so far and write the page atomically."""
-    files = {p.relative_to(out_dir).as_posix(): sha256_of(p) for p in sorted(written)}
+def write_report(
+    path: Path,
+    out_dir: Path,
+    written: Sequence[Path],
+    hashes: dict[str, str] | None = None,
+    **parts: Any,
+) -> Path:
+    """Hash the files written so far and write the page atomically. `hashes`: those the
+    run has already (the tables'), by name; the ones hashed here are added to it."""
+    files = file_hashes(out_dir, written, hashes)
     write_text(path, build_report(files=files, **parts))
     return path

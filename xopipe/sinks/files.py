@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+from xopipe.cores import job_share
 
 
 @contextmanager
@@ -66,6 +69,39 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# Below this many bytes in all, one thread hashes them sooner than several start.
+PARALLEL_HASH_BYTES = 64 << 20
+
+
+def file_hashes(
+    root: Path, paths: Iterable[Path], known: dict[str, str] | None = None
+) -> dict[str, str]:
+    """sha256 of each file by its path relative to `root` (as the manifest names it), in
+    path order. `known`: hashes already computed this run, by name; each file is hashed
+    once, and the new ones are added to it.
+
+    hashlib lets go of the GIL while it hashes: a large run's tables (3.6 GB at
+    8192x8192, about 1.3 GB/s a core) are hashed on this job's share of the cores,
+    the largest files first."""
+    known = {} if known is None else known
+    ordered = sorted(paths)
+    todo = [path for path in ordered if path.relative_to(root).as_posix() not in known]
+    sizes = {path: path.stat().st_size for path in todo}
+    threads = min(job_share(), len(todo))
+    if threads <= 1 or sum(sizes.values()) < PARALLEL_HASH_BYTES:
+        digests = {path: sha256_of(path) for path in todo}
+    else:
+        largest = sorted(todo, key=lambda path: -sizes[path])
+        pool = ThreadPoolExecutor(threads, thread_name_prefix="xopipe-hash")
+        try:
+            digests = dict(zip(largest, pool.map(sha256_of, largest), strict=True))
+        finally:  # interrupted: the files not yet begun are not hashed
+            pool.shutdown(wait=False, cancel_futures=True)
+    for path, digest in digests.items():
+        known[path.relative_to(root).as_posix()] = digest
+    return {name: known[name] for name in (p.relative_to(root).as_posix() for p in ordered)}
 
 
 def unwritable_reason(folder: Path) -> str | None:

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from xopipe.run_folder import MANIFEST
-from xopipe.sinks.files import sha256_of, write_text
+from xopipe.sinks.files import file_hashes, write_text
+
+__all__ = ["Manifest", "file_hashes"]
 
 # Packages every run imports, and those recorded only when the run loaded them
 # (distribution name as recorded -> module).
@@ -79,11 +81,6 @@ class Manifest:
         path = self.out_dir / MANIFEST
         write_text(path, json.dumps(document, indent=2) + "\n")
         return path
-
-
-def file_hashes(root: Path, paths: Iterable[Path]) -> dict[str, str]:
-    """sha256 of each file, by its path relative to `root` (as the manifest names it)."""
-    return {path.relative_to(root).as_posix(): sha256_of(path) for path in sorted(paths)}
 
 
 def _iso(timestamp: float) -> str:

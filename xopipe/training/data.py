@@ -109,7 +109,7 @@ def folder_data(node: FolderDataConfig, limits: Limits) -> Dataset:
         found = ", ".join(classes) or "none"
         raise UserError(
             f"data.path: '{node.path}' must hold at least two class folders with images "
-            f"(.csv, .npy, .png, .jpg); found {found}"
+            f"(.csv, .npy, .png, .jpg, .tif); found {found}"
         )
     rng = np.random.default_rng(check_seed("data.seed", node.seed))
     options = ImageOptions("grey", None, node.scale)
