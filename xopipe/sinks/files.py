@@ -4,8 +4,8 @@ Every file of a run is written under a temporary name and renamed into
 place, so a crash or an interrupt never leaves a truncated file under the
 final name; the manifest lists each file with its sha256. A large table is
 hashed as it is written (sinks/hashed_stream.py): sha256_of then finds that
-hash instead of reading a gigabyte back, once for the manifest and once more
-for the report.
+hash instead of reading a gigabyte back; file_hashes hashes the others once
+for both the manifest and the report.
 """
 
 from __future__ import annotations
