@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from xopipe.backends.numpy_activations import GRADIENT
-from xopipe.backends.numpy_conv_rows import backward_in_tiles
+from xopipe.backends.numpy_conv_rows import add_rows, wide_patches, wide_tile
 from xopipe.backends.numpy_select import max_pool_gradient, relu_gradient
 from xopipe.backends.numpy_threads import thread_buffers
 from xopipe.backends.numpy_views import (
@@ -81,26 +81,30 @@ class NumpyBackward:
         scale = 1.0 if divisor is None else 1.0 / divisor
         grad_weight = np.empty((kernels, depth), dtype=x.dtype)
         grad_padded = np.zeros_like(padded)
-        # Stride 1: tiles of rows as wide as the input's, on threads (numpy_conv_rows), where
-        # the extra cells meet zeros, which needs finite inputs and weights.
+        # Stride 1: tiles of rows as wide as the input's (numpy_conv_rows), where the
+        # extra cells meet zeros, which needs finite inputs and weights.
         finite = np.isfinite(weight).all() and np.isfinite(padded).all()
-        wide = stride == (1, 1) and finite
-        if not wide:
-            patches, spreads = thread_buffers((depth * tile * cols,) * 2, x.dtype)
+        width = padded.shape[2] if stride == (1, 1) and finite else 0
+        patches, spreads, wide = thread_buffers(
+            (depth * tile * max(cols, width),) * 2 + (per_group * tile * width,), x.dtype
+        )
         for g in range(groups):
             kernel_rows = slice(g * per_group, (g + 1) * per_group)
             matrix = weight[kernel_rows].reshape(per_group, depth).astype(x.dtype) * scale
             group = slice(g * group_channels, (g + 1) * group_channels)
             channels, grad_channels = padded[group], grad_padded[group]
-            if wide:
-                total = backward_in_tiles(
-                    channels, grad[kernel_rows], matrix, grad_channels, (kh, kw), dilation, tile
-                )
-                grad_weight[kernel_rows] = total if divisor is None else total / divisor
-                continue
             total = np.zeros((per_group, depth), dtype=x.dtype)
             for top in range(0, rows, tile):
                 n = min(tile, rows - top)
+                if width:
+                    grad_tile = wide_tile(grad[kernel_rows], top, n, width, wide)
+                    block = wide_patches(channels, top, n, cols, (kh, kw), dilation, patches)
+                    total += grad_tile[:, : block.shape[1]] @ block.T
+                    rows_out = spreads[: depth * n * width].reshape(depth, n * width)
+                    np.matmul(matrix.T, grad_tile, out=rows_out)
+                    shares = rows_out.reshape(group_channels, kh, kw, n * width)
+                    add_rows(grad_channels, shares, top, n, cols, dilation)
+                    continue
                 grad_tile = grad[kernel_rows, top : top + n, :].reshape(per_group, n * cols)
                 windows = conv_windows(channels, top, n, cols, (kh, kw), stride, dilation)
                 block = patches[: depth * n * cols].reshape(depth, n * cols)
