@@ -315,3 +315,18 @@ def test_the_backends_and_the_reference_compute_the_same_strided_or_dilated_case
         got = _backend_work(case, backend)()
         assert isinstance(got, np.ndarray) and got.shape == expected.shape[1:]
         np.testing.assert_allclose(got, expected[0], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_kernels_alone_prints_the_kernel_table_and_nothing_after_it(tmp_path):
+    out = tmp_path / "kernels.md"
+    assert main(["--kernels", "--quick", "--out", str(out)]) == 0
+    text = out.read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "ms" in line]
+    assert [row.split("|")[1].strip() for row in rows] == [
+        "conv 9^2 K3 k3",
+        "max pool 2x2/2 3x9^2",
+        "seed pipeline 9^2",
+    ]
+    assert "## Kernels, float32 unless noted" in text
+    assert "## Backward pass" not in text and "## Training" not in text

@@ -1,6 +1,7 @@
 """python -m xopipe.bench [--quick] [--sizes 9 256 1024 4096] [--repeats 7] [--rounds 3]
 [--backward-sizes 64 256 1024 2048] [--device cuda [--gpu-sizes 1024 4096 8192 16384]]
-[--startup | --backward | --training | --dask [--dask-16384]] [--out FILE]"""
+[--startup | --kernels | --backward | --training | --large-run [--large-size 4096] |
+ --dask [--dask-16384]] [--out FILE]"""
 
 from __future__ import annotations
 
@@ -93,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         "--backward", action="store_true", help="only the backward section, in rounds"
     )
     parser.add_argument(
+        "--kernels",
+        action="store_true",
+        help="only the kernels' table (conv, pools, relu, the seed pipeline), in rounds",
+    )
+    parser.add_argument(
         "--training",
         action="store_true",
         help="only the training section: one epoch of xopipe-train's default on each backend "
@@ -160,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *kernel_table(cases, times, bandwidth, ratios=not args.quick),
     ]
+    if args.kernels:
+        return _write(report, args.out)
     report += _backward_section(backward_sizes, repeats, args.threads, rounds, not args.quick)
     report += training.section(repeats, args.threads, rounds, not args.quick)
     if args.device == "cuda":
