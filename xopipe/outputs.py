@@ -18,13 +18,7 @@ from typing import Any
 from xopipe.experiment import Experiment, Results
 from xopipe.explain import CellRef, explain, parse_cell
 from xopipe.explain.gradient import explain_gradient, is_gradient_cell, parse_gradient_cell
-from xopipe.figures.settings import (
-    SWEEP_NOTE,
-    FigureSettings,
-    check_cmap,
-    read_settings,
-    without_figures,
-)
+from xopipe.figures.settings import FigureSettings, job_figures, read_settings
 from xopipe.html.explorer import MAX_CELLS, total_cells
 from xopipe.html.report import write_report
 from xopipe.pipeline import SOURCE
@@ -140,13 +134,8 @@ def plan_outputs(experiment: Experiment, config_yaml: str, draw: bool = True) ->
     elif config.explain not in (None, ""):
         cell = parse_cell(config.explain, experiment)
     outputs = Outputs(experiment, settings, cell, config_yaml, gradient_cell)
-    if not draw and settings.enabled:
-        outputs.settings = without_figures(settings)
-        outputs.off_note = SWEEP_NOTE[0].upper() + SWEEP_NOTE[1:] + "."
-        return outputs
-    if settings.enabled:
-        from xopipe.figures.fonts import font_rc
-
-        check_cmap(settings.cmap)
-        outputs.lang, outputs.rc = font_rc(settings.lang, settings.font)
+    job = job_figures(settings, draw)
+    outputs.settings, outputs.lang, outputs.rc = job.settings, job.lang, job.rc
+    if job.off_note is not None:
+        outputs.off_note = job.off_note
     return outputs

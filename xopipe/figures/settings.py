@@ -6,7 +6,7 @@ Nothing here imports matplotlib: `figures=none` runs never pay for it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from xopipe.errors import invalid
@@ -103,3 +103,30 @@ def check_cmap(name: str) -> None:
         raise invalid(
             "figures.cmap", name, "a matplotlib colormap name such as RdBu_r, coolwarm or gray"
         )
+
+
+@dataclass(frozen=True)
+class JobFigures:
+    """How one job (a run, a training) draws: its settings, the note its page shows
+    instead when a sweep job draws none, the language its titles really use (zh falls
+    back without a font) and matplotlib's settings for that font."""
+
+    settings: FigureSettings
+    off_note: str | None
+    lang: str = "en"
+    rc: dict[str, object] = field(default_factory=dict)
+
+
+def job_figures(settings: FigureSettings, draw: bool) -> JobFigures:
+    """figures.* settled before any work: `draw=False` (a sweep job whose command line
+    did not ask for figures) draws none; figures that are on get their colormap checked
+    and their font found."""
+    if not draw and settings.enabled:
+        return JobFigures(without_figures(settings), SWEEP_NOTE[0].upper() + SWEEP_NOTE[1:] + ".")
+    if not settings.enabled:
+        return JobFigures(settings, None)
+    from xopipe.figures.fonts import font_rc
+
+    check_cmap(settings.cmap)
+    lang, rc = font_rc(settings.lang, settings.font)
+    return JobFigures(settings, None, lang, rc)

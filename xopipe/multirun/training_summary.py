@@ -61,9 +61,7 @@ def write_training_summary(path: Path, jobs: Sequence[Job]) -> None:
             writer.write_table(pa.Table.from_arrays([*columns, *cells], schema=schema))
 
 
-def _job_columns(
-    job: Job, error: str | None, constants: list[Constant], n: int
-) -> list[pa.Array]:
+def _job_columns(job: Job, error: str | None, constants: list[Constant], n: int) -> list[pa.Array]:
     scores = job.scores if job.complete else {}
     return [
         constant_column(job.num, pa.int32(), n),

@@ -23,13 +23,7 @@ from omegaconf import DictConfig
 from xopipe.backends import get_backend
 from xopipe.config.train_schema import TrainConfig
 from xopipe.experiment import Experiment, execute
-from xopipe.figures.settings import (
-    SWEEP_NOTE,
-    FigureSettings,
-    check_cmap,
-    read_settings,
-    without_figures,
-)
+from xopipe.figures.settings import FigureSettings, job_figures, read_settings
 from xopipe.figures.training_story import SPLITS, TrainingStory
 from xopipe.html.training_page import write_training_page
 from xopipe.previous import recorded_config
@@ -158,13 +152,8 @@ def plan_training_outputs(
     says why."""
     settings = read_settings(config.figures)
     outputs = TrainingOutputs(settings, to_yaml(recorded_config(cfg)), list(overrides))
-    if not draw and settings.enabled:
-        outputs.settings = without_figures(settings)
-        outputs.off_note = SWEEP_NOTE[0].upper() + SWEEP_NOTE[1:] + "."
-        return outputs
-    if settings.enabled:
-        from xopipe.figures.fonts import font_rc
-
-        check_cmap(settings.cmap)
-        outputs.lang, outputs.rc = font_rc(settings.lang, settings.font)
+    job = job_figures(settings, draw)
+    outputs.settings, outputs.lang, outputs.rc = job.settings, job.lang, job.rc
+    if job.off_note is not None:
+        outputs.off_note = job.off_note
     return outputs
