@@ -230,4 +230,4 @@ def test_a_real_sweep_with_the_bug_names_numpy(tmp_path):
     report = (folder / "diff_report.md").read_text()
     assert report.splitlines()[2] == f"**{verdict}**"
     summary = pq.read_table(folder / "summary.parquet").to_pandas()
-    assert set(summary.table) == {"matrices", "gradients"}
+    assert set(summary.table) == {"matrices", "gradients", "weight_gradients"}

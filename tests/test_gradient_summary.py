@@ -1,5 +1,5 @@
-"""summary.parquet of sweeps with a loss: every job's gradients beside its values, told apart
-by the `table` column, and L per job in `loss_value`."""
+"""summary.parquet of sweeps with a loss: every job's gradients and weight gradients beside its
+values, told apart by the `table` column, and L per job in `loss_value`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from tests.faulty_backward import three_backends
 from tests.finished_runs import make_run
 from xopipe.sinks.tables import read_parquet_arrays
 from xopipe.sweep_end import finish_sweep
+
+
+WEIGHT_COLUMNS = ["stage", "param", "kernel", "channel", "row", "col", "value"]
 
 
 def _grids(rows) -> dict[str, np.ndarray]:
@@ -35,13 +38,20 @@ def test_summary_carries_each_jobs_gradients_and_loss(tmp_path, monkeypatch):
     table = pq.read_table(sweep / "summary.parquet")
     assert table.schema.names == [
         *("job", "run", "status", "error", "loss_value", "backend", "table"),
-        *("stage", "channel", "row", "col", "value"),
+        *("stage", "param", "kernel", "channel", "row", "col", "value"),
     ]
     frame = table.to_pandas()
     for job in range(3):
         rows = frame[frame.job == job]
         manifest = json.loads((sweep / str(job) / "manifest.json").read_text())
-        assert list(dict.fromkeys(rows.table)) == ["matrices", "gradients"]
+        assert list(dict.fromkeys(rows.table)) == ["matrices", "gradients", "weight_gradients"]
+        cells = rows[rows.table != "weight_gradients"]
+        assert cells.param.isna().all() and cells.kernel.isna().all()
+        # dL/d each weight and bias, row for row as the job's weight_gradients.parquet has them
+        weights = rows[rows.table == "weight_gradients"][WEIGHT_COLUMNS].reset_index(drop=True)
+        stored = pd.read_parquet(sweep / str(job) / "weight_gradients.parquet")
+        pd.testing.assert_frame_equal(weights, stored[WEIGHT_COLUMNS], check_dtype=False)
+        assert len(weights) == 3 * 9 + 3 and weights.value.abs().sum() > 0
         values = read_parquet_arrays(sweep / str(job) / "matrices.parquet")
         # L = the sum of every cell of pool and activation (the seed's terminal stages)
         loss = values["pool"].sum() + values["activation"].sum()
@@ -67,7 +77,7 @@ def test_a_job_without_a_loss_has_no_gradients_and_no_loss_value(tmp_path):
     frame = pq.read_table(sweep / "summary.parquet").to_pandas()
     plain, with_loss = frame[frame.job == 0], frame[frame.job == 1]
     assert set(plain.table) == {"matrices"} and plain.loss_value.isna().all()
-    assert list(dict.fromkeys(with_loss.table)) == ["matrices", "gradients"]
+    assert list(dict.fromkeys(with_loss.table)) == ["matrices", "gradients", "weight_gradients"]
     assert (with_loss.loss_value == 58.55555555555556).all()  # the seed's 527 / 9
     assert list(frame.columns[:6]) == ["job", "run", "status", "error", "loss_value", "loss"]
 

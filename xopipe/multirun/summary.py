@@ -7,11 +7,14 @@ in every job; typed int64, float64 or bool when every value is one, else
 string, null where a job lacks it), then the cells as in matrices.parquet:
 `stage`, `channel`, `row`, `col`, `value`.
 
-When a job ran with a loss (loss=sum | mse), two columns join: `loss_value`
-(L, float64, null for a job without one) after `error`, and `table` before
-`stage`: `matrices` for a cell's value, `gradients` for dL/d it (its
-gradients.parquet, dL/d `input` included). A sweep without a loss writes the
-table it always did, byte for byte.
+When a job ran with a loss (loss=sum | mse), four columns join: `loss_value`
+(L, float64, null for a job without one) after `error`, `table` before
+`stage`, and `param`, `kernel` after it, as weights.parquet has them. `table`
+says what a row holds: `matrices` a cell's value, `gradients` dL/d it (its
+gradients.parquet, dL/d `input` included), `weight_gradients` dL/d a weight
+or bias (its weight_gradients.parquet; `param` and `kernel` are null on the
+other rows). A sweep without a loss writes the table it always did, byte for
+byte.
 
 A complete job contributes one row per cell (and per gradient). A failed job
 contributes one row with its error and null cell columns, so
@@ -33,6 +36,7 @@ from xopipe.run_folder import Job
 from xopipe.sinks.arrow_columns import constant_column
 from xopipe.sinks.files import atomic_path
 from xopipe.sinks.tables import BATCH_ROWS, SCHEMA
+from xopipe.sinks.weights import SCHEMA as WEIGHTS_SCHEMA
 
 JOB_FIELDS = [
     pa.field("job", pa.int32()),
@@ -42,9 +46,11 @@ JOB_FIELDS = [
 ]
 LOSS_FIELD = pa.field("loss_value", pa.float64())
 TABLE_FIELD = pa.field("table", pa.string())
-# The tables of a job the summary carries, in this order (weight gradients are not cells).
-CELL_TABLES = ("matrices", "gradients")
-RESERVED = {f.name for f in (*JOB_FIELDS, LOSS_FIELD, TABLE_FIELD)} | set(SCHEMA.names)
+# The tables of a job the summary carries, in this order; a sweep without a loss, the first.
+CELL_TABLES = ("matrices", "gradients", "weight_gradients")
+# With a loss, the rows' own columns: the cells' and the weights' (weights.parquet's order).
+GRADIENT_SCHEMA = pa.schema([WEIGHTS_SCHEMA.field(name) for name in WEIGHTS_SCHEMA.names])
+RESERVED = {f.name for f in (*JOB_FIELDS, LOSS_FIELD, TABLE_FIELD)} | set(GRADIENT_SCHEMA.names)
 
 
 def swept_keys(jobs: Sequence[Job]) -> list[str]:
@@ -73,7 +79,8 @@ def write_summary(path: Path, jobs: Sequence[Job]) -> None:
     fields = [*JOB_FIELDS, LOSS_FIELD] if gradients else [*JOB_FIELDS]
     for key, (_, arrow_type) in key_columns.items():
         fields.append(pa.field(column_name(key), arrow_type))
-    schema = pa.schema([*fields, *([TABLE_FIELD] if gradients else []), *SCHEMA])
+    rows = GRADIENT_SCHEMA if gradients else SCHEMA
+    schema = pa.schema([*fields, *([TABLE_FIELD] if gradients else []), *rows])
     # Dictionary pages for every column but the values: random doubles never repeat, and
     # trying to dictionary-encode them costs a fifth of the time of a large summary.
     dictionary = [name for name in schema.names if name != "value"]
@@ -93,7 +100,7 @@ def write_summary(path: Path, jobs: Sequence[Job]) -> None:
                 # No pre-buffering: it would hold the job's whole file in memory.
                 cells = pq.ParquetFile(source, pre_buffer=False, buffer_size=1 << 20)
                 for batch in cells.iter_batches(batch_size=BATCH_ROWS):
-                    writer.write_batch(_with_job(batch, job, table, constants, schema))
+                    writer.write_batch(_with_job(batch, job, table, constants, schema, rows))
 
 
 Constant = tuple[object, pa.DataType]
@@ -122,11 +129,19 @@ def _table_column(table: str | None, n: int, schema: pa.Schema) -> list[pa.Array
 
 
 def _with_job(
-    batch: pa.RecordBatch, job: Job, table: str, constants: list[Constant], schema: pa.Schema
+    batch: pa.RecordBatch,
+    job: Job,
+    table: str,
+    constants: list[Constant],
+    schema: pa.Schema,
+    rows: pa.Schema,
 ) -> pa.RecordBatch:
+    # A cell has no param or kernel: null there (a weight's row has every column).
     cells = [
-        call_function("cast", [batch.column(name)], cast_options(SCHEMA.field(name).type))
-        for name in SCHEMA.names
+        call_function("cast", [batch.column(field.name)], cast_options(field.type))
+        if field.name in batch.schema.names
+        else pa.nulls(batch.num_rows, field.type)
+        for field in rows
     ]
     columns = _job_columns(job, None, constants, batch.num_rows, schema)
     marked = _table_column(table, batch.num_rows, schema)
@@ -134,7 +149,7 @@ def _with_job(
 
 
 def _failed_row(job: Job, constants: list[Constant], schema: pa.Schema) -> pa.RecordBatch:
-    cells = [pa.nulls(1, field.type) for field in SCHEMA]
+    cells = [pa.nulls(1, field.type) for field in schema if field.name in GRADIENT_SCHEMA.names]
     columns = _job_columns(job, job.error, constants, 1, schema)
     return pa.RecordBatch.from_arrays(
         [*columns, *_table_column(None, 1, schema), *cells], schema=schema
