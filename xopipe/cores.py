@@ -3,8 +3,9 @@
 A sweep may run several jobs at once: hydra/launcher=xopipe forks its
 workers with XOPIPE_SWEEP_WORKERS set to how many there are, and joblib's
 loky workers (hydra/launcher=joblib) get OMP_NUM_THREADS and its kin set to
-cores // n_jobs. A job's local dask scheduler takes its share, not every
-core: two jobs of backend=dask on 8 cores run 4 workers each, not 8.
+cores // n_jobs. A job takes its share, not every core: two jobs of
+backend=dask on 8 cores run 4 workers each, not 8; the NumPy backend's
+threads (numpy_threads.thread_count) and torch's are bounded alike.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xopipe.backends.numpy_threads import one_thread
 from xopipe.geometry import effective_size
 
 
@@ -109,7 +110,8 @@ def tiled(
 def _tile(
     region: np.ndarray, compute: Compute, skip: tuple[int, int], shape: tuple[int, int, int]
 ) -> np.ndarray:
-    """The op on one region, cut to the tile's outputs."""
-    out = compute(region)
+    """The op on one region, cut to the tile's outputs, on the worker's thread alone."""
+    with one_thread():
+        out = compute(region)
     _, rows, cols = shape
     return out[:, skip[0] : skip[0] + rows, skip[1] : skip[1] + cols]

@@ -14,17 +14,39 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import numpy as np
 
-from xopipe.cores import thread_count
+from xopipe.cores import job_share
 
-__all__ = ["WORKERS", "Workers", "thread_buffers", "thread_count"]
+__all__ = ["WORKERS", "Workers", "one_thread", "thread_buffers", "thread_count"]
 
 Part = TypeVar("Part")
 
 _buffers = threading.local()
+_limit = threading.local()
+
+
+def thread_count() -> int:
+    """The threads one primitive may use: this job's share of the cores (all of them
+    outside a sweep that runs jobs side by side; xopipe/cores.py), or 1 on a thread
+    inside one_thread()."""
+    return 1 if getattr(_limit, "one", False) else job_share()
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Primitives called on this thread inside the block run on it alone: its caller's
+    pool is the parallelism already (a dask worker's tile: threads of its own on top
+    would put workers x cores threads on the cores)."""
+    before = getattr(_limit, "one", False)
+    _limit.one = True
+    try:
+        yield
+    finally:
+        _limit.one = before
 
 
 def thread_buffers(sizes: tuple[int, ...], dtype: np.dtype) -> list[np.ndarray]:

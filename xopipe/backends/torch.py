@@ -18,6 +18,7 @@ from xopipe.backends import gpu
 from xopipe.backends import torch_calls as calls
 from xopipe.backends.torch_backward import TorchBackward
 from xopipe.backends.torch_calls import ACTIVATION
+from xopipe.cores import concurrent_jobs, job_share
 from xopipe.errors import invalid
 from xopipe.geometry import Pads, Pair
 
@@ -53,6 +54,8 @@ class TorchBackend(TorchBackward):
             if not num_threads >= 1:
                 raise invalid("backend.num_threads", num_threads, "a positive integer or null")
             torch.set_num_threads(num_threads)
+        elif concurrent_jobs() > 1:  # a sweep's job beside others: its share of the cores
+            torch.set_num_threads(job_share())
 
     def to_backend(self, array: np.ndarray) -> torch.Tensor:
         return self._tensor(array)
