@@ -11,8 +11,8 @@ ROOT = Path(__file__).parent.parent
 
 # Each room of xopipe (a top-level module or package) on its floor, the lowest first.
 FLOORS = [
-    ["errors", "geometry", "values", "interrupt", "chunked", "readers", "images", "run_folder"]
-    + ["cores"]
+    ["errors", "geometry", "values", "interrupt", "chunked", "readers", "images", "raw_tiff"]
+    + ["run_folder", "cores"]
     + ["private_api", "override_hints", "help_text"],
     ["config", "inputs", "kernels"],
     [

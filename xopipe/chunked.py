@@ -10,7 +10,9 @@
   dask.distributed worker opens the file itself (the path must be readable
   where the workers run);
 - an image: its pixels, decoded whole at their own depth (uint8, uint16), are
-  scaled to float64 chunk by chunk, by read_image's own arithmetic (images.scaled).
+  scaled to float64 chunk by chunk, by read_image's own arithmetic (images.scaled);
+  an uncompressed TIFF's are not decoded: each chunk maps the file, as a .npy's
+  (raw_tiff.py).
 """
 
 from __future__ import annotations
@@ -98,22 +100,30 @@ def npy_chunks(path: Path, shape: tuple[int, ...], chunks: int) -> Any:
     """The .npy file at `path` (checked already, readers.read_npy) as a dask array."""
     import dask.array as da
 
-    resolved = str(path.resolve())
-    stat = os.stat(resolved)
-    name = f"npy-{da.core.tokenize(resolved, stat.st_size, stat.st_mtime_ns)}"
     return da.from_array(
-        NpyRegions(resolved, shape),
+        NpyRegions(str(path.resolve()), shape),
         chunks=_chunking(shape, chunks),
-        name=name,
+        name=_file_token("npy", path),
         meta=np.empty((0,) * len(shape)),
     )
 
 
-def image_chunks(grid: np.ndarray, scaled: Callable[[np.ndarray], np.ndarray], chunks: int) -> Any:
-    """Pixels [C, H, W] at their depth as a float64 dask array, each chunk `scaled` alone."""
+def image_chunks(
+    grid: Any, scaled: Callable[[np.ndarray], np.ndarray], chunks: int, path: Path
+) -> Any:
+    """Pixels [C, H, W] at their depth as a float64 dask array, each chunk `scaled` alone.
+    `grid`: the decoded pixels, or an uncompressed TIFF's left in `path` (raw_tiff.py)."""
     import dask.array as da
 
-    pixels = da.from_array(grid, chunks=_chunking(grid.shape, chunks))
+    if isinstance(grid, np.ndarray):
+        pixels = da.from_array(grid, chunks=_chunking(grid.shape, chunks))
+    else:
+        pixels = da.from_array(
+            grid,
+            chunks=_chunking(grid.shape, chunks),
+            name=_file_token("tiff", path),
+            meta=np.empty((0, 0, 0), grid.dtype),
+        )
     return pixels.map_blocks(scaled, dtype=np.float64, meta=np.empty((0, 0, 0)))
 
 
@@ -139,3 +149,12 @@ def first_nonfinite(grid: Any) -> list[int] | None:
             local = np.argwhere(~np.isfinite(block))[0]
             found.append([int(o[i] + j) for o, i, j in zip(offsets, index, local, strict=True)])
     return min(found)  # the first in row-major order over the whole array
+
+
+def _file_token(kind: str, path: Path) -> str:
+    """A dask name for a file's array: its path, size and time of change."""
+    import dask.array as da
+
+    resolved = str(path.resolve())
+    stat = os.stat(resolved)
+    return f"{kind}-{da.core.tokenize(resolved, stat.st_size, stat.st_mtime_ns)}"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from xopipe.errors import UserError
+from xopipe.raw_tiff import RawRegions, raw_layout
 from xopipe.readers import Limits, check_cells, check_size
 
 if TYPE_CHECKING:
@@ -48,13 +49,16 @@ class ImageOptions:
 class Pixels:
     """An image's pixels as Pillow hands them over, and the value of full brightness."""
 
-    grid: np.ndarray  # [C, H, W] uint8 or uint16 (16-bit grey as rgb: a view of one channel)
+    # [C, H, W] uint8 or uint16 (16-bit grey as rgb: a view of one channel); or, read
+    # `mapped`, an uncompressed TIFF's pixels still in its file (raw_tiff.py)
+    grid: np.ndarray | RawRegions
     full_scale: float
 
 
 def read_image(key: str, path: Path, options: ImageOptions, limits: Limits) -> np.ndarray:
     """PNG/JPEG/TIFF as [1, H, W] (grey) or [3, H, W] (rgb), scaled from the image's own range."""
     pixels = read_pixels(key, path, options, limits)
+    assert isinstance(pixels.grid, np.ndarray)  # decoded: read_pixels maps only when asked
     return scaled(pixels.grid, pixels.full_scale, options.scale)
 
 
@@ -66,8 +70,11 @@ def scaled(grid: np.ndarray, full_scale: float, scale: str) -> np.ndarray:
     return values / (full_scale / 2) - 1.0
 
 
-def read_pixels(key: str, path: Path, options: ImageOptions, limits: Limits) -> Pixels:
-    """The image's pixels at their own depth: a byte a channel, two for 16-bit grey."""
+def read_pixels(
+    key: str, path: Path, options: ImageOptions, limits: Limits, mapped: bool = False
+) -> Pixels:
+    """The image's pixels at their own depth: a byte a channel, two for 16-bit grey.
+    `mapped`: an uncompressed TIFF's are left in the file, read region by region."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     check_size(key, path, limits)
@@ -79,6 +86,12 @@ def read_pixels(key: str, path: Path, options: ImageOptions, limits: Limits) -> 
             # The header gives the size: refuse huge images before decoding them.
             check_cells(key, path, (3 if options.color == "rgb" else 1, *image.size[::-1]), limits)
             _check_depth(key, path, image)
+            resized = options.resize is not None
+            layout = raw_layout(image, str(path), options.color, resized) if mapped else None
+            if layout is not None:
+                sixteen = image.mode in SIXTEEN_BIT_GREY_MODES
+                full = SIXTEEN_BIT_FULL_SCALE if sixteen else EIGHT_BIT_FULL_SCALE
+                return Pixels(RawRegions(str(path.resolve()), layout), full)
             # Phone photos store their rotation; in place, so no second copy is held.
             ImageOps.exif_transpose(image, in_place=True)
             pixels, full_scale = _decoded(image, options)

@@ -6,6 +6,7 @@ random draws come from the same stream as in memory (each row segment
 jumps to its own place in it), so the values are the same for a seed. An
 image is decoded whole (Pillow decodes PNG and TIFF whole) but kept at its
 own depth, a byte or two a pixel; its chunks are scaled to float64 one by one.
+An uncompressed TIFF is not decoded: its chunks are read from the file.
 """
 
 from __future__ import annotations
@@ -117,9 +118,9 @@ def file_input(node: FileInputConfig, limits: Limits, chunks: int | None = None)
         assert suffix in IMAGE_SUFFIXES
         if chunks is None:
             return read_image("input.path", path, options, limits)
-        pixels = read_pixels("input.path", path, options, limits)
+        pixels = read_pixels("input.path", path, options, limits, mapped=True)
         scale = functools.partial(scaled, full_scale=pixels.full_scale, scale=options.scale)
-        return image_chunks(pixels.grid, scale, chunks)
+        return image_chunks(pixels.grid, scale, chunks, path)
     # Pixels are finite by construction; numbers from a file are checked.
     bad = first_nonfinite(grid)
     if bad is not None:
