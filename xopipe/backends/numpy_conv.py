@@ -166,14 +166,20 @@ class _RowPlan:
         self.chunk = max(1, MATMUL_MAX_MACS // (kernels * self.depth))  # columns per matmul
         self.block = max(1, ROWS_BLOCK_CELLS // (self.step * self.row_cells))
 
-    def blocks(self, groups: int, rows: int) -> list[_Block]:
+    def blocks(self, groups: int, rows: int, threads: int = 1) -> list[_Block]:
         """Every block, the classes' blocks of neighbouring rows one after another: a
-        thread's share writes one stretch of the output, not each class's over all of it."""
+        thread's share writes one stretch of the output, not each class's over all of it.
+        Blocks come in a multiple of `threads` where that takes smaller ones: 5 blocks on
+        2 threads keep one waiting for the other's third."""
         counts = [len(range(phase, rows, self.classes)) for phase in range(self.classes)]
+        per_class = -(-counts[0] // self.block)
+        while (per_class * groups * self.classes) % threads and per_class < counts[0]:
+            per_class += 1
+        block = -(-counts[0] // per_class)
         return [
-            _Block(group, phase, first, min(self.block, counts[phase] - first))
+            _Block(group, phase, first, min(block, counts[phase] - first))
             for group in range(groups)
-            for first in range(0, counts[0], self.block)
+            for first in range(0, counts[0], block)
             for phase in range(self.classes)
             if first < counts[phase]
         ]
@@ -235,4 +241,4 @@ def _rows(
     rows, cols = geometry.out
     macs = kernels * geometry.depth * rows * cols * groups
     threads = thread_count() if macs >= THREADS_MIN_MACS else 1
-    WORKERS.run(work, plan.blocks(groups, rows), threads)
+    WORKERS.run(work, plan.blocks(groups, rows, threads), threads)
