@@ -9,6 +9,7 @@ OmegaConf.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,10 +39,37 @@ def read_config(cfg: DictConfig) -> XopipeConfig:
     check_no_unknown_keys(cfg)
     config = _to_object(cfg, "")
     assert isinstance(config, XopipeConfig), type(config)
+    check_installed(config.backend)
     config.pipeline.stages = {
         str(name): _stage_entry(str(name), entry) for name, entry in config.pipeline.stages.items()
     }
     return config
+
+
+# Backends whose libraries are an optional extra: backend -> (modules, extra).
+EXTRAS = {"dask": (("dask", "dask.array"), "dask")}
+
+
+def check_installed(backend: Any) -> None:
+    """A backend from an extra that is not installed: one line naming it, before any work."""
+    found = EXTRAS.get(backend.name)
+    needs = list(found[0]) if found else []
+    if getattr(backend, "address", None):  # a dask.distributed scheduler's client
+        needs.append("distributed")
+    missing = [name for name in needs if not _importable(name)]
+    if missing:
+        extra = found[1] if found else backend.name
+        raise UserError(
+            f"backend: {backend.name} needs {missing[0]}, which is not installed here; install "
+            f'the extra: pip install -c constraints.txt -e ".[{extra}]"'
+        )
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # "dask.array" where dask itself is missing
+        return False
 
 
 def _to_object(node: Any, where: str) -> Any:
