@@ -64,7 +64,13 @@ def test_a_one_channel_target_may_be_a_2d_csv(make_config, tmp_path):
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        (["loss.kind=l1"], "loss.kind must be one of none, sum, mse, got 'l1'"),
+        (["loss.kind=l1"], "loss must be one of none, sum, mse, got 'l1'"),
+        (
+            ["loss=cross_entropy"],
+            "loss must be one of none, sum, mse (cross_entropy is xopipe-train's loss), got "
+            "'cross_entropy'",
+        ),
+        (["loss.stages=[conv]"], "loss.stages needs loss=sum or loss=mse (loss is none"),
         (["loss=sum", "loss.stages=[input]"], "'input' is the source image"),
         (["loss=sum", "loss.stages=[poool]"], "loss.stages must be null (the terminal stages)"),
         (["loss=sum", "loss.stages=[]"], "or a list of conv, pool, activation, got []"),

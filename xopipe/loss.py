@@ -87,10 +87,15 @@ def read_loss(
     `differentiable`: stage -> whether its op has a backward pass.
     """
     if node.kind not in KINDS:
-        raise invalid("loss.kind", node.kind, "one of " + ", ".join(KINDS))
+        training = " (cross_entropy is xopipe-train's loss)" if node.kind == "cross_entropy" else ""
+        raise invalid("loss", node.kind, "one of " + ", ".join(KINDS) + training)
     if node.kind == "none":
         if node.targets:
             raise UserError("loss.targets needs loss=mse (loss is none: nothing is differentiated)")
+        if node.stages is not None:
+            raise UserError(
+                "loss.stages needs loss=sum or loss=mse (loss is none: nothing is differentiated)"
+            )
         return None
     stages = _loss_stages(node.stages, pipeline)
     _check_differentiable(stages, pipeline, differentiable)
