@@ -241,6 +241,13 @@ def test_pool_explanation_names_the_zero_fill():
     [
         ("conv:0:1", "explain must be stage:channel:row:col"),
         ("conv:a:1:2", "with whole numbers"),
+        (
+            "gard:conv:0:1:1",
+            "explain must be stage:channel:row:col, e.g. conv:0:1:2, or "
+            "grad:stage:channel:row:col for a gradient (with a loss), got 'gard:conv:0:1:1'; "
+            "did you mean grad:conv:0:1:1?",
+        ),
+        ("conv:0:1:1:1", "for a gradient (with a loss), got 'conv:0:1:1:1'"),
         ("nope:0:0:0", "the stage must be one of conv, pool, activation"),
         ("input:0:0:0", "the stage must be one of conv, pool, activation"),
         ("conv:3:0:0", "conv is 3×7×7, so channel must be 0..2, row 0..6 and col 0..6"),

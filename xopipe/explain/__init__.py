@@ -11,6 +11,8 @@ explorer page writes the same text in the browser.
 
 from __future__ import annotations
 
+import difflib
+
 import numpy as np
 
 from xopipe.errors import UserError
@@ -28,6 +30,13 @@ def parse_cell(text: str, experiment: Experiment) -> CellRef:
     if len(parts) != 4:
         raise UserError(f"explain must be {FORMAT}, got {text!r}")
     stage, *numbers = parts
+    if ":" in stage:  # five parts or more: a gradient's form, or a misspelt one
+        first, rest = str(text).split(":", 1)
+        hint = f"; did you mean grad:{rest}?" if _close(first, "grad") else ""
+        raise UserError(
+            f"explain must be {FORMAT}, or grad:{FORMAT.split(', ')[0]} for a gradient (with a "
+            f"loss), got {text!r}{hint}"
+        )
     if stage not in experiment.stages:
         names = ", ".join(experiment.pipeline.order)
         raise UserError(f"explain: the stage must be one of {names}, got {stage!r} in {text!r}")
@@ -42,6 +51,10 @@ def parse_cell(text: str, experiment: Experiment) -> CellRef:
             f"row 0..{shape[1] - 1} and col 0..{shape[2] - 1}; got {text!r}"
         )
     return CellRef(stage, channel, row, col)
+
+
+def _close(word: str, target: str) -> bool:
+    return bool(difflib.get_close_matches(word.lower(), [target], n=1, cutoff=0.6))
 
 
 def explain(cell: CellRef, experiment: Experiment, arrays: dict[str, np.ndarray]) -> Explanation:
