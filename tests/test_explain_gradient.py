@@ -87,8 +87,8 @@ def test_conv_routes_name_the_stored_weight_and_the_division():
     # the corner of the input meets only the first window of each kernel, at its weight [0, 0]
     assert steps[1] == "  conv [3×7×7] reads it in 3 cells:"
     assert steps[2] == (
-        "    conv[0, 0, 0]: weight[0, 0, 0, 0] = 1.0, after the / 9;  dL/dconv[0, 0, 0] = 1.0, "
-        "/ 9 × 1.0 = 0.1111111111111111"
+        "    conv[0, 0, 0]: weight[0, 0, 0, 0] = 1.0 (conv divides its sum by 9);  "
+        "dL/dconv[0, 0, 0] = 1.0, / 9 × 1.0 = 0.1111111111111111"
     )
     assert run.grads["input"][0, 0, 0] == pytest.approx(
         sum(run.experiment.kernels.weight[:, 0, 0, 0]) / 9
@@ -136,3 +136,16 @@ def test_the_command_line_prints_it_and_refuses_it_without_a_loss(tmp_path):
     assert refused.stderr.strip() == (
         "error: explain=grad:conv:0:1:3 needs a loss to differentiate: add loss=sum or loss=mse"
     )
+
+
+def test_a_gradient_of_one_term_is_written_once():
+    with xopipe.run("loss=sum", "backend=loop") as run:
+        steps = explain_gradient(
+            CellRef("pool", 1, 3, 3), run.experiment, run.arrays, run.grads
+        ).steps
+    # pool is a terminal stage no other stage reads: its gradient is L's 1 alone
+    assert steps[1:] == [
+        "  L reads it directly: sum, so dL/dpool[1, 3, 3] gets 1",
+        "  dL/dpool[1, 3, 3] = 1.0",
+        "stored dL/dpool[1, 3, 3] = 1.0  (identical, bit for bit)",
+    ]

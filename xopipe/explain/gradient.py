@@ -123,7 +123,9 @@ def explain_gradient(
     if not terms:
         steps.append("  no stage reads it and L does not: its gradient is 0")
     else:
-        steps.append(f"  {grad} = {_sum_text(terms)} = {show(value)}")
+        # One term is the gradient itself: "= 1.0 = 1.0" would say it twice.
+        summed = "" if len(terms) == 1 else f"{_sum_text(terms)} = "
+        steps.append(f"  {grad} = {summed}{show(value)}")
     stored = gradients[name][index]
     identical = bool(value == stored)
     difference = abs(float(value) - float(stored))

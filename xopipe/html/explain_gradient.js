@@ -51,8 +51,9 @@ Object.assign(XoExplain, (function () {
     for (const partial of partials) value = R(value + partial);
     if (!products.length) steps.push("  no stage reads it and L does not: its gradient is 0");
     else {
+      // One term is the gradient itself: "= 1.0 = 1.0" would say it twice.
       const sum = products.length > MAX_SUM_TERMS ? `the sum of its ${products.length} terms` : products.map((v) => show(v, f32)).join(" + ");
-      steps.push(`  ${grad} = ${sum} = ${show(value, f32)}`);
+      steps.push(products.length === 1 ? `  ${grad} = ${show(value, f32)}` : `  ${grad} = ${sum} = ${show(value, f32)}`);
     }
     const stored = at(view.grads[name], c, r, q);
     const verdict = value === stored ? "identical, bit for bit"

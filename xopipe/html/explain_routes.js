@@ -53,7 +53,7 @@ Object.assign(XoExplain, (function () {
               const weight = R(p.weight[((k * gc + ch) * kh + a) * kw + b]);
               const why = `weight[${k}, ${ch}, ${a}, ${b}] = ${show(weight, f32)}`;
               found.push(p.divisor === null ? route([k, r, q], weight, why)
-                : route([k, r, q], weight, `${why}, after the / ${fmtG(p.divisor, 6)}`, p.divisor));
+                : route([k, r, q], weight, `${why} (conv divides its sum by ${fmtG(p.divisor, 6)})`, p.divisor));
             }
           }
         }

@@ -40,4 +40,4 @@ def _route(
     why = f"weight[{k}, {channel}, {a}, {b}] = {show(weight)}"
     if p.divisor is None:
         return Route((k, r, q), weight, why)
-    return Route((k, r, q), weight, f"{why}, after the / {p.divisor:g}", p.divisor)
+    return Route((k, r, q), weight, f"{why} (conv divides its sum by {p.divisor:g})", p.divisor)
