@@ -34,6 +34,18 @@ def test_run_returns_arrays_manifest_and_explain(tmp_path, seed_expected):
         result.explain("conv", 3, 0, 0)
 
 
+def test_explain_of_a_gradient_from_python(tmp_path):
+    with xopipe.run("loss=sum", "figures=none", out_dir=tmp_path / "api") as result:
+        text = result.explain("grad:conv", 0, 1, 1)
+    lines = text.splitlines()
+    assert lines[0].startswith("explain dL/dconv[0, 1, 1]")
+    head, tail = lines[-1].split(" = ")
+    assert head == "stored dL/dconv[0, 1, 1]" and tail.endswith("  (identical, bit for bit)")
+    assert float(tail.split()[0]) == result.grads["conv"][0, 1, 1]
+    with pytest.raises(UserError, match="needs a loss to differentiate"):
+        xopipe.run("figures=none", out_dir=tmp_path / "plain").explain("grad:conv", 0, 1, 1)
+
+
 def test_overrides_mean_what_they_mean_on_the_command_line(tmp_path):
     result = xopipe.run("conv.stride=2", "pool=avg", "figures=none", out_dir=tmp_path)
     assert result.arrays["conv"].shape == (3, 4, 4) and result.arrays["pool"].shape == (3, 2, 2)

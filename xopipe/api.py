@@ -25,6 +25,7 @@ import numpy as np
 from xopipe.config.compose import compose_config
 from xopipe.experiment import Experiment, build_experiment
 from xopipe.explain import explain, parse_cell
+from xopipe.explain.gradient import explain_gradient, is_gradient_cell, parse_gradient_cell
 from xopipe.gradients import Gradients
 from xopipe.run_folder import MANIFEST, REPORT
 from xopipe.runner import run_experiment
@@ -58,8 +59,15 @@ class Result:
         self.close()
 
     def explain(self, stage: str, channel: int, row: int, col: int) -> str:
-        """How that cell was computed, as `explain=stage:channel:row:col` prints it."""
-        cell = parse_cell(f"{stage}:{channel}:{row}:{col}", self.experiment)
+        """How that cell was computed, as `explain=stage:channel:row:col` prints it; with
+        `stage` as `grad:NAME` (a run with a loss), how dL/d it was, as explain=grad:... does."""
+        text = f"{stage}:{channel}:{row}:{col}"
+        if is_gradient_cell(text):
+            cell = parse_gradient_cell(text, self.experiment)
+            assert self.grads is not None  # parse_gradient_cell refused a run without a loss
+            found = explain_gradient(cell, self.experiment, self.arrays, self.grads)
+            return "\n".join(found.steps)
+        cell = parse_cell(text, self.experiment)
         return "\n".join(explain(cell, self.experiment, self.arrays).steps)
 
     @property
