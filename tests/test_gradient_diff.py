@@ -231,3 +231,28 @@ def test_a_real_sweep_with_the_bug_names_numpy(tmp_path):
     assert report.splitlines()[2] == f"**{verdict}**"
     summary = pq.read_table(folder / "summary.parquet").to_pandas()
     assert set(summary.table) == {"matrices", "gradients", "weight_gradients"}
+
+
+def test_a_rounding_tie_routes_a_gradient_apart_and_the_report_says_so(tmp_path, capsys):
+    """two_layer on the O: activation2[0, 0, 2] and [0, 1, 3] share a pool window and are
+    4/81 in exact arithmetic; the loop backend's sums round them one way, numpy's BLAS the
+    other, so each run's first maximum is a different cell. Values agree, gradients not."""
+    shared = ["pipeline=two_layer", "input=o", "loss=sum", "figures=none"]
+    runs = {name: tmp_path / name for name in ("loop", "numpy")}
+    arrays = {}
+    for name, folder in runs.items():
+        with xopipe.run(*shared, f"backend={name}", out_dir=folder) as run:
+            arrays[name] = run.arrays["activation2"][0]
+    for name, values in arrays.items():  # the two cells: equal up to one unit in the last place
+        a, b = values[0, 2], values[1, 3]
+        assert a != b and abs(a - b) <= np.spacing(max(a, b)), name
+    assert (arrays["loop"][0, 2] > arrays["loop"][1, 3]) != (
+        arrays["numpy"][0, 2] > arrays["numpy"][1, 3]
+    )
+    out = tmp_path / "d"
+    assert diff_main([str(runs["loop"]), str(runs["numpy"]), "--out", str(out)]) == 1
+    rows = read_csv(out / "diff.csv")
+    assert all(r["ok"] == "true" for r in rows if r["table"] == "matrices")
+    assert any(r["ok"] == "false" for r in rows if r["table"] == "gradients")
+    report = (out / "diff_report.md").read_text()
+    assert "The values agree; only gradients differ." in report

@@ -25,6 +25,14 @@ from xopipe.sinks.files import write_text
 
 MAX_PAIRS = 30  # differing pairs shown in full
 MAX_GRIDS = 24  # differing grids listed per pair
+# Values that agree with gradients that do not: a backward bug, or a rounding tie.
+GRADIENTS_ALONE = (
+    "The values agree; only gradients differ. Either a backward pass differs, or a max "
+    "pool window holds cells equal up to rounding: each run gives the gradient to the first "
+    "maximum of the values it computed itself, and sums added in another order (the loop "
+    "backend's against BLAS's) can round those cells apart by one unit in the last place. "
+    "explain=grad:STAGE:CHANNEL:ROW:COL in each run shows where its gradient went."
+)
 MAX_WORST = 20  # worst cells listed per pair
 MAX_LISTED = 50  # failed or unmatched runs listed
 
@@ -110,6 +118,8 @@ def _pair_blocks(pair: Pair) -> list[Block]:
     )
     if tables:
         blocks.append(Block("p", _by_table(pair.rows)))
+        if bad and all(row.table != "matrices" for row in bad):
+            blocks.append(Block("p", GRADIENTS_ALONE))
     header = ["stage", "channel", "shape a", "shape b", "max abs diff", "max rel diff"]
     header.append("cells beyond tolerance")
     rows = [
