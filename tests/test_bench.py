@@ -266,15 +266,24 @@ def test_the_dask_section_times_the_peer_and_xopipe_in_fresh_processes(tmp_path,
     from xopipe.bench import dask_peer
 
     monkeypatch.chdir(tmp_path)
-    lines = dask_peer.compare(300)
+    lines = dask_peer.compare(300, rounds=2)  # a second round reuses the scratch folder
     assert lines[0].startswith("- the peer correlates with dask")
-    timed = r"[\d.]+ s, peak RSS [\d.]+ GiB"
+    timed = r"[\d.]+ s \([\d.]+-[\d.]+\), peak RSS [\d.]+ GiB"
     assert re.fullmatch(rf"- 300\^2, peer \(libraries directly, float32 \.npy\): {timed}", lines[1])
-    assert re.fullmatch(rf"- 300\^2, peer, float64 \.npy \(xopipe's bytes\): {timed}", lines[2])
-    assert re.fullmatch(rf"- 300\^2, xopipe backend=dask, .*: {timed}", lines[3])
-    assert re.fullmatch(r"- time, xopipe / peer: [\d.]+ \(goal <= 1.2\); .*bytes: [\d.]+", lines[4])
-    parquet = rf"- 150\^2, .*tables.formats=\[parquet\]: {timed}, [\d.]+ M cells/s"
-    assert re.fullmatch(parquet, lines[5])
+    assert re.fullmatch(rf"- 300\^2, peer, its results widened to float64 \.npy: {timed}", lines[2])
+    assert re.fullmatch(rf"- 300\^2, xopipe .*tables.npy_dtype=float32: {timed}", lines[3])
+    assert re.fullmatch(rf"- 300\^2, xopipe .*\(float64 \.npy, the default\): {timed}", lines[4])
+    ratio = r"[\d.]+, [\d.]+-[\d.]+ \(median, lowest-highest"
+    assert re.fullmatch(
+        rf"- time, xopipe \(float32 \.npy\) / peer: {ratio}; goal <= 1.2.*\)", lines[5]
+    )
+    assert re.fullmatch(
+        rf"- time, xopipe \(float64 \.npy\) / peer widened .*: {ratio}.*\)", lines[6]
+    )
+    parquet = (
+        r"- 150\^2, .*tables.formats=\[parquet\]: [\d.]+ s, peak RSS [\d.]+ GiB, [\d.]+ M cells/s"
+    )
+    assert re.fullmatch(parquet, lines[7])
     assert list(tmp_path.iterdir()) == []  # the scratch folder is gone
 
 

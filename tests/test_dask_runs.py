@@ -72,6 +72,20 @@ def test_a_dask_run_writes_the_tables_of_an_in_memory_run(tmp_path):
         assert sha256_of(tmp_path / "dask" / name) == digest, name
 
 
+def test_float32_npy_streamed_by_dask_are_the_in_memory_runs_bytes(tmp_path):
+    """tables.npy_dtype=float32 through the memory-mapped writer: each block at its own
+    rows and columns, at 4 bytes a cell, as the in-memory run writes them."""
+    run = [*RUN, "dtype=float32", "tables.npy_dtype=float32"]
+    with xopipe.run(*run, out_dir=tmp_path / "numpy"):
+        pass
+    with xopipe.run(*run, "backend=dask", "backend.chunks=8", out_dir=tmp_path / "dask"):
+        pass
+    ours, theirs = _files(tmp_path / "dask"), _files(tmp_path / "numpy")
+    assert ours == theirs
+    conv = np.load(tmp_path / "dask" / "matrices" / "conv.npy")
+    assert conv.dtype == np.float32 and conv.shape == (3, 37, 41)
+
+
 def test_nothing_gathers_a_whole_stage(tmp_path, monkeypatch):
     """Every array the backend computes during a large run is one band of chunk rows (the
     tables), the corners (the console), or block means and ranges (the figures)."""

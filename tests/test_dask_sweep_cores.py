@@ -109,9 +109,7 @@ def test_two_dask_jobs_at_once_each_take_half_the_cores(tmp_path, launcher):
     )
     assert result.returncode == 0, result.stderr
     share = max(1, cores.thread_count() // 2)
-    lines = [
-        WORKERS_LINE.search((folder / job / "xopipe.log").read_text()) for job in ("0", "1")
-    ]
+    lines = [WORKERS_LINE.search((folder / job / "xopipe.log").read_text()) for job in ("0", "1")]
     assert all(lines), [(folder / job / "xopipe.log").read_text() for job in ("0", "1")]
     assert [int(line.group(1)) for line in lines] == [share, share]
 

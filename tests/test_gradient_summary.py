@@ -15,7 +15,6 @@ from tests.finished_runs import make_run
 from xopipe.sinks.tables import read_parquet_arrays
 from xopipe.sweep_end import finish_sweep
 
-
 WEIGHT_COLUMNS = ["stage", "param", "kernel", "channel", "row", "col", "value"]
 
 

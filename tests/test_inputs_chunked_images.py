@@ -103,9 +103,7 @@ def _images(tmp_path) -> dict[str, tuple]:
         "grey16-resized.png",
     ],
 )
-def test_an_image_on_tiny_dask_chunks_reads_the_numpy_runs_bits(
-    tmp_path, make_config, name
-):
+def test_an_image_on_tiny_dask_chunks_reads_the_numpy_runs_bits(tmp_path, make_config, name):
     path, extra, expected = _images(tmp_path)[name]
     overrides = ["input=file", f"input.path={path}", *extra, *STAGES]
     want = execute(build_experiment(make_config(*overrides)), get_backend("numpy")).arrays

@@ -92,9 +92,66 @@ def test_npy_tables_round_trip_and_stages_choose_what_is_written(tmp_path, seed_
     assert np.load(run_dir / "weights" / "conv_bias.npy").tolist() == [0.0, 0.0, 0.0]
 
 
+def test_a_float32_run_writes_float32_npy_when_asked_and_loses_nothing(tmp_path):
+    """tables.npy_dtype=float32: the run's own values at half the bytes; the parquet keeps
+    float64 (its schema), and the two hold the same numbers. Weights stay float64."""
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        *QUIET,
+        "dtype=float32",
+        "input=random",
+        "input.shape=[21,17]",
+        "loss=sum",
+        "tables.formats=[npy,parquet]",
+        "tables.npy_dtype=float32",
+        f"hydra.run.dir={run_dir}",
+    )
+    assert result.code == 0, result.stderr
+    assert manifest(run_dir)["tables"]["npy_dtype"] == "float32"
+    values = read_parquet_arrays(run_dir / "matrices.parquet")
+    grads = read_parquet_arrays(run_dir / "gradients.parquet")
+    for stage in ("input", "conv", "pool", "activation"):
+        for folder, expected in (("matrices", values), ("gradients", grads)):
+            stored = np.load(run_dir / folder / f"{stage}.npy")
+            assert stored.dtype == np.float32, (folder, stage)
+            assert stored.shape == expected[stage].shape
+            assert stored.astype(np.float64).tobytes() == expected[stage].tobytes(), stage
+    assert np.load(run_dir / "weights" / "conv_weight.npy").dtype == np.float64
+
+
+def test_the_default_npy_dtype_leaves_the_recorded_config_as_before(tmp_path):
+    """tables.npy_dtype at its default is left out of the fingerprint and the report's
+    config, as loss=none is: sweeps made before it existed still resume and compare."""
+    from omegaconf import OmegaConf
+
+    from xopipe.previous import config_fingerprint, recorded_config
+
+    cfg = OmegaConf.create(
+        {"dtype": "float32", "tables": {"formats": ["npy"], "npy_dtype": "float64"}}
+    )
+    kept = recorded_config(cfg)
+    assert OmegaConf.to_container(kept) == {"dtype": "float32", "tables": {"formats": ["npy"]}}
+    assert cfg.tables.npy_dtype == "float64"  # the run's own config is untouched
+    before = OmegaConf.create({"dtype": "float32", "tables": {"formats": ["npy"]}})
+    assert config_fingerprint(cfg) == config_fingerprint(before)
+    cfg.tables.npy_dtype = "float32"
+    assert recorded_config(cfg).tables.npy_dtype == "float32"
+    assert config_fingerprint(cfg) != config_fingerprint(before)
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [
+        (
+            "tables.npy_dtype=float32",
+            "tables.npy_dtype must be float64, or float32 in a run with dtype=float32, "
+            "got 'float32'",
+        ),
+        (
+            "tables.npy_dtype=float16",
+            "tables.npy_dtype must be float64, or float32 in a run with dtype=float32, "
+            "got 'float16'",
+        ),
         (
             "tables.formats=[xlsx]",
             "tables.formats must be a list of parquet, csv, npy (or [] for none), got ['xlsx']",

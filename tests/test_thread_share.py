@@ -10,8 +10,7 @@ import pytest
 import torch
 
 from xopipe import cores
-from xopipe.backends import get_backend
-from xopipe.backends import numpy_threads
+from xopipe.backends import get_backend, numpy_threads
 from xopipe.backends.numpy_threads import one_thread, thread_count
 
 # 3 kernels of 3x3 on 400^2: 4.3M multiply-adds, past numpy_conv.THREADS_MIN_MACS.

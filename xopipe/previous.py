@@ -37,17 +37,26 @@ def config_fingerprint(cfg: DictConfig) -> str:
 
 
 def recorded_config(cfg: DictConfig) -> DictConfig:
-    """The config as a run records it: without `loss` when it is none.
+    """The config as a run records it: without the keys added since, where they hold
+    their default (`loss` when it is none, `tables.npy_dtype` when float64).
 
-    A forward-only run then has the fingerprint and report of a run made
-    before losses existed, so those sweeps still resume and compare.
+    A run that uses none of them then has the fingerprint and report of a run made
+    before they existed, so those sweeps still resume and compare.
     """
     loss = cfg.get("loss")
-    if loss is None or loss.get("kind") != "none":
+    drop_loss = loss is not None and loss.get("kind") == "none"
+    tables = cfg.get("tables")
+    drop_npy_dtype = tables is not None and tables.get("npy_dtype") == "float64"
+    if not (drop_loss or drop_npy_dtype):
         return cfg
     kept = cfg.copy()
     with open_dict(kept):
-        del kept["loss"]
+        if drop_loss:
+            del kept["loss"]
+        if drop_npy_dtype:
+            kept.tables = kept.tables.copy()  # cfg's own tables node stays whole
+            with open_dict(kept.tables):
+                del kept.tables["npy_dtype"]
     return kept
 
 

@@ -90,7 +90,9 @@ def run_experiment(
             _warn(experiment.warnings, job)
             # figures.* and explain, checked up front
             outputs = plan_outputs(experiment, to_yaml(recorded_config(cfg)), draw=draw_figures)
-            tables = read_table_choice(config.tables, [SOURCE, *experiment.pipeline.order])
+            tables = read_table_choice(
+                config.tables, [SOURCE, *experiment.pipeline.order], config.dtype.value
+            )
             backend = get_backend(backend_name, **backend_options)
             # Per-stage meters for a single run only: a sweep's jobs share the terminal.
             meter = TerminalProgress(sys.stderr) if job is None and sys.stderr.isatty() else None

@@ -133,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.large_run:
         return _write(large_run.section(args.large_size, args.rounds), args.out)
     if args.dask:
-        return _write(["# xopipe benchmarks", *dask_peer.section(args.dask_16384)], args.out)
+        return _write(
+            ["# xopipe benchmarks", *dask_peer.section(args.dask_16384, args.rounds)], args.out
+        )
     sizes = [9] if args.quick else sorted(args.sizes)
     repeats = QUICK_REPEATS if args.quick else args.repeats
     rounds = min(args.rounds, 2) if args.quick else args.rounds
@@ -209,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             f"- writing {tables['cells'] / 1e6:.0f} M cells: Parquet {parquet:.1f} M cells/s, "
             f"CSV {csv:.1f} M cells/s"
         )
-        report += dask_peer.section(args.dask_16384)
+        report += dask_peer.section(args.dask_16384, rounds)
     return _write(report, args.out)
 
 

@@ -7,14 +7,17 @@ a memory-mapped .npy. Without dask_image it correlates with
 dask.array.map_overlap and a NumPy 3x3 correlate (the section says which).
 
 xopipe does the same work: backend=dask, float32, tables.formats=[npy] for the
-three stages (xopipe's .npy tables are float64: twice the peer's bytes).
-Each runs in a fresh process; its wall time and peak resident memory are
-measured from outside (python -m xopipe.bench.dask_peer SIZE FOLDER runs the peer).
+three stages, with tables.npy_dtype=float32 (the peer's bytes) and with the
+default float64 (twice them; beside the peer widening its results to float64).
+Each runs in a fresh process, the four taking turns in rounds; wall time and
+peak resident memory are measured from outside (python -m xopipe.bench.dask_peer
+SIZE FOLDER [float64] runs the peer).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +25,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from xopipe.bench.rounds import STEADY, ratio
 
 CHUNKS = 2048
 DASK_SIZE = 8192  # the section's size (--dask-16384 adds 16384)
@@ -78,12 +83,15 @@ def peer(size: int, folder: Path, stored: str = "float32") -> None:
     da.store([array.astype(stored) for array in results.values()], targets, lock=False)
 
 
-def xopipe_command(size: int, folder: Path, formats: str = "npy") -> list[str]:
+def xopipe_command(
+    size: int, folder: Path, formats: str = "npy", npy_dtype: str = "float64"
+) -> list[str]:
     cells = 4 * size * size
     return [
         *[sys.executable, "-m", "xopipe", "backend=dask", "input=random", "dtype=float32"],
         *[f"input.shape=[{size},{size}]", f"tables.formats=[{formats}]"],
-        *["tables.stages=[conv,pool,activation]", "figures=none", "print_matrices=false"],
+        *["tables.stages=[conv,pool,activation]", f"tables.npy_dtype={npy_dtype}"],
+        *["figures=none", "print_matrices=false"],
         *[f"limits.max_input_cells={cells}", f"limits.max_output_cells={3 * cells}"],
         f"hydra.run.dir={folder}",
     ]
@@ -103,63 +111,75 @@ def measured(command: list[str], cwd: Path) -> dict[str, float]:
     return {"seconds": float(seconds), "peak": float(kib) * 1024}
 
 
-def compare(size: int, parquet: bool = True) -> list[str]:
-    """The section's lines: the peer and xopipe at size^2 (npy), and xopipe's Parquet."""
+PEER_32 = "peer (libraries directly, float32 .npy)"
+PEER_64 = "peer, its results widened to float64 .npy"
+OURS_32 = "xopipe backend=dask, tables.formats=[npy], tables.npy_dtype=float32"
+OURS_64 = "xopipe backend=dask, tables.formats=[npy] (float64 .npy, the default)"
+
+
+def compare(size: int, rounds: int, parquet: bool = True) -> list[str]:
+    """The section's lines: the peer and xopipe at size^2 (npy) taking turns in `rounds`,
+    their ratios round by round, and xopipe's Parquet at half the size."""
     lines = [f"- the peer correlates with {peer_engine()}; chunks of {CHUNKS}, float32"]
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as scratch:
         root = Path(scratch)
-        peer_command = [
-            sys.executable,
-            "-m",
-            "xopipe.bench.dask_peer",
-            str(size),
-            str(root / "peer"),
-        ]
+        peer_command = [sys.executable, "-m", "xopipe.bench.dask_peer", str(size), str(root)]
         runs = {
-            "peer (libraries directly, float32 .npy)": peer_command,
-            "peer, float64 .npy (xopipe's bytes)": [*peer_command, "float64"],
-            "xopipe backend=dask, tables.formats=[npy] (float64 .npy)": xopipe_command(
-                size, root / "xopipe"
-            ),
+            PEER_32: peer_command,
+            PEER_64: [*peer_command, "float64"],
+            OURS_32: xopipe_command(size, root / "xopipe", npy_dtype="float32"),
+            OURS_64: xopipe_command(size, root / "xopipe"),
         }
-        times = {}
-        for name, command in runs.items():
-            (root / "peer").mkdir(exist_ok=True)
-            times[name] = measured(command, root)
-            _clear(root)
-        peer_time, peer64, ours = (found["seconds"] for found in times.values())
-        for name, found in times.items():
+        found: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
+        names = list(runs)
+        for round_ in range(rounds):
+            shift = round_ % len(names)
+            for name in names[shift:] + names[:shift]:
+                found[name].append(measured(runs[name], root))
+                _clear(root)
+        for name, each in found.items():
+            seconds = [one["seconds"] for one in each]
+            peak = max(one["peak"] for one in each)
             lines.append(
-                f"- {size}^2, {name}: {found['seconds']:.1f} s, peak RSS "
-                f"{found['peak'] / 2**30:.2f} GiB"
+                f"- {size}^2, {name}: {np.median(seconds):.1f} s "
+                f"({min(seconds):.1f}-{max(seconds):.1f}), peak RSS {peak / 2**30:.2f} GiB"
             )
-        lines.append(
-            f"- time, xopipe / peer: {ours / peer_time:.2f} (goal <= 1.2); xopipe / the peer "
-            f"writing the same float64 bytes: {ours / peer64:.2f}"
-        )
+        for label, ours, peer_name, goal in (
+            ("xopipe (float32 .npy) / peer", OURS_32, PEER_32, "; goal <= 1.2"),
+            ("xopipe (float64 .npy) / peer widened to float64", OURS_64, PEER_64, ""),
+        ):
+            rounds_ratio = ratio(
+                *([one["seconds"] for one in found[key]] for key in (ours, peer_name))
+            )
+            assert rounds_ratio is not None
+            moved = rounds_ratio.moved
+            steady = f"; **not steady**: moved {moved:.0%}" if moved > STEADY else ""
+            spread = rounds_ratio.text(".2f")
+            lines.append(f"- time, {label}: {spread} (median, lowest-highest{goal}{steady})")
         if parquet:
             half = size // 2
-            found = measured(xopipe_command(half, root / "parquet", "parquet"), root)
+            run = measured(xopipe_command(half, root / "parquet", "parquet"), root)
             cells = 3 * (half - 2) ** 2 * 2 + 3 * ((half - 2) // 2) ** 2
             lines.append(
                 f"- {half}^2, xopipe backend=dask, tables.formats=[parquet]: "
-                f"{found['seconds']:.1f} s, peak RSS {found['peak'] / 2**30:.2f} GiB, "
-                f"{cells / found['seconds'] / 1e6:.1f} M cells/s"
+                f"{run['seconds']:.1f} s, peak RSS {run['peak'] / 2**30:.2f} GiB, "
+                f"{cells / run['seconds'] / 1e6:.1f} M cells/s"
             )
     return lines
 
 
-def section(large: bool) -> list[str]:
-    """backend=dask against its peer, at 8192^2 (and 16384^2)."""
+def section(large: bool, rounds: int) -> list[str]:
+    """backend=dask against its peer, at 8192^2 (and 16384^2), in `rounds`."""
     lines = ["", "## Past memory: backend=dask against the seed pipeline in dask directly", ""]
     for size in (DASK_SIZE, 16384) if large else (DASK_SIZE,):
-        lines += compare(size)
+        lines += compare(size, rounds)
     return lines
 
 
 def _clear(root: Path) -> None:
-    for path in root.rglob("*.npy"):
-        path.unlink()
+    """Empty `root` for the next process (xopipe refuses a folder holding a complete run)."""
+    for path in root.iterdir():
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def main(argv: list[str]) -> int:

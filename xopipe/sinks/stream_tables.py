@@ -12,8 +12,9 @@ schema and values:
 - matrices.parquet: one file, written through one ParquetWriter, one row group
   per chunk block and channel, in band order (pyarrow.parquet.read_table reads
   it whole; arrays_from_table places every row by its stage, channel, row, col);
-- matrices/<stage>.npy: float64, its header written by numpy's open_memmap,
-  then each block through a memory map of its own rows only (unmapped at once);
+- matrices/<stage>.npy: float64 (or float32, tables.npy_dtype), its header written
+  by numpy's open_memmap, then each block through a memory map of its own rows only
+  (unmapped at once);
 - matrices/<stage>_<channel>.csv: each band's lines appended, full precision.
 
 The client writes every file, so a dask.distributed cluster needs no
@@ -62,6 +63,7 @@ def write_streamed_matrices(
     compute: Compute,
     parquet_name: str = MATRICES_PARQUET,
     folder: str = MATRICES,
+    npy_dtype: str = "float64",
 ) -> list[Path]:
     """The chosen formats (parquet, csv, npy) of the lazy `arrays`; the paths written."""
     paths: list[Path] = []
@@ -74,7 +76,7 @@ def write_streamed_matrices(
         if "csv" in formats:
             sinks.append(CsvSink(stack, out_dir / folder, arrays))
         if "npy" in formats:
-            sinks.append(NpySink(stack, out_dir / folder, arrays))
+            sinks.append(NpySink(stack, out_dir / folder, arrays, np.dtype(npy_dtype)))
         # One thread writes band b while dask computes band b + 1.
         with ThreadPoolExecutor(1) as writer:
             pending: Future[None] | None = None
@@ -161,14 +163,17 @@ class CsvSink:
 
 
 class NpySink:
-    def __init__(self, stack: ExitStack, folder: Path, arrays: Mapping[str, Any]) -> None:
+    def __init__(
+        self, stack: ExitStack, folder: Path, arrays: Mapping[str, Any], dtype: np.dtype
+    ) -> None:
+        self.dtype = dtype
         self.files: dict[str, tuple[Path, int, tuple[int, ...]]] = {}
         self.paths = []
         for stage, array in arrays.items():
             path = folder / matrix_npy_name(stage)
             temporary = stack.enter_context(atomic_path(path))
             shape = tuple(int(n) for n in array.shape)
-            header = np.lib.format.open_memmap(temporary, "w+", np.float64, shape)
+            header = np.lib.format.open_memmap(temporary, "w+", dtype, shape)
             self.files[stage] = (temporary, header.offset, shape)
             del header  # unmapped: each band maps only its own rows
             self.paths.append(path)
@@ -179,7 +184,7 @@ class NpySink:
         for left, block in blocks:
             rows, cols = block.shape[1:]
             for channel, grid in enumerate(block):
-                start = offset + (channel * height + top) * width * 8
-                region = np.memmap(path, np.float64, "r+", offset=start, shape=(rows, width))
+                start = offset + (channel * height + top) * width * self.dtype.itemsize
+                region = np.memmap(path, self.dtype, "r+", offset=start, shape=(rows, width))
                 region[:, left : left + cols] = grid
                 del region  # unmapped at once: written back by the kernel, not held here

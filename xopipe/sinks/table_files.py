@@ -30,20 +30,28 @@ if TYPE_CHECKING:
     from xopipe.gradients import Gradients
 
 FORMATS = ("parquet", "csv", "npy")
+NPY_DTYPES = ("float64", "float32")
 
 
 @dataclass(frozen=True)
 class TableChoice:
     formats: tuple[str, ...]  # in FORMATS order
     stages: tuple[str, ...]  # the stages whose matrices are written (weights: every stage's)
+    npy_dtype: str = "float64"  # of the matrices' and gradients' .npy grids
 
-    def facts(self) -> dict[str, list[str]]:
+    def facts(self) -> dict[str, Any]:
         """For the manifest: what was written, so a missing CSV is known to be on purpose."""
-        return {"formats": list(self.formats), "stages": list(self.stages)}
+        facts: dict[str, Any] = {"formats": list(self.formats), "stages": list(self.stages)}
+        if self.npy_dtype != "float64":  # said only where it is not the usual float64
+            facts["npy_dtype"] = self.npy_dtype
+        return facts
 
 
-def read_table_choice(node: TablesConfig, stage_names: Sequence[str]) -> TableChoice:
-    """tables.formats and tables.stages, checked against the pipeline's stage names."""
+def read_table_choice(
+    node: TablesConfig, stage_names: Sequence[str], dtype: str = "float64"
+) -> TableChoice:
+    """tables.formats, tables.stages and tables.npy_dtype, checked against the pipeline's
+    stage names and the run's `dtype` (a float64 run's values are never rounded to fit)."""
     formats = node.formats
     if formats is None:
         formats = []
@@ -58,7 +66,12 @@ def read_table_choice(node: TablesConfig, stage_names: Sequence[str]) -> TableCh
                 "tables.stages", stages, f"null (all) or a list of {', '.join(stage_names)}"
             )
         chosen = tuple(name for name in stage_names if name in stages)
-    return TableChoice(tuple(f for f in FORMATS if f in formats), chosen)
+    npy_dtype = node.npy_dtype
+    if npy_dtype not in NPY_DTYPES or (npy_dtype == "float32" and dtype != "float32"):
+        raise invalid(
+            "tables.npy_dtype", npy_dtype, "float64, or float32 in a run with dtype=float32"
+        )
+    return TableChoice(tuple(f for f in FORMATS if f in formats), chosen, npy_dtype)
 
 
 def write_tables(
@@ -70,7 +83,11 @@ def write_tables(
     """Write the chosen formats of the chosen stages' matrices and of every stage's weights."""
     kept = {name: array for name, array in arrays.items() if name in choice.stages}
     return [
-        *(write_matrices(choice.formats, out_dir, kept) if kept else []),
+        *(
+            write_matrices(choice.formats, out_dir, kept, npy_dtype=choice.npy_dtype)
+            if kept
+            else []
+        ),
         *write_weights(choice.formats, out_dir, stages),
     ]
 
@@ -88,7 +105,13 @@ def write_streamed_tables(
 
     kept = {name: array for name, array in arrays.items() if name in choice.stages}
     return [
-        *(write_streamed_matrices(choice.formats, out_dir, kept, compute) if kept else []),
+        *(
+            write_streamed_matrices(
+                choice.formats, out_dir, kept, compute, npy_dtype=choice.npy_dtype
+            )
+            if kept
+            else []
+        ),
         *write_weights(choice.formats, out_dir, stages),
     ]
 
@@ -101,7 +124,9 @@ def write_gradient_tables(choice: TableChoice, out_dir: Path, gradients: Gradien
     }
     return [
         *(
-            write_matrices(choice.formats, out_dir, kept, GRADIENTS_PARQUET, GRADIENTS)
+            write_matrices(
+                choice.formats, out_dir, kept, GRADIENTS_PARQUET, GRADIENTS, choice.npy_dtype
+            )
             if kept
             else []
         ),

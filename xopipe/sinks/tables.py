@@ -56,11 +56,13 @@ def write_matrices(
     arrays: Mapping[str, np.ndarray],
     parquet_name: str = MATRICES_PARQUET,
     folder: str = MATRICES,
+    npy_dtype: str = "float64",
 ) -> list[Path]:
     """The stages' matrices in each of `formats` (parquet, csv, npy); the paths written.
 
     `parquet_name` and `folder` name the files: matrices.parquet and matrices/ for the
-    values, gradients.parquet and gradients/ for dL/d each of them.
+    values, gradients.parquet and gradients/ for dL/d each of them. The .npy grids are
+    `npy_dtype` (float32 only for a float32 run's arrays, so nothing is rounded).
     """
     written: list[Path] = []
     if "parquet" in formats:
@@ -72,7 +74,7 @@ def write_matrices(
         (out_dir / folder).mkdir(exist_ok=True)
         for name, array in arrays.items():
             path = out_dir / folder / matrix_npy_name(name)
-            save_npy(path, array.astype(np.float64))
+            save_npy(path, array.astype(npy_dtype))
             written.append(path)
     return written
 
