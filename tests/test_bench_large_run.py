@@ -27,7 +27,7 @@ def _floor(code: str) -> dict:
     return names
 
 
-def test_the_section_times_four_processes_and_two_ratios(tmp_path, capsys):
+def test_the_section_times_five_processes_and_three_ratios(tmp_path, capsys):
     out = tmp_path / "large.md"
     assert main(["--large-run", "--large-size", "64", "--rounds", "2", "--out", str(out)]) == 0
     text = out.read_text()
@@ -40,12 +40,13 @@ def test_the_section_times_four_processes_and_two_ratios(tmp_path, capsys):
         median, spread = (cell.strip() for cell in row.split("|")[2:4])
         assert re.fullmatch(SECONDS, median) and re.fullmatch(f"{SECONDS}-{SECONDS}", spread), row
     ratios = [line for line in text.splitlines() if line.startswith("- ")]
-    assert len(ratios) == 2
-    assert re.fullmatch(
-        r"- parquet run / np.save floor: [\d.]+, [\d.]+-[\d.]+ \(median, lowest-highest; "
-        r"goal <= 1.5(; \*\*not steady\*\*: moved \d+%)?\)",
-        ratios[0],
-    )
+    assert len(ratios) == 3
+    for line, label in ((ratios[0], "parquet run"), (ratios[2], "dask parquet run")):
+        assert re.fullmatch(
+            rf"- {label} / np.save floor: [\d.]+, [\d.]+-[\d.]+ \(median, lowest-highest; "
+            r"goal <= 1.5(; \*\*not steady\*\*: moved \d+%)?\)",
+            line,
+        )
     assert ratios[1].startswith("- csv run / text floor: ")
 
 

@@ -1,6 +1,6 @@
 """A large run at the disk's pace: whole xopipe runs against plain processes writing as much.
 
-Four whole processes take turns, round after round (the order rotates):
+Five whole processes take turns, round after round (the order rotates):
 
 - xopipe's seed pipeline on a random SIZE x SIZE float32 input, tables.formats=[parquet],
   figures=none;
@@ -10,7 +10,9 @@ Four whole processes take turns, round after round (the order rotates):
 - the same run with tables.formats=[csv];
 - its floor: a plain process writing the same arrays' shortest round-trip text, one
   file per stage and channel, with Arrow's kernels on every core (the fastest honest
-  way found to make those bytes; FLOOR_CSV's write_grid makes exactly xopipe's text).
+  way found to make those bytes; FLOOR_CSV's write_grid makes exactly xopipe's text);
+- the Parquet run on backend=dask (the dask issue's Parquet goal is this one's: its
+  chunks streamed into one file, against the same np.save floor).
 
 Each ratio is xopipe over its floor, per round: the median, lowest-highest.
 """
@@ -125,10 +127,12 @@ PROCESSES = (
     "floor: np.save float64",
     "xopipe, tables.formats=[csv]",
     "floor: shortest round-trip text",
+    "xopipe backend=dask, tables.formats=[parquet]",
 )
 RATIOS = (
     ("parquet run / np.save floor", 0, 1, "goal <= 1.5"),
     ("csv run / text floor", 2, 3, ""),
+    ("dask parquet run / np.save floor", 4, 1, "goal <= 1.5"),
 )
 
 
@@ -151,6 +155,7 @@ def commands(size: int, folder: Path) -> dict[str, list[str]]:
         PROCESSES[1]: [python, "-c", FLOOR_NPY, str(size), str(folder)],
         PROCESSES[2]: [*run, "tables.formats=[csv]"],
         PROCESSES[3]: [python, "-c", FLOOR_CSV, str(size), str(folder)],
+        PROCESSES[4]: [*run, "backend=dask", "tables.formats=[parquet]"],
     }
 
 
