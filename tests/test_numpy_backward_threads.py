@@ -45,3 +45,27 @@ def test_relu_backward_on_threads_is_torchs(monkeypatch):
         _threads(monkeypatch, count)
         ours = get_backend("numpy").activation_backward("relu", x, grad, {})
         np.testing.assert_array_equal(ours, theirs.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_forward_on_threads_is_torchs(monkeypatch, dtype):
+    """The forward relu in flat runs on threads: torch's values on any thread count (the
+    sign of a zero aside: torch keeps -0.0, NumPy's maximum gives +0.0, equal values)."""
+    import xopipe.backends.numpy_activations as activations
+
+    rng = np.random.default_rng(15)
+    x = rng.uniform(-1, 1, (3, 200, 201)).astype(dtype)
+    x[0, 0, :5] = 0.0
+    theirs = F.relu(torch.from_numpy(x)).numpy()
+    bytes_by_count = set()
+    for count in (1, 2, 3):
+        monkeypatch.setattr(activations, "thread_count", lambda count=count: count)
+        monkeypatch.setattr(activations, "RELU_THREADS_MIN_CELLS", 0)
+        ours = get_backend("numpy").activation("relu", x, {})
+        np.testing.assert_array_equal(ours, theirs)
+        bytes_by_count.add(ours.tobytes())
+    assert len(bytes_by_count) == 1
+    strided = x[:, ::2]  # not contiguous: one call, the same values
+    np.testing.assert_array_equal(
+        get_backend("numpy").activation("relu", strided, {}), theirs[:, ::2]
+    )

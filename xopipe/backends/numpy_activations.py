@@ -8,13 +8,39 @@ and elu take their negative side's slope at 0).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
+from xopipe.backends.numpy_threads import WORKERS, thread_count
+
 _ERF = np.frompyfunc(math.erf, 1, 1)
 
+# From this many cells up, relu runs in flat runs on threads (as its gradient does,
+# numpy_select.py): below, waking a second thread costs more than it saves. Measured
+# on 2 cores (AMD EPYC), a fresh process, one thread against two: 3 x 2047^2 float32
+# 14.1 against 8.2 ms (torch 12.1), 3 x 511^2 float32 0.57 against 0.66 ms.
+RELU_THREADS_MIN_CELLS = 1 << 21
+
 Params = Mapping[str, float | str]
+
+
+def _relu(x: np.ndarray, params: Params) -> np.ndarray:
+    """max(x, 0); a large array in flat runs shared among threads, each its own np.maximum
+    (the same cells, the same bytes as one call)."""
+    threads = thread_count() if x.size >= RELU_THREADS_MIN_CELLS else 1
+    if threads == 1 or not x.flags.c_contiguous:
+        return np.maximum(x, 0)
+    out = np.empty(x.shape, dtype=x.dtype)
+    flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    run = -(-x.size // (2 * threads))
+
+    def work(handout: Iterator[int]) -> None:
+        for start in handout:
+            np.maximum(flat_x[start : start + run], 0, out=flat_out[start : start + run])
+
+    WORKERS.run(work, range(0, x.size, run), threads)
+    return out
 
 
 def _leaky_relu(x: np.ndarray, params: Params) -> np.ndarray:
@@ -47,7 +73,7 @@ def _softplus(x: np.ndarray, params: Params) -> np.ndarray:
 
 
 ACTIVATION = {
-    "relu": lambda x, params: np.maximum(x, 0),
+    "relu": _relu,
     "leaky_relu": _leaky_relu,
     "elu": _elu,
     "gelu": _gelu,
