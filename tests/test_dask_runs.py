@@ -204,3 +204,19 @@ def test_the_manifest_records_the_dask_options(tmp_path):
             "address": None,
         }
         np.testing.assert_allclose(np.asarray(run.arrays["pool"]).max(), 1.0)
+
+
+def test_tiny_chunks_of_a_large_input_get_one_warning_line(make_config):
+    """Chunks of 8 cut 300x300 into 1,444: dask's scheduling, not arithmetic, would take
+    the time. The chunk-hostile tests' small inputs (a few dozen chunks) are not warned."""
+    run = ["backend=dask", "input=random", "backend.chunks=8"]
+    experiment = build_experiment(make_config(*run, "input.shape=[300,300]"))
+    assert experiment.warnings == (
+        "backend.chunks=8 cuts the 300x300 input into 1,444 chunks: dask spends about a "
+        "millisecond scheduling each of their tasks, more than their arithmetic; chunks of "
+        "512 to 4096 cells a side suit a large input",
+    )
+    for shape in ("[2,37,41]", "[128,128]"):  # 30 and 256 chunks
+        assert build_experiment(make_config(*run, f"input.shape={shape}")).warnings == ()
+    fine = ["backend=dask", "input=random", "input.shape=[4096,4096]", "backend.chunks=256"]
+    assert build_experiment(make_config(*fine)).warnings == ()

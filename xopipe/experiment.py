@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 
 from xopipe.backends import FORWARD_ONLY, Backend
 from xopipe.backends.base import BackendArray
+from xopipe.chunked import chunk_warnings
 from xopipe.config import StageEntry, XopipeConfig, read_config
 from xopipe.errors import UserError
 from xopipe.gradients import Gradients
@@ -115,7 +116,8 @@ def build_experiment(cfg: DictConfig | XopipeConfig) -> Experiment:
     dtype = np.dtype(config.dtype.value)
     limits = Limits(max_bytes=config.limits.max_file_bytes, max_cells=config.limits.max_input_cells)
     # A chunked backend (dask: backend.chunks) reads random, .npy and image inputs by chunk.
-    source = load_input(config.input, dtype, limits, getattr(config.backend, "chunks", None))
+    chunks = getattr(config.backend, "chunks", None)
+    source = load_input(config.input, dtype, limits, chunks)
     kernels = load_kernels(config.kernels, "kernels", limits)
     entries: dict[str, StageEntry] = config.pipeline.stages
     pipeline = Pipeline(
@@ -123,7 +125,7 @@ def build_experiment(cfg: DictConfig | XopipeConfig) -> Experiment:
     )
     shapes: dict[str, Shape] = {SOURCE: source.shape}  # type: ignore[dict-item]
     stages: dict[str, Stage] = {}
-    warnings: list[str] = []
+    warnings: list[str] = [] if chunks is None else chunk_warnings(source.shape, chunks)
     for name in pipeline.order:
         spec = pipeline.stages[name]
         op = OPS[spec.op]
