@@ -59,3 +59,21 @@ def test_help_in_a_fresh_process_prints_the_text_without_composing_a_config(tmp_
     text, _, imported = result.stdout.rstrip("\n").rpartition("\n")
     assert text + "\n" == quick_help(["--help"])
     assert json.loads(imported) == []
+
+
+def test_xopipe_train_help_is_its_own_text(tmp_path):
+    """xopipe-train --help names the training's groups and keys, not only Hydra's list."""
+    result = subprocess.run(
+        [sys.executable, "-m", "xopipe.train", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = result.stdout
+    assert text.startswith("xopipe-train: learn the kernels")
+    for words in ("data=folder data.path=DIR", "optim.lr=0.1", "train.epochs=20", "resume=true"):
+        assert words in text
+    assert "== Configuration groups ==" not in text  # Hydra's generic page is gone
+    assert list(tmp_path.iterdir()) == []  # --help writes nothing
