@@ -96,7 +96,9 @@ def test_the_npy_finite_check_takes_the_share_too(eight_cores):
     assert [call.get("num_workers") for call in calls] == [4]
 
 
-WORKERS_LINE = re.compile(r"dask: threads scheduler with (\d+) workers \((\d+) cores, (\d+) sweep")
+WORKERS_LINE = re.compile(
+    r"dask: threads scheduler with (\d+) workers \((\d+) cores(?:, (\d+) sweep jobs at once)?\)"
+)
 DASK_SWEEP = ["backend=dask", "backend.chunks=16", "input=random", "input.shape=[40,40]"]
 DASK_SWEEP += ["input.seed=1,2"]
 
@@ -112,6 +114,8 @@ def test_two_dask_jobs_at_once_each_take_half_the_cores(tmp_path, launcher):
     lines = [WORKERS_LINE.search((folder / job / "xopipe.log").read_text()) for job in ("0", "1")]
     assert all(lines), [(folder / job / "xopipe.log").read_text() for job in ("0", "1")]
     assert [int(line.group(1)) for line in lines] == [share, share]
+    if launcher == "xopipe":  # joblib's workers see a core each (loky caps their threads)
+        assert [line.group(3) for line in lines] == ["2", "2"]
 
 
 @pytest.mark.slow
@@ -122,3 +126,4 @@ def test_a_single_run_keeps_every_core(tmp_path):
     assert result.returncode == 0, result.stderr
     line = WORKERS_LINE.search((tmp_path / "one" / "xopipe.log").read_text())
     assert line is not None and int(line.group(1)) == cores.thread_count()
+    assert line.group(3) is None  # "(N cores)": no sweep to share them with

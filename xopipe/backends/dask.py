@@ -92,12 +92,14 @@ class DaskBackend:
         # at once (xopipe/cores.py). A cluster's workers bound it themselves.
         self.workers = None if address or scheduler == "synchronous" else job_share()
         if self.workers is not None:
+            jobs = concurrent_jobs()
+            sharing = f", {jobs} sweep jobs at once" if jobs > 1 else ""
             log.info(
-                "dask: %s scheduler with %d workers (%d cores, %d sweep jobs at once)",
+                "dask: %s scheduler with %d workers (%d cores%s)",
                 scheduler,
                 self.workers,
                 thread_count(),
-                concurrent_jobs(),
+                sharing,
             )
 
     # --- crossing in and out -----------------------------------------------------------
