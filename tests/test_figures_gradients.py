@@ -29,6 +29,13 @@ def test_rows_run_backward_and_the_scale_is_centred(tmp_path):
     for image in images:
         low, high = image.norm.vmin, image.norm.vmax
         assert low == -high and high > 0
+    # the bias is no map: its gradient, one number per kernel, follows the kernels' title
+    kernels = next(t for t in titles if t.startswith("dL/d kernels"))
+    bias = run.weight_grads["conv"]["bias"]
+    assert kernels.endswith(f"dL/d bias [{', '.join(f'{v:.4g}' for v in bias)}]"), kernels
+    assert (
+        bias.tolist() == run.grads["conv"].sum(axis=(1, 2)).tolist()
+    )  # dL/dconv summed over each kernel's cells
     # dL/dinput's panel shows the stored gradient itself
     np.testing.assert_array_equal(np.asarray(images[-1].get_array()), run.grads["input"][0])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 from matplotlib.figure import Figure
 
 from xopipe.experiment import Experiment
@@ -46,13 +47,22 @@ def gradients_figure(experiment: Experiment, gradients: Gradients, style: Style)
                 for c in range(depth)
             ][:OVERVIEW_COLUMNS]
             title = f"dL/d {word(lang, 'kernels')} ({name}) [{shape_text(found.weight.shape)}]"
-            blocks.append(_block(title, panels))
+            blocks.append(_block(title + _bias_text(found.bias, lang), panels))
     loss = gradients.loss
     head = (
         f"{word(lang, 'gradients')}: L = {loss.kind} ({', '.join(loss.stages)}) "
         f"= {gradients.value:.6g}"
     )
     return draw_blocks(blocks, head, centred)
+
+
+def _bias_text(bias: np.ndarray | None, lang: str) -> str:
+    """dL/d the bias, one number per kernel, beside the kernels' maps (a bias is no map)."""
+    if bias is None or bias.size == 0:
+        return ""
+    shown = ", ".join(f"{float(v):.4g}" for v in bias[:OVERVIEW_COLUMNS])
+    more = ", ..." if bias.size > OVERVIEW_COLUMNS else ""
+    return f";  dL/d {word(lang, 'bias')} [{shown}{more}]"
 
 
 def _block(title: str, panels: list[Panel]) -> Block:
