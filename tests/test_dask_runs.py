@@ -220,3 +220,19 @@ def test_tiny_chunks_of_a_large_input_get_one_warning_line(make_config):
         assert build_experiment(make_config(*run, f"input.shape={shape}")).warnings == ()
     fine = ["backend=dask", "input=random", "input.shape=[4096,4096]", "backend.chunks=256"]
     assert build_experiment(make_config(*fine)).warnings == ()
+
+
+@pytest.mark.parametrize("chunks", ["0", "-5"])
+@pytest.mark.parametrize("source", [["input=x"], ["input=random", "input.shape=[40,40]"]])
+def test_a_chunk_size_below_one_is_one_line_before_the_input_is_read(tmp_path, chunks, source):
+    """backend.chunks is checked before the input is read chunk by chunk (0 divided by zero
+    there, -5 reached dask as an empty chunk tuple)."""
+    from tests.cli import run_cli
+
+    result = run_cli(
+        "backend=dask", f"backend.chunks={chunks}", *source, f"hydra.run.dir={tmp_path / 'run'}"
+    )
+    assert result.code == 2
+    assert result.stderr == (
+        f"error: backend.chunks must be a positive integer (cells per side), got {chunks}\n"
+    )

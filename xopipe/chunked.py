@@ -24,12 +24,22 @@ from typing import Any
 
 import numpy as np
 
+from xopipe.errors import invalid
+
 # Chunks smaller than this a side, in an input cut into more than SMALL_CHUNKS_MIN_COUNT
 # of them, get a warning: dask schedules each chunk's tasks for about a millisecond
 # apiece, far more than a small chunk's arithmetic (a 512x512 seed run: chunks of 1024
 # 1.4 s, of 64 2.2 s, of 16 40 s). Tests cut small inputs into a few dozen tiny chunks.
 SMALL_CHUNKS = 256
 SMALL_CHUNKS_MIN_COUNT = 256
+
+
+def checked_chunks(chunks: object) -> int:
+    """backend.chunks, refused in one line unless a positive integer: checked before the
+    input is read by chunk (a chunk of 0 cells would divide by zero there)."""
+    if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
+        raise invalid("backend.chunks", chunks, "a positive integer (cells per side)")
+    return chunks
 
 
 def chunk_warnings(shape: tuple[int, ...], chunks: int) -> list[str]:

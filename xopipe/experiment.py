@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 
 from xopipe.backends import FORWARD_ONLY, Backend
 from xopipe.backends.base import BackendArray
-from xopipe.chunked import chunk_warnings
+from xopipe.chunked import checked_chunks, chunk_warnings
 from xopipe.config import StageEntry, XopipeConfig, read_config
 from xopipe.errors import UserError
 from xopipe.gradients import Gradients
@@ -117,6 +117,8 @@ def build_experiment(cfg: DictConfig | XopipeConfig) -> Experiment:
     limits = Limits(max_bytes=config.limits.max_file_bytes, max_cells=config.limits.max_input_cells)
     # A chunked backend (dask: backend.chunks) reads random, .npy and image inputs by chunk.
     chunks = getattr(config.backend, "chunks", None)
+    if chunks is not None:
+        chunks = checked_chunks(chunks)
     source = load_input(config.input, dtype, limits, chunks)
     kernels = load_kernels(config.kernels, "kernels", limits)
     entries: dict[str, StageEntry] = config.pipeline.stages

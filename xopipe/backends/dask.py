@@ -28,6 +28,7 @@ import numpy as np
 
 from xopipe.backends.dask_tiles import aligned_chunks, axis_spans, tile_side, tiled
 from xopipe.backends.numpy import NumpyBackend
+from xopipe.chunked import checked_chunks
 from xopipe.cores import concurrent_jobs, job_share, thread_count
 from xopipe.errors import UserError, invalid
 from xopipe.geometry import Pads, Pair, conv_out, pool_out
@@ -78,8 +79,7 @@ class DaskBackend:
     def __init__(
         self, chunks: int = 2048, scheduler: str = "threads", address: str | None = None
     ) -> None:
-        if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
-            raise invalid("backend.chunks", chunks, "a positive integer (cells per side)")
+        chunks = checked_chunks(chunks)
         if scheduler not in SCHEDULERS:
             raise invalid("backend.scheduler", scheduler, "one of " + ", ".join(SCHEDULERS))
         if address is not None and "://" not in str(address):

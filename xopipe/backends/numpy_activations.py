@@ -19,7 +19,7 @@ _ERF = np.frompyfunc(math.erf, 1, 1)
 # From this many cells up, relu runs in flat runs on threads (as its gradient does,
 # numpy_select.py): below, waking a second thread costs more than it saves. Measured
 # on 2 cores (AMD EPYC), a fresh process, one thread against two: 3 x 2047^2 float32
-# 14.1 against 8.2 ms (torch 12.1), 3 x 511^2 float32 0.57 against 0.66 ms.
+# 14.4 against 8.2 ms (torch 13.9), 3 x 511^2 float32 0.57 against 0.66 ms.
 RELU_THREADS_MIN_CELLS = 1 << 21
 
 Params = Mapping[str, float | str]

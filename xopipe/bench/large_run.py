@@ -206,8 +206,9 @@ def add_arguments(parser) -> None:  # type: ignore[no-untyped-def]
     parser.add_argument(
         "--large-run",
         action="store_true",
-        help="only the large-run section: a seed run's Parquet and CSV tables against plain "
-        "processes writing the same arrays (np.save, shortest round-trip text), in rounds",
+        help="only the large-run section: a seed run's Parquet and CSV tables (and its Parquet "
+        "on backend=dask) against plain processes writing the same arrays (np.save, "
+        "shortest round-trip text), in rounds",
     )
     parser.add_argument(
         "--large-size", type=int, default=DEFAULT_SIZE, help="the large run's input side"
