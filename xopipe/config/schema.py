@@ -232,9 +232,7 @@ class TablesConfig:
     # Which table files a run writes, and for which stages (big runs: parquet only).
     formats: list[str] = field(default_factory=lambda: ["parquet", "csv"])  # parquet|csv|npy
     stages: list[str] | None = None  # null: input and every stage; else their names
-    # The .npy grids' dtype: float64, or float32 with dtype=float32 (the run's own values
-    # at half the bytes, as np.save of them would write; weights stay float64)
-    npy_dtype: str = "float64"
+    npy_dtype: str = "float64"  # .npy grids: float64, or float32 in a dtype=float32 run
 
 
 @dataclass
