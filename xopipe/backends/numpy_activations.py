@@ -8,11 +8,11 @@ and elu take their negative side's slope at 0).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
-from xopipe.backends.numpy_threads import WORKERS, thread_count
+from xopipe.backends.numpy_threads import in_flat_runs, thread_count
 
 _ERF = np.frompyfunc(math.erf, 1, 1)
 
@@ -33,13 +33,7 @@ def _relu(x: np.ndarray, params: Params) -> np.ndarray:
         return np.maximum(x, 0)
     out = np.empty(x.shape, dtype=x.dtype)
     flat_x, flat_out = x.reshape(-1), out.reshape(-1)
-    run = -(-x.size // (2 * threads))
-
-    def work(handout: Iterator[int]) -> None:
-        for start in handout:
-            np.maximum(flat_x[start : start + run], 0, out=flat_out[start : start + run])
-
-    WORKERS.run(work, range(0, x.size, run), threads)
+    in_flat_runs(x.size, threads, lambda part: np.maximum(flat_x[part], 0, out=flat_out[part]))
     return out
 
 

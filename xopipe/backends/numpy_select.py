@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from xopipe.backends.numpy_threads import WORKERS, thread_buffers, thread_count
+from xopipe.backends.numpy_threads import WORKERS, in_flat_runs, thread_buffers, thread_count
 
 # Each float type and the integer type of its width.
 _BITS = {
@@ -66,14 +66,11 @@ def relu_gradient(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
     flat_x, flat_grad, flat_out = (np.reshape(a, -1) for a in (x, grad, out))
     size = flat_out.size
     threads = thread_count() if size >= ELEMENTWISE_THREADS_MIN_CELLS else 1
-    run = -(-size // (2 * threads))
-
-    def work(handout: Iterator[int]) -> None:
-        for start in handout:
-            part = slice(start, start + run)
-            kept(flat_grad[part], np.greater(flat_x[part], 0), out=flat_out[part])
-
-    WORKERS.run(work, range(0, size, run), threads)
+    in_flat_runs(
+        size,
+        threads,
+        lambda part: kept(flat_grad[part], np.greater(flat_x[part], 0), out=flat_out[part]),
+    )
     return out
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from xopipe.cores import job_share
 
-__all__ = ["WORKERS", "Workers", "one_thread", "thread_buffers", "thread_count"]
+__all__ = ["WORKERS", "Workers", "in_flat_runs", "one_thread", "thread_buffers", "thread_count"]
 
 Part = TypeVar("Part")
 
@@ -58,6 +58,18 @@ def thread_buffers(sizes: tuple[int, ...], dtype: np.dtype) -> list[np.ndarray]:
         held = _buffers.flat = np.empty(sum(sizes), dtype)
     ends = np.cumsum((0, *sizes))
     return [held[start:end] for start, end in zip(ends[:-1], ends[1:], strict=True)]
+
+
+def in_flat_runs(size: int, threads: int, each: Callable[[slice], Any]) -> None:
+    """each(part) for the runs of a flat array of `size` cells, two runs a thread on
+    `threads` threads (elementwise work: relu and its gradient)."""
+    run = -(-size // (2 * threads))
+
+    def work(handout: Iterator[int]) -> None:
+        for start in handout:
+            each(slice(start, start + run))
+
+    WORKERS.run(work, range(0, size, run), threads)
 
 
 class Workers:
