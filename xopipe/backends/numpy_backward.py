@@ -2,8 +2,9 @@
 
 conv's gradients are two matmuls per tile of im2col patches (dL/dweights =
 dL/dy @ patches^T; the patches' gradient = weights^T @ dL/dy), the second
-added back into the padded input one window tap at a time (with stride 1 as
-one contiguous run per tap: numpy_conv_rows.py); a max pool finds each
+added back into the padded input one window tap at a time. With stride 1 both
+work on one contiguous run of the input per tap (numpy_conv_rows.py), and
+dL/dweights is a matrix-vector product per tap, no patches copied; a max pool finds each
 window's first maximum and adds its gradient into that tap's view, in blocks
 of rows and without a branch per cell (numpy_select.py). Within one tap no two
 outputs share a cell, so every add is a plain vectorized `+=`. The numbers
@@ -18,7 +19,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from xopipe.backends.numpy_activations import GRADIENT
-from xopipe.backends.numpy_conv_rows import add_rows, wide_patches, wide_tile
+from xopipe.backends.numpy_conv_rows import add_rows, add_weight_products, wide_tile
 from xopipe.backends.numpy_select import max_pool_gradient, relu_gradient
 from xopipe.backends.numpy_threads import thread_buffers
 from xopipe.backends.numpy_views import (
@@ -85,8 +86,10 @@ class NumpyBackward:
         # extra cells meet zeros, which needs finite inputs and weights.
         finite = np.isfinite(weight).all() and np.isfinite(padded).all()
         width = padded.shape[2] if stride == (1, 1) and finite else 0
+        # Wide tiles take the weights' gradient from the input's runs: no patches.
+        patch_cells = 0 if width else depth * tile * cols
         patches, spreads, wide = thread_buffers(
-            (depth * tile * max(cols, width),) * 2 + (per_group * tile * width,), x.dtype
+            (patch_cells, depth * tile * max(cols, width), per_group * tile * width), x.dtype
         )
         for g in range(groups):
             kernel_rows = slice(g * per_group, (g + 1) * per_group)
@@ -98,8 +101,9 @@ class NumpyBackward:
                 n = min(tile, rows - top)
                 if width:
                     grad_tile = wide_tile(grad[kernel_rows], top, n, width, wide)
-                    block = wide_patches(channels, top, n, cols, (kh, kw), dilation, patches)
-                    total += grad_tile[:, : block.shape[1]] @ block.T
+                    add_weight_products(
+                        total, channels, grad_tile, top, n, cols, (kh, kw), dilation
+                    )
                     rows_out = spreads[: depth * n * width].reshape(depth, n * width)
                     np.matmul(matrix.T, grad_tile, out=rows_out)
                     shares = rows_out.reshape(group_channels, kh, kw, n * width)

@@ -3,9 +3,10 @@
 With stride 1, tap (a, b)'s cells for n output rows are one contiguous run
 of the input's flat cells, if each output row is taken as wide as an input
 row (its last kw - 1 cells then belong to the next row, or are past the
-end). So a tile of patches is kh * kw contiguous copies (not strided 2-D
-ones), and each tap's share of the patches' gradient is added back into the
-input gradient as one contiguous run: 3.5 times the 2-D adds at 256x256.
+end). So each tap's weight gradient is one product with a contiguous run
+(no patches copied), and each tap's share of the patches' gradient is added
+back into the input gradient as one contiguous run: 3.5 times the 2-D adds
+at 256x256.
 The extra cells meet zeros in the widened dL/dy tile and add nothing, which
 holds when the input and the weights are finite (numpy_backward checks).
 """
@@ -27,22 +28,30 @@ def wide_tile(grad: np.ndarray, top: int, n: int, width: int, out: np.ndarray) -
     return rows.reshape(kernels, n * width)
 
 
-def wide_patches(
-    channels: np.ndarray, top: int, n: int, cols: int, size: Pair, dilation: Pair, out: np.ndarray
-) -> np.ndarray:
-    """The tile's patches, one contiguous copy per (channel, a, b): [depth, length] in `out`,
-    where length = n * width - (width - cols) stops at the last output row's own cells."""
+def add_weight_products(
+    total: np.ndarray,
+    channels: np.ndarray,
+    grad_tile: np.ndarray,
+    top: int,
+    n: int,
+    cols: int,
+    size: Pair,
+    dilation: Pair,
+) -> None:
+    """dL/dweights' share of the tile into `total` ([kernels, channels * kh * kw]): for each
+    (channel, a, b), the widened dL/dy rows times that tap's contiguous run of the input,
+    one matrix-vector product (no patches are copied: a 3 x N @ N x 9 matmul on copied
+    patches took 0.79 ms at 256x256 float64, nine of these 0.45 ms)."""
     group_channels, _, width = channels.shape
     (kh, kw), (dh, dw) = size, dilation
-    length = n * width - (width - cols)
-    block = out[: group_channels * kh * kw * length].reshape(group_channels, kh, kw, length)
+    length = n * width - (width - cols)  # stops at the last output row's own cells
+    grad_rows = grad_tile[:, :length]
     for c in range(group_channels):
         flat = np.reshape(channels[c], -1, copy=False)  # a view, or an error
         for a in range(kh):
             for b in range(kw):
                 start = (top + a * dh) * width + b * dw
-                block[c, a, b] = flat[start : start + length]
-    return block.reshape(group_channels * kh * kw, length)
+                total[:, (c * kh + a) * kw + b] += grad_rows @ flat[start : start + length]
 
 
 def add_rows(
