@@ -108,8 +108,9 @@ def test_writing_tables_does_not_import_pandas(tmp_path):
 
 
 def test_parquet_encodings_and_exact_schema_on_a_larger_map(tmp_path):
-    """stage and channel as dictionaries, row and col delta-packed, values plain, nothing
-    compressed; every row group reads back bit for bit, with the same schema."""
+    """stage, channel and row as dictionaries, col delta-packed, values plain, nothing
+    compressed, no column nullable; every row group reads back bit for bit, with the
+    same schema (plain types: the dictionary arrays written do not show)."""
     rng = np.random.default_rng(4)
     arrays = {
         "input": rng.uniform(-1, 1, (1, 300, 700)),
@@ -125,14 +126,21 @@ def test_parquet_encodings_and_exact_schema_on_a_larger_map(tmp_path):
             for i in range(metadata.num_columns)
         }
         assert {chunk.compression for chunk in chunks.values()} == {"UNCOMPRESSED"}
-        assert chunks["stage"].has_dictionary_page and chunks["channel"].has_dictionary_page
-        for name in ("row", "col"):
-            assert "DELTA_BINARY_PACKED" in chunks[name].encodings, name
-            assert not chunks[name].has_dictionary_page
+        for name in ("stage", "channel", "row"):
+            assert chunks[name].has_dictionary_page, name
+        assert "DELTA_BINARY_PACKED" in chunks["col"].encodings
+        assert not chunks["col"].has_dictionary_page
         assert not chunks["value"].has_dictionary_page
         assert chunks["value"].statistics.has_min_max  # the diff reads grids by statistics
+    for i in range(metadata.num_columns):  # REQUIRED: no definition levels to write
+        assert metadata.schema.column(i).max_definition_level == 0
     table = pq.read_table(path)
     assert table.schema.equals(tables.SCHEMA)
+    kinds = ["string", "int32", "int32", "int32", "double"]
+    assert str(table.schema) == "\n".join(
+        f"{name}: {kind} not null"
+        for name, kind in zip(["stage", "channel", "row", "col", "value"], kinds, strict=True)
+    )
     back = tables.arrays_from_table(table)
     for name, array in arrays.items():
         assert back[name].tobytes() == array.astype(np.float64).tobytes(), name

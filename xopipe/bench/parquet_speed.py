@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 from xopipe.run_folder import MATRICES_PARQUET
 from xopipe.sinks import tables
 
-VARIANTS: dict[str, dict] = {"pyarrow defaults": {}, "xopipe": tables.ENCODING}
+# The defaults but for the Arrow schema, which would read the dictionary columns back as such.
+VARIANTS: dict[str, dict] = {"pyarrow defaults": {"store_schema": False}, "xopipe": tables.ENCODING}
 
 
 def seed_arrays(size: int) -> dict[str, np.ndarray]:

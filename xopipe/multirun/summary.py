@@ -79,7 +79,8 @@ def write_summary(path: Path, jobs: Sequence[Job]) -> None:
     fields = [*JOB_FIELDS, LOSS_FIELD] if gradients else [*JOB_FIELDS]
     for key, (_, arrow_type) in key_columns.items():
         fields.append(pa.field(column_name(key), arrow_type))
-    rows = GRADIENT_SCHEMA if gradients else SCHEMA
+    # A failed job's row has no cell: null there.
+    rows = GRADIENT_SCHEMA if gradients else pa.schema([f.with_nullable(True) for f in SCHEMA])
     schema = pa.schema([*fields, *([TABLE_FIELD] if gradients else []), *rows])
     # Dictionary pages for every column but the values: random doubles never repeat, and
     # trying to dictionary-encode them costs a fifth of the time of a large summary.

@@ -31,14 +31,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from xopipe.sinks.arrow_columns import numeric_column, repeated_string
 from xopipe.sinks.csv_grid import write_csv_rows
 from xopipe.sinks.files import atomic_path
 from xopipe.sinks.layout import MATRICES, MATRICES_PARQUET, matrix_csv_name, matrix_npy_name
-from xopipe.sinks.tables import ENCODING, SCHEMA
+from xopipe.sinks.tables import ENCODING, WRITTEN, tidy_batch
 
 Compute = Callable[..., tuple[np.ndarray, ...]]  # lazy arrays -> NumPy, computed together
 Band = list[tuple[str, int, int]]  # (stage, first row, end row) of each stage in one band
@@ -119,7 +117,7 @@ def _write_band(
 class ParquetSink:
     def __init__(self, stack: ExitStack, path: Path) -> None:
         temporary = stack.enter_context(atomic_path(path))
-        self.writer = stack.enter_context(pq.ParquetWriter(temporary, SCHEMA, **ENCODING))
+        self.writer = stack.enter_context(pq.ParquetWriter(temporary, WRITTEN, **ENCODING))
         self.paths = [path]
 
     def write(self, stage: str, top: int, blocks: Blocks) -> None:
@@ -128,19 +126,9 @@ class ParquetSink:
             _, rows, width = block.shape
             row_index = np.repeat(np.arange(top, top + rows, dtype=np.int32), width)
             col_index = np.tile(np.arange(left, left + width, dtype=np.int32), rows)
-            n = rows * width
             for channel, grid in enumerate(block):
-                batch = pa.RecordBatch.from_arrays(
-                    [
-                        repeated_string(stage, n),
-                        numeric_column(np.full(n, channel, dtype=np.int32)),
-                        numeric_column(row_index),
-                        numeric_column(col_index),
-                        numeric_column(grid.astype(np.float64).ravel()),
-                    ],
-                    schema=SCHEMA,
-                )
-                self.writer.write_batch(batch, row_group_size=n)
+                batch = tidy_batch(stage, channel, row_index, col_index, grid.ravel())
+                self.writer.write_batch(batch, row_group_size=len(row_index))
 
 
 class CsvSink:

@@ -23,31 +23,80 @@ from xopipe.sinks.files import save_npy
 from xopipe.sinks.hashed_stream import hashed_stream
 from xopipe.sinks.layout import MATRICES, MATRICES_PARQUET, matrix_csv_name, matrix_npy_name
 
+# The table as it reads back. No cell is ever null: the columns say so (REQUIRED in the
+# Parquet schema), which spares the writer a definition level per cell.
 SCHEMA = pa.schema(
     [
-        ("stage", pa.string()),
-        ("channel", pa.int32()),
-        ("row", pa.int32()),
-        ("col", pa.int32()),
-        ("value", pa.float64()),
+        pa.field("stage", pa.string(), nullable=False),
+        pa.field("channel", pa.int32(), nullable=False),
+        pa.field("row", pa.int32(), nullable=False),
+        pa.field("col", pa.int32(), nullable=False),
+        pa.field("value", pa.float64(), nullable=False),
+    ]
+)
+# The table as it is handed to pyarrow: each batch holds one stage and one channel, so
+# both go as dictionary arrays of one entry, which pyarrow writes as the dictionary
+# pages they become anyway without hashing 100M strings (a fifth of the encoding time).
+# A Parquet dictionary column reads back as its plain type unless the file stores the
+# Arrow schema as written: it does not (store_schema=False in ENCODING).
+WRITTEN = pa.schema(
+    [
+        pa.field("stage", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+        pa.field("channel", pa.dictionary(pa.int32(), pa.int32()), nullable=False),
+        *(SCHEMA.field(name) for name in ("row", "col", "value")),
     ]
 )
 
 # Rows per Parquet batch (and row group): bounded memory on large maps.
 BATCH_ROWS = 1 << 18
 
-# How matrices.parquet is encoded; 2.5 times the cells per second of pyarrow's
-# defaults at 2048x2048 (python -m xopipe.bench.parquet_speed, in rounds), in a
-# file 10% larger. stage and channel hold a handful of values: dictionaries.
-# row runs of one value and col counts 0, 1, 2, ... over and over: delta
-# encoding packs each in a few bits without a dictionary's hashing. The
-# values are plain and uncompressed: a dictionary of random doubles only
-# costs, and compressing them gains little for its time.
+# How matrices.parquet is encoded. stage and channel: a one-entry dictionary per row
+# group. row runs of one value (a few dozen per row group: a dictionary whose indices
+# are runs); col counts 0, 1, 2, ... over and over: delta encoding packs it in a few
+# bits. The values are plain and uncompressed: a dictionary of random doubles only
+# costs, and compressing them gains little for its time. 4096x4096 float32 seed run,
+# 130M rows: 8.3 s of encoding with pyarrow 26 as it was before the dictionary arrays,
+# the REQUIRED columns and row's dictionary (python -m xopipe.bench.parquet_speed).
 ENCODING: dict = {
-    "use_dictionary": ["stage", "channel"],
-    "column_encoding": {"row": "DELTA_BINARY_PACKED", "col": "DELTA_BINARY_PACKED"},
+    "use_dictionary": ["stage", "channel", "row"],
+    "column_encoding": {"col": "DELTA_BINARY_PACKED"},
     "compression": "none",
+    "store_schema": False,
 }
+
+
+def tidy_batch(
+    stage: str, channel: int, rows: np.ndarray, cols: np.ndarray, values: np.ndarray
+) -> pa.RecordBatch:
+    """One stage's and channel's cells as rows of WRITTEN: rows, cols and values are
+    flat, of one length (values widened to float64 here)."""
+    n = len(values)
+    return pa.RecordBatch.from_arrays(
+        [
+            _one_entry(repeated_string(stage, 1), n),
+            _one_entry(numeric_column(np.array([channel], dtype=np.int32)), n),
+            numeric_column(rows),
+            numeric_column(cols),
+            numeric_column(values.astype(np.float64, copy=False)),
+        ],
+        schema=WRITTEN,
+    )
+
+
+def _one_entry(dictionary: pa.Array, n: int) -> pa.DictionaryArray:
+    """n rows of a dictionary's only entry."""
+    return pa.DictionaryArray.from_arrays(numeric_column(_zeros(n)), dictionary)
+
+
+def _zeros(n: int) -> np.ndarray:
+    # One buffer of zeros, grown when needed, for every batch's dictionary indices.
+    global _ZEROS
+    if _ZEROS.size < n:
+        _ZEROS = np.zeros(n, dtype=np.int32)
+    return _ZEROS[:n]
+
+
+_ZEROS = np.zeros(0, dtype=np.int32)
 
 
 def write_matrices(
@@ -85,7 +134,7 @@ def write_parquet(path: Path, arrays: Mapping[str, np.ndarray], encoding: dict =
     `encoding`: ParquetWriter's options (the benchmark compares others). The file is
     hashed as it is written (sinks/hashed_stream.py): no one reads a gigabyte back.
     """
-    with hashed_stream(path) as stream, pq.ParquetWriter(stream, SCHEMA, **encoding) as writer:
+    with hashed_stream(path) as stream, pq.ParquetWriter(stream, WRITTEN, **encoding) as writer:
         for batch in _batches(arrays):
             writer.write_batch(batch)
 
@@ -98,19 +147,9 @@ def _batches(arrays: Mapping[str, np.ndarray]) -> Iterator[pa.RecordBatch]:
         for channel in range(channels):
             for top in range(0, rows, rows_per_batch):
                 block = array[channel, top : top + rows_per_batch]
-                n = block.size
-                yield pa.RecordBatch.from_arrays(
-                    [
-                        repeated_string(stage, n),
-                        numeric_column(np.full(n, channel, dtype=np.int32)),
-                        numeric_column(
-                            np.repeat(np.arange(top, top + block.shape[0], dtype=np.int32), cols)
-                        ),
-                        numeric_column(np.tile(col_index, block.shape[0])),
-                        numeric_column(block.astype(np.float64).ravel()),
-                    ],
-                    schema=SCHEMA,
-                )
+                row_index = np.repeat(np.arange(top, top + block.shape[0], dtype=np.int32), cols)
+                col_indices = np.tile(col_index, block.shape[0])
+                yield tidy_batch(stage, channel, row_index, col_indices, block.ravel())
 
 
 def write_csv_grids(folder: Path, arrays: Mapping[str, np.ndarray]) -> list[Path]:
