@@ -21,7 +21,7 @@ from xopipe.backends.numpy_views import framed, pool_frame, unframed
 
 
 def last_maximum_pool_backward(
-    self, x, grad, *, size, stride, padding, dilation, ceil_mode
+    self, x, grad, *, size, stride, padding, dilation, ceil_mode, output=None
 ) -> np.ndarray:
     """NumpyBackward.max_pool2d_backward with `>=` where it has `>`: ties go to the last."""
     full, taps = pool_frame(x.shape, size, stride, padding, dilation, ceil_mode)

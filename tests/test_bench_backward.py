@@ -84,10 +84,18 @@ def test_the_backward_table_shows_ratios_to_torch_autograd_and_the_goals():
     ]
     assert "| seed pipeline 256^2 float32 | 2 ms | - |" in rest[1]
     assert backward.goal_lines(cases, times) == [
-        "- numpy backward / torch autograd <= 1.0 from 256^2 up (goal): 1 of 2 cases "
-        "(by the median ratio; above: seed pipeline 256^2 float64)",
+        "- numpy backward / torch autograd <= 1.0 from 256^2 up, the seed pipeline (goal): "
+        "1 of 2 cases (by the median ratio; above: seed pipeline 256^2 float64)",
         "- loop backend, seed pipeline 64^2 float32: 80 ms (goal: usable up to 64^2)",
         "- loop backend, seed pipeline 64^2 float64: 80 ms (goal: usable up to 64^2)",
+    ]
+    pool = [c for c in backward_cases([256]) if c.op == "backward_max_pool"]
+    for side, seconds in ((backward.REFERENCE, 1e-3), ("numpy", 2e-3)):
+        times[side].update({c.name: [seconds] for c in pool})
+    assert backward.goal_lines(pool, times) == [
+        "- numpy backward / torch autograd <= 1.0 from 256^2 up, ops alone (where the time "
+        "goes): 0 of 2 cases (by the median ratio; above: max pool 2x2/2 3x254^2 float32, "
+        "max pool 2x2/2 3x254^2 float64)"
     ]
     quick = backward.backward_table([pipe64], times, ("numpy",), ratios=False)
     assert quick[0] == "| case | torch autograd | numpy backend |"

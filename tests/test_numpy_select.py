@@ -105,13 +105,38 @@ def test_max_pool_backward_is_torchs_in_every_layout(
     grad = rng.uniform(-1, 1, tuple(y.shape))
     (theirs,) = torch.autograd.grad(y, leaf, torch.from_numpy(grad))
     pair = lambda v: (v, v)  # noqa: E731
-    ours = get_backend("numpy").max_pool2d_backward(
-        x,
-        grad,
+    backend = get_backend("numpy")
+    args = dict(
         size=pair(size),
         stride=pair(stride),
         padding=pair(padding),
         dilation=pair(dilation),
         ceil_mode=ceil_mode,
     )
-    np.testing.assert_array_equal(ours, theirs.numpy())
+    # Both ways: finding the maxima, and comparing with the forward's output (a run's).
+    for output in (None, backend.max_pool2d(x, **args)):
+        ours = backend.max_pool2d_backward(x, grad, output=output, **args)
+        np.testing.assert_array_equal(ours, theirs.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_max_pool_backward_from_the_forwards_output_is_bit_for_bit(dtype):
+    """With the forward's output: the same bytes as without, on special values: -0.0
+    against +0.0 (a tie: the first wins), -inf (a window of -inf hands its gradient to its
+    first cell), NaN in x (the maximum is NaN: the comparison is not used), and special
+    gradients (-0.0 arrives as +0.0, NaN and infinities are routed whole)."""
+    backend = get_backend("numpy")
+    x = np.random.default_rng(5).integers(-2, 3, (2, 12, 12)).astype(dtype)
+    x[0, 0, :2], x[0, 1, :2] = (-0.0, 0.0), (0.0, -0.0)
+    x[0, 2:4, 2:4] = -np.inf
+    x[1, 4, 5] = np.nan
+    args = dict(size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1), ceil_mode=False)
+    for values in (x, np.nan_to_num(x, nan=1.0)):  # one NaN window, then none
+        grad = _grad(dtype, (2, 6, 6), seed=6)
+        plain = backend.max_pool2d_backward(values, grad, **args)
+        output = backend.max_pool2d(values, **args)
+        routed = backend.max_pool2d_backward(values, grad, output=output, **args)
+        assert routed.tobytes() == plain.tobytes()
+        # The first window is -0.0, 0.0 / 0.0, -0.0: the first cell takes the (NaN) gradient.
+        assert np.isnan(routed[0, 0, 0]) and not routed[0, :2, :2].reshape(-1)[1:].any()
+        assert routed[0, 2, 2].tobytes() == (grad[0, 1, 1] + 0).tobytes()

@@ -143,10 +143,12 @@ class Backend(Protocol):
         padding: Pair,
         dilation: Pair,
         ceil_mode: bool,
+        output: BackendArray | None = None,
     ) -> BackendArray:
         """dL/dx of max_pool2d: each window's gradient goes to its maximum, on a tie the
         first in row-major window order (torch's CPU rule); the -inf padding never wins,
-        and a window wholly in the padding passes nothing back. x holds finite values."""
+        and a window wholly in the padding passes nothing back. x holds finite values.
+        `output`: max_pool2d's result on x, which a backend may use to find the maxima."""
         ...
 
     def avg_pool2d(

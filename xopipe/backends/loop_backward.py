@@ -99,6 +99,7 @@ class LoopBackward:
         padding: Pair,
         dilation: Pair,
         ceil_mode: bool,
+        output: np.ndarray | None = None,  # unused: the maxima are found here
     ) -> np.ndarray:
         channels, height, width = x.shape
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = size, stride, padding, dilation

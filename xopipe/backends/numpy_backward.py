@@ -5,7 +5,8 @@ dL/dy @ patches^T; the patches' gradient = weights^T @ dL/dy), the second
 added back into the padded input one window tap at a time. With stride 1 both
 work on one contiguous run of the input per tap (numpy_conv_rows.py), and
 dL/dweights is a matrix-vector product per tap, no patches copied; a max pool finds each
-window's first maximum and adds its gradient into that tap's view, in blocks
+window's first maximum (one comparison per tap with the forward's output, where the
+pool passes it) and adds its gradient into that tap's view, in blocks
 of rows and without a branch per cell (numpy_select.py). Within one tap no two
 outputs share a cell, so every add is a plain vectorized `+=`. The numbers
 are PyTorch's (its CPU autograd); loop_backward.py computes the same cell by
@@ -140,6 +141,7 @@ class NumpyBackward:
         padding: Pair,
         dilation: Pair,
         ceil_mode: bool,
+        output: np.ndarray | None = None,
     ) -> np.ndarray:
         full, taps = pool_frame(x.shape, size, stride, padding, dilation, ceil_mode)
         padded = framed(x, padding, full, -np.inf)
@@ -154,7 +156,7 @@ class NumpyBackward:
             s == span and extent == (n - 1) * s + span
             for s, span, extent, n in zip(stride, spans, full, grad.shape[1:], strict=True)
         )
-        grad_frame = max_pool_gradient(padded, grad, taps, stride[0], apart, tiled)
+        grad_frame = max_pool_gradient(padded, grad, taps, stride[0], apart, tiled, output)
         return unframed(grad_frame, padding, x.shape)
 
     def avg_pool2d_backward(

@@ -109,9 +109,13 @@ def max_pool_gradient(
     row_stride: int,
     apart: bool,
     tiled: bool = False,
+    output: np.ndarray | None = None,
 ) -> np.ndarray:
     """dL/d the pool's framed input: each window's gradient to its first maximum, block of
-    output rows by block. `apart`: no two windows share a cell (stride >= span), so each
+    output rows by block. `output`: the forward's result on `padded`, if the caller kept it:
+    the first tap equal to it is then the first maximum, found in one comparison per tap
+    (0.61 against 0.77 ms at 3 x 254^2 float64). `apart`: no two windows share a cell
+    (stride >= span), so each
     tap's cells are written once, not added to, and blocks run on threads
     (numpy_threads.py); `tiled`: besides, the windows cover the frame, so no cell needs
     zeros first (fresh zeroed pages cost 3 x 1022^2 float64 a third of its backward in
@@ -133,6 +137,15 @@ def max_pool_gradient(
         block = min(block, -(-rows // (2 * threads)))
     shape = (channels, block, cols)
     cells = channels * block * cols
+    if output is not None and _matched(output, grad.dtype):
+        WORKERS.run(
+            lambda handout: _routed(
+                frame, padded, output, grad, taps, handout, block, row_stride, apart
+            ),
+            range(0, rows, block),
+            threads,
+        )
+        return frame
 
     def work(handout: Iterator[int]) -> None:
         buffers = (len(taps) * cells, cells, cells, cells)
@@ -166,6 +179,54 @@ def max_pool_gradient(
 
     WORKERS.run(work, range(0, rows, block), threads)
     return frame
+
+
+def _matched(output: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether the comparison with the forward's output finds torch's winners: with a NaN
+    maximum it would not (NaN equals nothing), and the clearing below works on the bits of
+    the float types _BITS knows."""
+    return dtype in _BITS and not np.isnan(output).any()
+
+
+def _routed(
+    frame: np.ndarray,
+    padded: np.ndarray,
+    output: np.ndarray,
+    grad: np.ndarray,
+    taps: list[Tap],
+    handout: Iterator[int],
+    block: int,
+    row_stride: int,
+    apart: bool,
+) -> None:
+    """max_pool_gradient's blocks when the forward's output is known. Taps in row-major
+    order: a tap equal to its window's maximum takes what is left of the window's gradient,
+    which then becomes +0, so on a tie the first maximum has it all (torch's rule)."""
+    channels, rows, cols = grad.shape
+    shape = (channels, block, cols)
+    cells = channels * block * cols
+    if padded.dtype == grad.dtype:
+        share, source = (b.reshape(shape) for b in thread_buffers((cells, cells), grad.dtype))
+    else:
+        share, source = np.empty(shape, grad.dtype), np.empty(shape, grad.dtype)
+    won = np.empty(shape, dtype=bool)
+    bits = _BITS[grad.dtype]
+    for top in handout:
+        n = min(block, rows - top)
+        left, part, taken = source[:, :n], share[:, :n], won[:, :n]
+        maximum = output[:, top : top + n]
+        # + 0.0 turns -0.0 into +0.0, as adding into zeros does
+        np.add(grad[:, top : top + n], grad.dtype.type(0), out=left)
+        for t, tap in enumerate(taps):
+            view = _rows(tap, top, n, row_stride)
+            np.equal(padded[view], maximum, out=taken)
+            kept(left, taken, out=part)
+            if apart:
+                np.copyto(frame[view], part)
+            else:
+                frame[view] += part
+            if t < len(taps) - 1:  # the share leaves the window: its bits XOR to +0
+                np.bitwise_xor(left.view(bits), part.view(bits), out=left.view(bits))
 
 
 def _rows(tap: Tap, top: int, n: int, stride: int) -> Tap:

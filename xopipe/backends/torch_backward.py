@@ -134,6 +134,7 @@ class TorchBackward:
         padding: Pair,
         dilation: Pair,
         ceil_mode: bool,
+        output: torch.Tensor | None = None,  # unused: the maxima are found here
     ) -> torch.Tensor:
         # The input in an explicit frame of -inf, as far as the windows read, pooled
         # unpadded: the same maxima and winners as the forward's call. With its

@@ -69,6 +69,7 @@ def backward(
             padding=p.padding,
             dilation=p.dilation,
             ceil_mode=p.ceil_mode,
+            output=y,
         )
     else:
         grad = backend.avg_pool2d_backward(
