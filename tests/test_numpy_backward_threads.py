@@ -29,10 +29,19 @@ def test_max_pool_backward_on_threads_is_torchs_ties_included(monkeypatch, dtype
     leaf = torch.from_numpy(x).requires_grad_()
     y = F.max_pool2d(leaf[None], 2)[0]
     (theirs,) = torch.autograd.grad(y, [leaf], torch.from_numpy(grad))
+    backend = get_backend("numpy")
+    output = backend.max_pool2d(x, size=(2, 2), **POOL)
+    # Blocks of 10 output rows: 13 blocks, each with its own rows of the forward's output.
+    monkeypatch.setattr(select, "POOL_BLOCK_CELLS", 10 * 3 * 127)
+    routed = []
+    real = select._routed
+    monkeypatch.setattr(select, "_routed", lambda *args: routed.append(1) or real(*args))
     for count in (1, 3):
         _threads(monkeypatch, count)
-        ours = get_backend("numpy").max_pool2d_backward(x, grad, size=(2, 2), **POOL)
-        np.testing.assert_array_equal(ours, theirs.numpy())
+        for kept in (None, output):  # the running argmax, and the forward's output (a run's)
+            ours = backend.max_pool2d_backward(x, grad, size=(2, 2), output=kept, **POOL)
+            np.testing.assert_array_equal(ours, theirs.numpy())
+    assert len(routed) == 1 + 3  # the forward's output was used: once per thread
 
 
 def test_relu_backward_on_threads_is_torchs(monkeypatch):

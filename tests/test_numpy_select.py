@@ -92,6 +92,7 @@ def test_a_negative_zero_gradient_through_max_pool_is_torchs_plus_zero():
         ((2, 9, 8), 3, 2, 1, 1, False),  # overlapping windows: added, not written
         ((1, 9, 9), 2, 3, 0, 1, False),  # gaps between the windows: zeros
         ((2, 11, 10), 2, 2, 1, 2, False),  # dilation: each window spans 3
+        ((1, 6, 6), 2, 3, 0, 2, False),  # dilated windows side by side: the skipped cells 0
         ((3, 130, 260), 2, 2, 0, 1, False),  # more than one block of rows
     ],
 )
@@ -140,3 +141,21 @@ def test_max_pool_backward_from_the_forwards_output_is_bit_for_bit(dtype):
         # The first window is -0.0, 0.0 / 0.0, -0.0: the first cell takes the (NaN) gradient.
         assert np.isnan(routed[0, 0, 0]) and not routed[0, :2, :2].reshape(-1)[1:].any()
         assert routed[0, 2, 2].tobytes() == (grad[0, 1, 1] + 0).tobytes()
+
+
+def test_dilated_windows_side_by_side_leave_zeros_between_their_taps():
+    """Stride = a dilated window's span: the windows meet, but the cells between their taps
+    belong to none and must be 0, not whatever the frame's memory held before."""
+    backend = get_backend("numpy")
+    x = np.arange(36.0).reshape(1, 6, 6)
+    grad = np.ones((1, 2, 2))
+    args = dict(size=(2, 2), stride=(3, 3), padding=(0, 0), dilation=(2, 2), ceil_mode=False)
+    leaf = torch.from_numpy(x).requires_grad_()
+    y = F.max_pool2d(leaf[None], 2, 3, 0, 2)[0]
+    (theirs,) = torch.autograd.grad(y, leaf, torch.from_numpy(grad))
+    for output in (None, backend.max_pool2d(x, **args)):
+        for _ in range(3):
+            junk = np.full(x.shape, np.nan)  # freed memory of NaN, which np.empty may hand back
+            del junk
+            ours = backend.max_pool2d_backward(x, grad, output=output, **args)
+            np.testing.assert_array_equal(ours, theirs.numpy())

@@ -151,10 +151,13 @@ class NumpyBackward:
         # the frame.
         spans = [(k - 1) * d + 1 for k, d in zip(size, dilation, strict=True)]
         apart = all(s >= span for s, span in zip(stride, spans, strict=True))
-        # The windows tile the frame: every cell is one tap of one window.
+        # The windows tile the frame: every cell is one tap of one window (a dilated
+        # window skips the cells between its taps: those need their zeros).
         tiled = all(
-            s == span and extent == (n - 1) * s + span
-            for s, span, extent, n in zip(stride, spans, full, grad.shape[1:], strict=True)
+            s == span and extent == (n - 1) * s + span and (d == 1 or k == 1)
+            for s, span, extent, n, k, d in zip(
+                stride, spans, full, grad.shape[1:], size, dilation, strict=True
+            )
         )
         grad_frame = max_pool_gradient(padded, grad, taps, stride[0], apart, tiled, output)
         return unframed(grad_frame, padding, x.shape)
