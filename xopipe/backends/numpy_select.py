@@ -11,6 +11,7 @@ infinities) where it is on.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -115,9 +116,8 @@ def max_pool_gradient(
     output rows by block. `output`: the forward's result on `padded`, if the caller kept it:
     the first tap equal to it is then the first maximum, found in one comparison per tap
     (0.61 against 0.77 ms at 3 x 254^2 float64). `apart`: no two windows share a cell
-    (stride >= span), so each
-    tap's cells are written once, not added to, and blocks run on threads
-    (numpy_threads.py); `tiled`: besides, the windows cover the frame, so no cell needs
+    (stride >= span), so each tap's cells are written once, not added to, and blocks run
+    on threads (numpy_threads.py); `tiled`: besides, the windows cover the frame, so no cell needs
     zeros first (fresh zeroed pages cost 3 x 1022^2 float64 a third of its backward in
     page faults). Overlapping windows add into shared cells: their blocks run in order on
     one thread, so the sums never depend on the thread count. Either way the result is
@@ -140,7 +140,7 @@ def max_pool_gradient(
     if output is not None and _matched(output, grad.dtype):
         WORKERS.run(
             lambda handout: _routed(
-                frame, padded, output, grad, taps, handout, block, row_stride, apart
+                frame, padded, output, grad, taps, handout, shape, row_stride, apart
             ),
             range(0, rows, block),
             threads,
@@ -148,16 +148,9 @@ def max_pool_gradient(
         return frame
 
     def work(handout: Iterator[int]) -> None:
-        buffers = (len(taps) * cells, cells, cells, cells)
-        if padded.dtype == grad.dtype:  # one dtype in a run
-            flat = thread_buffers(buffers, grad.dtype)
-        else:
-            flat = [
-                np.empty(size, dtype)
-                for size, dtype in zip(
-                    buffers, (padded.dtype,) * 2 + (grad.dtype,) * 2, strict=True
-                )
-            ]
+        flat = _buffers(
+            (len(taps) * cells, cells, cells, cells), (padded.dtype,) * 2 + (grad.dtype,) * 2
+        )
         values = flat[0].reshape(len(taps), *shape)
         best, share, source = (buffer.reshape(shape) for buffer in flat[1:])
         won = np.empty(shape, dtype=bool)
@@ -181,6 +174,14 @@ def max_pool_gradient(
     return frame
 
 
+def _buffers(sizes: tuple[int, ...], dtypes: tuple[np.dtype, ...]) -> list[np.ndarray]:
+    """Flat buffers of these sizes and dtypes: the thread's own, kept from call to call,
+    when all share one dtype (as in a run), else fresh ones."""
+    if len(set(dtypes)) == 1:
+        return thread_buffers(sizes, dtypes[0])
+    return [np.empty(size, dtype) for size, dtype in zip(sizes, dtypes, strict=True)]
+
+
 def _matched(output: np.ndarray, dtype: np.dtype) -> bool:
     """Whether the comparison with the forward's output finds torch's winners: with a NaN
     maximum it would not (NaN equals nothing), and the clearing below works on the bits of
@@ -195,20 +196,15 @@ def _routed(
     grad: np.ndarray,
     taps: list[Tap],
     handout: Iterator[int],
-    block: int,
+    shape: tuple[int, int, int],
     row_stride: int,
     apart: bool,
 ) -> None:
     """max_pool_gradient's blocks when the forward's output is known. Taps in row-major
     order: a tap equal to its window's maximum takes what is left of the window's gradient,
     which then becomes +0, so on a tie the first maximum has it all (torch's rule)."""
-    channels, rows, cols = grad.shape
-    shape = (channels, block, cols)
-    cells = channels * block * cols
-    if padded.dtype == grad.dtype:
-        share, source = (b.reshape(shape) for b in thread_buffers((cells, cells), grad.dtype))
-    else:
-        share, source = np.empty(shape, grad.dtype), np.empty(shape, grad.dtype)
+    rows, block, cells = grad.shape[1], shape[1], math.prod(shape)
+    share, source = (b.reshape(shape) for b in _buffers((cells, cells), (grad.dtype,) * 2))
     won = np.empty(shape, dtype=bool)
     bits = _BITS[grad.dtype]
     for top in handout:
