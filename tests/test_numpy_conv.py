@@ -108,6 +108,38 @@ def test_rows_in_blocks_chunks_and_threads_matches_torch(small_blocks, name, dty
     assert small_blocks == [min(3, out.shape[1] * groups)]
 
 
+# Column stride 2: every block copies the float32 cells as low halves of 8-byte words,
+# except a block that reads the input's last cell, which has no 8 bytes behind it
+# ("stride 2": row 22 of 23, column 18 of 19; "groups 2": the second group's last row
+# and column): that one gathers.
+PAIRED = {"stride 2": 1, "stride 2 dilation 2": 0, "stride 2 dilation 3": 0, "groups 2": 1}
+
+
+@pytest.mark.parametrize("name", PAIRED)
+def test_float32_column_stride_2_copies_words_with_the_gathers_bits(
+    small_blocks, monkeypatch, name
+):
+    x, weight, bias, stride, dilation, groups = _case(name, np.float32, seed=3)
+    paired: list[int] = []
+    copy = numpy_conv.copy_low_halves
+
+    def counted(target, *args):
+        paired.append(target.size)
+        copy(target, *args)
+
+    monkeypatch.setattr(numpy_conv, "copy_low_halves", counted)
+    got = numpy_conv.conv2d(x, weight, bias, stride, dilation, groups, 9.0, strategy="rows")
+    monkeypatch.setattr(numpy_conv, "copy_low_halves", lambda *args: pytest.fail("not paired"))
+    monkeypatch.setattr(numpy_conv.sys, "byteorder", "big")  # the gather everywhere
+    gathered = numpy_conv.conv2d(x, weight, bias, stride, dilation, groups, 9.0, strategy="rows")
+    assert got.tobytes() == gathered.tobytes()
+    blocks = got.shape[1] * groups  # one output row a block (small_blocks)
+    assert len(paired) == blocks - PAIRED[name]
+    np.testing.assert_allclose(
+        got, _torch(x, weight, bias, stride, dilation, groups, 9.0), rtol=1e-5, atol=1e-5
+    )
+
+
 def _branch_taken(monkeypatch) -> list[str]:
     taken: list[str] = []
     for strategy in ("patches", "rows"):

