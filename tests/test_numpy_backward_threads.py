@@ -78,3 +78,30 @@ def test_relu_forward_on_threads_is_torchs(monkeypatch, dtype):
     np.testing.assert_array_equal(
         get_backend("numpy").activation("relu", strided, {}), theirs[:, ::2]
     )
+
+
+@pytest.mark.parametrize("block", [1 << 16, 1000])
+def test_float32_relu_against_a_block_of_zeros_has_maximums_bits(monkeypatch, block):
+    """float32 relu takes its zeros from a block (np.maximum against the scalar 0 is slow
+    there): the same bits as np.maximum(x, 0), special values and NaN payloads included,
+    over several blocks and threads."""
+    import xopipe.backends.numpy_activations as activations
+
+    rng = np.random.default_rng(16)
+    x = rng.uniform(-1, 1, (3, 150, 161)).astype(np.float32)  # 72,450 cells
+    payloads = np.array([0x7FC00001, 0xFFC00002, 0x7F800001, 0x00000001, 0x80000001], np.uint32)
+    specials = np.concatenate(
+        [
+            np.array([-0.0, 0.0, np.inf, -np.inf, np.nan, -np.nan], np.float32),
+            payloads.view(np.float32),
+        ]
+    )
+    flat = x.reshape(-1)
+    flat[rng.choice(flat.size, 4000, replace=False)] = np.resize(specials, 4000)
+    expected = np.maximum(x, 0).view(np.uint32)
+    monkeypatch.setattr(activations, "ZEROS_BLOCK_CELLS", block)
+    monkeypatch.setattr(activations, "RELU_THREADS_MIN_CELLS", 0)
+    for count in (1, 2):
+        monkeypatch.setattr(activations, "thread_count", lambda count=count: count)
+        got = get_backend("numpy").activation("relu", x, {})
+        np.testing.assert_array_equal(got.view(np.uint32), expected)

@@ -25,16 +25,39 @@ RELU_THREADS_MIN_CELLS = 1 << 21
 Params = Mapping[str, float | str]
 
 
+# In float32, np.maximum against the scalar 0 ran at 6x a copy's time (numpy 2.4 here:
+# 3 x 511^2 0.59 ms, a copy 0.09), against an array of zeros at 1.6x (0.15 ms), with the
+# same bits. So float32 relu takes its zeros from a block of this many, read again and
+# again from the cache.
+ZEROS_BLOCK_CELLS = 1 << 16
+_FLOAT32_ZEROS = np.zeros(ZEROS_BLOCK_CELLS, np.float32)
+_FLOAT32_ZEROS.flags.writeable = False
+
+
 def _relu(x: np.ndarray, params: Params) -> np.ndarray:
     """max(x, 0); a large array in flat runs shared among threads, each its own np.maximum
     (the same cells, the same bytes as one call)."""
     threads = thread_count() if x.size >= RELU_THREADS_MIN_CELLS else 1
-    if threads == 1 or not x.flags.c_contiguous:
+    if not x.flags.c_contiguous or (threads == 1 and x.dtype != np.float32):
         return np.maximum(x, 0)
     out = np.empty(x.shape, dtype=x.dtype)
     flat_x, flat_out = x.reshape(-1), out.reshape(-1)
-    in_flat_runs(x.size, threads, lambda part: np.maximum(flat_x[part], 0, out=flat_out[part]))
+    if threads == 1:
+        _max_zero(flat_x, flat_out)
+    else:
+        in_flat_runs(x.size, threads, lambda part: _max_zero(flat_x[part], flat_out[part]))
     return out
+
+
+def _max_zero(x: np.ndarray, out: np.ndarray) -> None:
+    """out = np.maximum(x, 0) for flat x and out."""
+    if x.dtype != np.float32:
+        np.maximum(x, 0, out=out)
+        return
+    for start in range(0, x.size, ZEROS_BLOCK_CELLS):
+        part = slice(start, start + ZEROS_BLOCK_CELLS)
+        piece = x[part]
+        np.maximum(piece, _FLOAT32_ZEROS[: piece.size], out=out[part])
 
 
 def _leaky_relu(x: np.ndarray, params: Params) -> np.ndarray:

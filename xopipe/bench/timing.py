@@ -30,9 +30,20 @@ from xopipe.bench.cases import Case
 LOOP_MAX_SIZE = 64
 
 
+# Calls before the clock starts, for at least this long: on these VMs a fresh process's
+# first calls ran slow while its cores came up to speed (numpy conv 1024^2 stride 2
+# float32: 1.2-1.7 ms a call over its first 8 calls, 1.1 ms in all 10 after 0.2 s of
+# work on both cores; torch's 0.75-0.8 ms either way).
+WARM_UP_SECONDS = 0.2
+
+
 def median_seconds(work: Callable[[], object], repeats: int, budget: float = 20.0) -> float:
-    """Median of `repeats` timings (fewer if one run already takes most of the budget)."""
-    work()  # warm up: first-call allocation, thread pools, caches
+    """Median of `repeats` timings (fewer if one run already takes most of the budget),
+    after a warm-up: first-call allocation, thread pools, caches, the cores' speed."""
+    warm_up = time.perf_counter()
+    work()
+    while time.perf_counter() - warm_up < WARM_UP_SECONDS:
+        work()
     times: list[float] = []
     started = time.perf_counter()
     for _ in range(repeats):
