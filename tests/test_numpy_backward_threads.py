@@ -69,7 +69,7 @@ def test_relu_forward_on_threads_is_torchs(monkeypatch, dtype):
     bytes_by_count = set()
     for count in (1, 2, 3):
         monkeypatch.setattr(activations, "thread_count", lambda count=count: count)
-        monkeypatch.setattr(activations, "RELU_THREADS_MIN_CELLS", 0)
+        monkeypatch.setattr(activations, "RELU_THREADS_MIN_BYTES", 0)
         ours = get_backend("numpy").activation("relu", x, {})
         np.testing.assert_array_equal(ours, theirs)
         bytes_by_count.add(ours.tobytes())
@@ -100,7 +100,7 @@ def test_float32_relu_against_a_block_of_zeros_has_maximums_bits(monkeypatch, bl
     flat[rng.choice(flat.size, 4000, replace=False)] = np.resize(specials, 4000)
     expected = np.maximum(x, 0).view(np.uint32)
     monkeypatch.setattr(activations, "ZEROS_BLOCK_CELLS", block)
-    monkeypatch.setattr(activations, "RELU_THREADS_MIN_CELLS", 0)
+    monkeypatch.setattr(activations, "RELU_THREADS_MIN_BYTES", 0)
     for count in (1, 2):
         monkeypatch.setattr(activations, "thread_count", lambda count=count: count)
         got = get_backend("numpy").activation("relu", x, {})

@@ -16,11 +16,12 @@ from xopipe.backends.numpy_threads import in_flat_runs, thread_count
 
 _ERF = np.frompyfunc(math.erf, 1, 1)
 
-# From this many cells up, relu runs in flat runs on threads (as its gradient does,
-# numpy_select.py): below, waking a second thread costs more than it saves. Measured
-# on 2 cores (AMD EPYC), a fresh process, one thread against two: 3 x 2047^2 float32
-# 14.4 against 8.2 ms (torch 13.9), 3 x 511^2 float32 0.57 against 0.66 ms.
-RELU_THREADS_MIN_CELLS = 1 << 21
+# From this many bytes of input up, relu runs in flat runs on threads (as its gradient
+# does, numpy_select.py): below, waking a second thread costs more than it saves. Measured
+# on 2 cores (AMD EPYC), warmed up, one thread against two: float32 3 x 511^2 (3.1 MB)
+# 0.15 against 0.16-0.23 ms, 3 x 723^2 (6.3 MB) 0.59-0.73 against 0.39 ms; float64
+# 3 x 383^2 (3.5 MB) 0.18 against 0.20 ms, 3 x 511^2 (6.3 MB) 0.40-0.42 against 0.33 ms.
+RELU_THREADS_MIN_BYTES = 5 << 20
 
 Params = Mapping[str, float | str]
 
@@ -37,7 +38,7 @@ _FLOAT32_ZEROS.flags.writeable = False
 def _relu(x: np.ndarray, params: Params) -> np.ndarray:
     """max(x, 0); a large array in flat runs shared among threads, each its own np.maximum
     (the same cells, the same bytes as one call)."""
-    threads = thread_count() if x.size >= RELU_THREADS_MIN_CELLS else 1
+    threads = thread_count() if x.nbytes >= RELU_THREADS_MIN_BYTES else 1
     if not x.flags.c_contiguous or (threads == 1 and x.dtype != np.float32):
         return np.maximum(x, 0)
     out = np.empty(x.shape, dtype=x.dtype)
