@@ -342,19 +342,18 @@ def test_kernels_alone_prints_the_kernel_table_and_nothing_after_it(tmp_path):
     assert "## Backward pass" not in text and "## Training" not in text
 
 
-def test_the_clock_starts_after_a_warm_up_of_calls(monkeypatch):
+def test_the_clock_starts_after_a_warm_up_of_calls():
     """A fresh process's first calls run slow while its cores come up to speed: every
-    implementation gets calls for WARM_UP_SECONDS before its timed repeats."""
+    implementation gets calls for WARM_UP_SECONDS (here 0.05) before its timed repeats."""
     from xopipe.bench import timing
 
-    monkeypatch.setattr(timing, "WARM_UP_SECONDS", 0.05)
     calls: list[float] = []
 
     def work() -> None:
         calls.append(time.perf_counter())
         time.sleep(0.005)
 
-    median = timing.median_seconds(work, repeats=3)
+    median = timing.median_seconds(work, repeats=3, warm_up=0.05)
     assert len(calls) >= 3 + 0.05 / 0.006  # the warm-up's calls, then 3 timed ones
     assert calls[-3] - calls[0] >= 0.05
     assert 0.004 < median < 0.05

@@ -105,3 +105,17 @@ def test_float32_relu_against_a_block_of_zeros_has_maximums_bits(monkeypatch, bl
         monkeypatch.setattr(activations, "thread_count", lambda count=count: count)
         got = get_backend("numpy").activation("relu", x, {})
         np.testing.assert_array_equal(got.view(np.uint32), expected)
+
+
+def test_relu_of_a_scalar_or_a_big_endian_array_is_maximums_own(monkeypatch):
+    """Whatever the thread count, relu returns what np.maximum(x, 0) returns: a NumPy
+    scalar for a 0-d array, native byte order for a big-endian one."""
+    import xopipe.backends.numpy_activations as activations
+
+    monkeypatch.setattr(activations, "RELU_THREADS_MIN_BYTES", 0)
+    monkeypatch.setattr(activations, "thread_count", lambda: 2)
+    big_endian = np.linspace(-1, 1, 3 * 40 * 41).reshape(3, 40, 41).astype(">f4")
+    for x in (np.array(-1.5, np.float32), np.array(2.5, np.float32), big_endian):
+        got, expected = get_backend("numpy").activation("relu", x, {}), np.maximum(x, 0)
+        assert type(got) is type(expected) and got.dtype == expected.dtype
+        assert np.asarray(got).tobytes() == np.asarray(expected).tobytes()

@@ -39,8 +39,9 @@ def _relu(x: np.ndarray, params: Params) -> np.ndarray:
     """max(x, 0); a large array in flat runs shared among threads, each its own np.maximum
     (the same cells, the same bytes as one call)."""
     threads = thread_count() if x.nbytes >= RELU_THREADS_MIN_BYTES else 1
-    if not x.flags.c_contiguous or (threads == 1 and x.dtype != np.float32):
-        return np.maximum(x, 0)
+    plain = x.ndim == 0 or not x.flags.c_contiguous or not x.dtype.isnative
+    if plain or (threads == 1 and x.dtype != np.float32):
+        return np.maximum(x, 0)  # its own result type: a scalar, native byte order
     out = np.empty(x.shape, dtype=x.dtype)
     flat_x, flat_out = x.reshape(-1), out.reshape(-1)
     if threads == 1:
